@@ -1,0 +1,1 @@
+"""The lab: its spec, the Vagrant driver, the inventory the checks see, the doctor."""

@@ -1,0 +1,30 @@
+"""Lab presets: the node layouts the lessons need (DESIGN §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PresetNode:
+    name: str
+    roles: tuple[str, ...]
+
+
+PRESETS: dict[str, tuple[PresetNode, ...]] = {
+    # one master running zookeeper+marathon+chronos, two agents
+    "1m-2a": (
+        PresetNode("master1", ("master", "zookeeper", "marathon", "chronos")),
+        PresetNode("agent1", ("agent",)),
+        PresetNode("agent2", ("agent",)),
+    ),
+    # three masters each running zookeeper (marathon and chronos on the first), three agents
+    "3m-3a": (
+        PresetNode("master1", ("master", "zookeeper", "marathon", "chronos")),
+        PresetNode("master2", ("master", "zookeeper")),
+        PresetNode("master3", ("master", "zookeeper")),
+        PresetNode("agent1", ("agent",)),
+        PresetNode("agent2", ("agent",)),
+        PresetNode("agent3", ("agent",)),
+    ),
+}

@@ -1,0 +1,29 @@
+"""Shared test helpers. Component fixtures (sshd, ZooKeeper, HTTP servers) live in their
+own modules (tests/sshd.py, tests/zkserver.py, tests/fixture_server.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO.parent / "shared" / "fixtures"
+LESSONS = REPO / "lessons"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Progress files go to a temp folder, never to the developer's home."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.delenv("MESOSLAB_INVENTORY", raising=False)
+    monkeypatch.delenv("MESOSLAB_LESSONS", raising=False)
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.fail(
+            f"recorded API fixtures missing at {FIXTURES} (shared/ must sit beside the checkout)"
+        )
+    return FIXTURES
