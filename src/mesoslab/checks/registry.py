@@ -1,0 +1,157 @@
+"""The catalogue of check kinds: registration, parameter declarations, validation."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Scope = Literal["node", "group"]
+
+# Modules that register check kinds; imported on first use of the catalogue.
+_MODULES = (
+    "mesoslab.checks.mesos",
+    "mesoslab.checks.marathon",
+    "mesoslab.checks.chronos",
+    "mesoslab.checks.zookeeper",
+    "mesoslab.checks.host",
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a check kind, as a lesson author writes it in a check block."""
+
+    types: tuple[type, ...]
+    required: bool = False
+    default: Any = None
+    help: str = ""
+    choices: tuple[Any, ...] = ()
+
+    def describe(self) -> str:
+        names = "/".join(_type_name(t) for t in self.types)
+        if self.choices:
+            names += " in " + ", ".join(map(str, self.choices))
+        return names
+
+
+def P(
+    *types: type,
+    required: bool = False,
+    default: Any = None,
+    help: str = "",
+    choices: tuple[Any, ...] = (),
+) -> Param:
+    return Param(types=types, required=required, default=default, help=help, choices=choices)
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    name: str
+    fn: Callable[..., Any]
+    scope: Scope  # "node": one result per target node; "group": one result over all of them
+    role: str  # default target role when a spec has no ``on``
+    params: dict[str, Param] = field(default_factory=dict)
+    needs_ssh: bool = False
+    validate: Callable[[dict[str, Any]], list[str]] | None = None
+    doc: str = ""
+
+    def problems(self, params: dict[str, Any]) -> list[str]:
+        """Every problem with ``params`` as a message (empty when they are fine)."""
+        out: list[str] = []
+        for key in params:
+            if key not in self.params:
+                allowed = ", ".join(self.params) or "none"
+                out.append(f"{self.name}: unknown parameter {key!r} (allowed: {allowed})")
+        for key, param in self.params.items():
+            if key not in params:
+                if param.required:
+                    what = param.help or param.describe()
+                    out.append(f"{self.name}: missing parameter {key!r} ({what})")
+                continue
+            value = params[key]
+            if not _is_instance(value, param.types):
+                out.append(
+                    f"{self.name}: parameter {key!r} must be {param.describe()}, got {value!r}"
+                )
+            elif param.choices and value not in param.choices:
+                out.append(
+                    f"{self.name}: parameter {key!r} must be one of "
+                    f"{', '.join(map(str, param.choices))}, got {value!r}"
+                )
+        if not out and self.validate is not None:
+            out.extend(f"{self.name}: {p}" for p in self.validate(params))
+        return out
+
+    def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
+        merged = {k: p.default for k, p in self.params.items() if p.default is not None}
+        merged.update(params)
+        return merged
+
+
+_REGISTRY: dict[str, CheckKind] = {}
+_loaded = False
+
+
+def check(
+    name: str,
+    *,
+    role: str,
+    scope: Scope = "node",
+    params: dict[str, Param] | None = None,
+    needs_ssh: bool = False,
+    validate: Callable[[dict[str, Any]], list[str]] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a check kind.
+
+    The function makes one attempt. For ``scope="node"`` it is called as
+    ``fn(ctx, node, params)``; for ``scope="group"`` as ``fn(ctx, nodes, params)``.
+    It returns an Observation, or raises ProbeError for transport problems.
+    """
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _REGISTRY:
+            raise RuntimeError(f"check kind {name} registered twice")
+        _REGISTRY[name] = CheckKind(
+            name=name,
+            fn=fn,
+            scope=scope,
+            role=role,
+            params=dict(params or {}),
+            needs_ssh=needs_ssh,
+            validate=validate,
+            doc=(fn.__doc__ or "").strip(),
+        )
+        return fn
+
+    return register
+
+
+def catalogue() -> dict[str, CheckKind]:
+    """Every registered check kind, by name."""
+    global _loaded
+    if not _loaded:
+        for module in _MODULES:
+            importlib.import_module(module)
+        _loaded = True
+    return _REGISTRY
+
+
+def _is_instance(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False  # YAML true is not a number
+    if float in types and isinstance(value, int) and not isinstance(value, bool):
+        return True
+    return isinstance(value, types)
+
+
+def _type_name(t: type) -> str:
+    return {
+        str: "text",
+        int: "integer",
+        float: "number",
+        bool: "true/false",
+        list: "list",
+        dict: "mapping",
+    }.get(t, t.__name__)

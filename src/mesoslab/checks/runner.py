@@ -1,0 +1,159 @@
+"""Plan checks onto inventory nodes and settle them concurrently.
+
+A check *settles*: it is attempted again and again (with a growing pause) until it passes or
+its timeout expires, because a cluster converges slowly. All planned checks run at once in a
+bounded thread pool, so a verify takes about as long as its slowest check.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from mesoslab.checks.context import CheckContext, Session
+from mesoslab.checks.http import ProbeError
+from mesoslab.checks.registry import CheckKind, catalogue
+from mesoslab.checks.result import CheckResult, Observation, Status
+from mesoslab.checks.spec import CheckSpec
+from mesoslab.errors import MesoslabError
+from mesoslab.lab.inventory import Inventory, Node
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 20.0
+MAX_WORKERS = 32
+_FIRST_PAUSE = 0.5
+_MAX_PAUSE = 3.0
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    """A check spec bound to the node(s) it runs against."""
+
+    spec: CheckSpec
+    kind: CheckKind
+    label: str  # the node name, or the target when the check covers a group
+    nodes: tuple[Node, ...]
+    step: int = 0
+
+
+def plan(specs: Iterable[CheckSpec], inventory: Inventory, *, step: int = 0) -> list[PlannedCheck]:
+    kinds = catalogue()
+    planned: list[PlannedCheck] = []
+    for spec in specs:
+        kind = kinds[spec.kind]
+        target = spec.on or kind.role
+        nodes = inventory.resolve(target)
+        if kind.scope == "node" and nodes:
+            planned.extend(PlannedCheck(spec, kind, n.name, (n,), step) for n in nodes)
+        else:
+            planned.append(PlannedCheck(spec, kind, target, tuple(nodes), step))
+    return planned
+
+
+def effective_timeout(spec: CheckSpec, cli_timeout: float | None) -> float:
+    """The lesson's timeout for the check, bounded by ``--timeout`` when given."""
+    own = spec.timeout if spec.timeout is not None else DEFAULT_TIMEOUT
+    return min(own, cli_timeout) if cli_timeout is not None else own
+
+
+def settle(pc: PlannedCheck, session: Session, timeout: float) -> CheckResult:
+    """Attempt ``pc`` until it passes or ``timeout`` seconds have gone by."""
+    start = time.monotonic()
+    deadline = start + timeout
+    attempts = 0
+    pause = _FIRST_PAUSE
+    while True:
+        attempts += 1
+        obs = attempt(pc, session, deadline)
+        now = time.monotonic()
+        if obs.status is not Status.FAIL or now + pause >= deadline or session.cancelled.is_set():
+            break
+        if session.cancelled.wait(pause):
+            break
+        pause = min(_MAX_PAUSE, pause * 1.5)
+    return CheckResult(
+        kind=pc.kind.name,
+        node=pc.label,
+        status=obs.status,
+        summary=obs.summary,
+        expected=obs.expected,
+        observed=obs.observed,
+        hint=pc.spec.hint if obs.status is Status.FAIL else "",
+        attempts=attempts,
+        elapsed_s=time.monotonic() - start,
+    )
+
+
+def attempt(pc: PlannedCheck, session: Session, deadline: float) -> Observation:
+    """One attempt; never raises."""
+    if not pc.nodes:
+        target = pc.spec.on or pc.kind.role
+        return Observation.fail(
+            f"no node in the inventory is named or has the role {target!r}",
+            expected=f"at least one node with role {target}",
+            observed=f"nodes: {', '.join(n.name for n in session.inventory.nodes)}",
+        )
+    if pc.kind.needs_ssh:
+        missing = [n.name for n in pc.nodes if n.ssh is None]
+        if missing:
+            return Observation.skip(
+                f"no [node.ssh] for {', '.join(missing)} in the inventory: host checks skipped"
+            )
+    ctx = CheckContext(session=session, deadline=deadline)
+    params = pc.kind.with_defaults(pc.spec.params)
+    try:
+        if pc.kind.scope == "node":
+            return pc.kind.fn(ctx, pc.nodes[0], params)
+        return pc.kind.fn(ctx, list(pc.nodes), params)
+    except ProbeError as exc:
+        return Observation.fail(exc.summary, observed=exc.observed)
+    except MesoslabError as exc:
+        return Observation.fail(str(exc), observed=exc.message)
+    except Exception as exc:  # a check must never crash a verify
+        log.exception("check %s crashed", pc.kind.name)
+        return Observation.fail(
+            f"check {pc.kind.name} could not evaluate the answer: {exc.__class__.__name__}: {exc}",
+            observed=f"{exc.__class__.__name__}: {exc}",
+        )
+
+
+def run_all(
+    planned: list[PlannedCheck],
+    session: Session,
+    *,
+    timeout: float | None = None,
+    on_result: Callable[[int, CheckResult], None] | None = None,
+    max_workers: int = MAX_WORKERS,
+) -> list[CheckResult]:
+    """Settle every planned check concurrently; results come back in plan order.
+
+    ``on_result(index, result)`` is called from worker threads as each check settles.
+    """
+    if not planned:
+        return []
+    results: list[CheckResult | None] = [None] * len(planned)
+
+    def work(index: int) -> None:
+        pc = planned[index]
+        result = settle(pc, session, effective_timeout(pc.spec, timeout))
+        results[index] = result
+        if on_result is not None:
+            on_result(index, result)
+
+    pool = ThreadPoolExecutor(
+        max_workers=min(max_workers, len(planned)), thread_name_prefix="check"
+    )
+    try:
+        futures = [pool.submit(work, i) for i in range(len(planned))]
+        for future in futures:
+            future.result()
+    except BaseException:
+        session.cancelled.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [r for r in results if r is not None]
