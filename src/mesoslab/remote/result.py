@@ -1,0 +1,78 @@
+"""What a remote command produced, and the errors that carry partial results.
+
+This module stays free of paramiko so that importing :mod:`mesoslab.remote` is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mesoslab.errors import RemoteError
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """One command run on one node.
+
+    ``output`` is stdout and stderr combined, as the learner would see them in a terminal.
+    ``exit_status`` is -1 when no exit status came back: the command timed out, was killed
+    by a signal, or (in a fan-out result) could not be started (``error`` says why).
+    """
+
+    command: str
+    exit_status: int
+    output: str
+    node: str  # inventory node name
+    host: str  # "host:port" it ran on
+    elapsed_s: float
+    timed_out: bool = False
+    error: str = ""  # set by run_on_nodes when the command could not run at all
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0 and not self.timed_out and not self.error
+
+    @property
+    def lines(self) -> list[str]:
+        return self.output.splitlines()
+
+    def tail(self, count: int = 5, width: int = 200) -> str:
+        """The last ``count`` non-empty lines, each cut to ``width`` characters."""
+        lines = [line.rstrip() for line in self.output.splitlines() if line.strip()]
+        return "\n".join(_cut(line, width) for line in lines[-count:])
+
+    def describe(self) -> str:
+        """One line: how the command ended."""
+        if self.error:
+            return f"{self.node}: {self.error}"
+        if self.timed_out:
+            return f"{self.node}: timed out after {self.elapsed_s:.1f}s"
+        if self.exit_status == -1:
+            return f"{self.node}: ended without an exit status (killed by a signal?)"
+        return f"{self.node}: exit {self.exit_status}"
+
+
+class ConnectionDropped(RemoteError):
+    """The SSH connection died while a command ran; ``partial`` holds the output so far.
+
+    The command may or may not have completed on the node, so it is never re-run.
+    """
+
+    title = "SSH connection dropped"
+
+    def __init__(self, message: str, *, partial: CommandResult, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.partial = partial
+
+
+class RemoteCommandError(RemoteError):
+    """A helper command (reading or writing a file) exited non-zero on the node."""
+
+    def __init__(self, message: str, *, exit_status: int, stderr: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.exit_status = exit_status
+        self.stderr = stderr
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
