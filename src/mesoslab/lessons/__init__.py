@@ -1,0 +1,1 @@
+"""Lessons: the Markdown lesson format, its loader and the lesson catalogue."""

@@ -1,0 +1,16 @@
+"""Lesson ids are a contract: lesson-1 … lesson-10; ``3``, ``03`` and ``lesson-03`` also work."""
+
+from __future__ import annotations
+
+import re
+
+LESSON_COUNT = 10
+_ID_RE = re.compile(r"^(?:lesson-?)?0*(\d{1,2})$", re.IGNORECASE)
+
+
+def normalize_lesson_id(text: str) -> str | None:
+    match = _ID_RE.match(text.strip())
+    if not match:
+        return None
+    number = int(match.group(1))
+    return f"lesson-{number}" if 1 <= number <= LESSON_COUNT else None
