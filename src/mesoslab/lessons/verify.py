@@ -1,0 +1,102 @@
+"""Verify a lesson: plan its checks onto the inventory and settle them all concurrently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mesoslab.checks.context import Session
+from mesoslab.checks.result import CheckResult, Status
+from mesoslab.checks.runner import PlannedCheck, plan, run_all
+from mesoslab.errors import UsageError
+from mesoslab.lab.inventory import Inventory
+from mesoslab.lessons.model import Lesson
+
+
+@dataclass
+class StepReport:
+    step: int
+    title: str
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status is not Status.FAIL for r in self.results)
+
+
+@dataclass
+class VerifyReport:
+    lesson: str
+    title: str
+    steps: list[StepReport]
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed for s in self.steps)
+
+    def counts(self) -> dict[Status, int]:
+        out = dict.fromkeys(Status, 0)
+        for step in self.steps:
+            for result in step.results:
+                out[result.status] += 1
+        return out
+
+
+def plan_lesson(
+    lesson: Lesson, inventory: Inventory, step: int | None = None
+) -> list[PlannedCheck]:
+    if step is not None and lesson.step(step) is None:
+        raise UsageError(f"{lesson.id} has no step {step}: it has steps 1–{len(lesson.steps)}")
+    planned: list[PlannedCheck] = []
+    for s in lesson.steps:
+        if step == s.number or (step is None and s.number not in lesson.drill_steps):
+            planned.extend(plan(s.checks, inventory, step=s.number))
+    return planned
+
+
+def drill_skip(lesson: Lesson, number: int) -> CheckResult:
+    """What a whole-lesson verify reports for a drill step instead of its checks."""
+    return CheckResult(
+        kind="drill",
+        node="cluster",
+        status=Status.SKIP,
+        summary=f"step {number} is a drill whose checks hold only while it is on; "
+        f"check it with --step {number}",
+        expected="",
+        observed="",
+        hint="",
+        attempts=0,
+        elapsed_s=0.0,
+    )
+
+
+def verify_lesson(
+    lesson: Lesson,
+    inventory: Inventory,
+    *,
+    step: int | None = None,
+    timeout: float | None = None,
+    planned: list[PlannedCheck] | None = None,
+    on_result: Callable[[int, CheckResult], None] | None = None,
+    session: Session | None = None,
+) -> VerifyReport:
+    """Check every step (or one) of ``lesson``; a failed step does not hide later ones."""
+    planned = planned if planned is not None else plan_lesson(lesson, inventory, step)
+    own_session = session is None
+    session = session or Session(inventory)
+    try:
+        results = run_all(planned, session, timeout=timeout, on_result=on_result)
+    finally:
+        if own_session:
+            session.close()
+    steps = [
+        StepReport(s.number, s.title) for s in lesson.steps if step is None or s.number == step
+    ]
+    by_number = {s.step: s for s in steps}
+    for pc, result in zip(planned, results, strict=True):
+        by_number[pc.step].results.append(result)
+    if step is None:
+        for number in lesson.drill_steps:
+            if number in by_number:
+                by_number[number].results.append(drill_skip(lesson, number))
+    return VerifyReport(lesson=lesson.id, title=lesson.title, steps=steps)

@@ -1,0 +1,105 @@
+"""Per-lab progress: which lesson steps passed verify, and when.
+
+Written atomically (temp file + rename), so a crash or Ctrl-C never leaves half a file. A
+corrupt file is set aside (renamed ``*.corrupt-<time>``) and reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mesoslab.lessons.verify import VerifyReport
+
+VERSION = 1
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "mesoslab"
+
+
+def progress_path_for_inventory(inventory_path: str | Path) -> Path:
+    """Progress of a lab given by an inventory file lives in the user's state folder."""
+    resolved = str(Path(inventory_path).expanduser().resolve())
+    digest = hashlib.sha256(resolved.encode()).hexdigest()[:12]
+    return state_dir() / "progress" / f"{Path(resolved).stem}-{digest}.json"
+
+
+class ProgressStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warning: str | None = None  # set when a corrupt file was set aside
+        self._data = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        empty: dict[str, Any] = {"version": VERSION, "lessons": {}}
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return empty
+        except OSError as exc:
+            self.warning = f"cannot read progress file {self.path}: {exc}; starting afresh"
+            return empty
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or not isinstance(data.get("lessons"), dict):
+                raise ValueError("not a mesoslab progress document")
+            return data
+        except ValueError as exc:
+            aside = self.path.with_name(
+                f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+            )
+            try:
+                self.path.rename(aside)
+                where = f"set aside as {aside}"
+            except OSError:
+                where = "left in place"
+            self.warning = (
+                f"progress file {self.path} was corrupt ({exc}); {where}; starting afresh"
+            )
+            return empty
+
+    def steps(self, lesson_id: str) -> dict[int, dict[str, Any]]:
+        raw = self._data["lessons"].get(lesson_id, {}).get("steps", {})
+        out: dict[int, dict[str, Any]] = {}
+        for key, value in raw.items():
+            if isinstance(value, dict) and str(key).isdigit():
+                out[int(key)] = value
+        return out
+
+    def passed_steps(self, lesson_id: str) -> set[int]:
+        return {n for n, v in self.steps(lesson_id).items() if v.get("passed")}
+
+    def record(self, report: VerifyReport) -> None:
+        """Remember each verified step's outcome and save at once."""
+        lesson = self._data["lessons"].setdefault(report.lesson, {"steps": {}})
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for step in report.steps:
+            if step.results and all(r.kind == "drill" for r in step.results):
+                continue  # a drill step not checked this time: keep what we knew
+            entry = lesson["steps"].setdefault(str(step.step), {})
+            entry["passed"] = step.passed
+            entry["verified_at"] = now
+            if step.passed:
+                entry.setdefault("first_passed_at", now)
+        self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self._data, fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,78 @@
+"""`mesoslab verify`: load lesson and lab, settle the checks, render, record progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from mesoslab.checks.runner import PlannedCheck
+from mesoslab.lab.current import resolve_lab
+from mesoslab.lab.inventory import Inventory
+from mesoslab.lessons.catalog import load
+from mesoslab.lessons.model import Lesson
+from mesoslab.lessons.verify import VerifyReport, plan_lesson, verify_lesson
+from mesoslab.progress import ProgressStore, progress_path_for_inventory
+from mesoslab.report import render_json, render_junit, render_text
+
+WATCH_PAUSE = 2.0
+
+
+def run_verify(
+    lesson_text: str,
+    *,
+    step: int | None,
+    inventory: str | None,
+    fmt: str,
+    timeout: float | None,
+    watch: bool,
+) -> int:
+    """Returns the exit status (0 all passed, 1 a check failed); raises MesoslabError (2)."""
+    lesson = load(lesson_text)
+    lab = resolve_lab(inventory)
+    planned = plan_lesson(lesson, lab.inventory, step)
+    store = ProgressStore(progress_path_for_inventory(lab.inventory_path))
+    if store.warning:
+        print(f"mesoslab: warning: {store.warning}", file=sys.stderr)
+    try:
+        while True:
+            report = _verify_once(lesson, lab.inventory, planned, step, timeout, fmt)
+            store.record(report)
+            _emit(report, fmt)
+            if not watch or report.passed:
+                return 0 if report.passed else 1
+            time.sleep(WATCH_PAUSE)
+    except KeyboardInterrupt:
+        print("mesoslab: interrupted", file=sys.stderr)
+        return 1
+
+
+def _verify_once(
+    lesson: Lesson,
+    inventory: Inventory,
+    planned: list[PlannedCheck],
+    step: int | None,
+    timeout: float | None,
+    fmt: str,
+) -> VerifyReport:
+    if fmt != "text":
+        return verify_lesson(lesson, inventory, step=step, timeout=timeout, planned=planned)
+    from rich.console import Console
+
+    from mesoslab.live import LiveVerifyView
+
+    titles = {s.number: s.title for s in lesson.steps}
+    view = LiveVerifyView(Console(), planned, titles, f"Verifying {lesson.id}: {lesson.title}")
+    return view.run(
+        lambda on_result: verify_lesson(
+            lesson, inventory, step=step, timeout=timeout, planned=planned, on_result=on_result
+        )
+    )
+
+
+def _emit(report: VerifyReport, fmt: str) -> None:
+    if fmt == "json":
+        print(render_json(report))
+    elif fmt == "junit":
+        print(render_junit(report))
+    else:
+        print(render_text(report))

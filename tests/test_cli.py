@@ -1,0 +1,347 @@
+"""`mesoslab` end to end: real subprocesses against real loopback HTTP servers."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mesoslab.cli import main
+from tests.fixture_server import FakeLab, Reply, load_fixture, redirect
+
+MESOSLAB = [sys.executable, "-m", "mesoslab.cli"]
+CUSTOM = "[21000-24000, 30000-64000]"
+
+
+def mesoslab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MESOSLAB, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+
+
+# ------------------------------------------------------------------ commands and help
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    for name, command in main.commands.items():
+        assert command.help, f"{name} has no help text"
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert f"Usage: main {name}" in result.output
+
+
+def test_no_command_prints_help() -> None:
+    result = CliRunner().invoke(main, [])
+    assert result.exit_code == 0 and "verify" in result.output and "lessons" in result.output
+
+
+def test_lessons_lists_lessons_1_to_4() -> None:
+    out = mesoslab("lessons")
+    assert out.returncode == 0, out.stderr
+    for lesson_id, title in [
+        ("lesson-1", "first cluster"),
+        ("lesson-3", "port ranges"),
+        ("lesson-4", "HA masters"),
+    ]:
+        line = next(line for line in out.stdout.splitlines() if lesson_id in line)
+        assert title.lower() in line.lower()
+
+
+def test_show_renders_a_lesson_without_front_matter() -> None:
+    out = mesoslab("show", "03")
+    assert out.returncode == 0, out.stderr
+    assert "Custom port ranges" in out.stdout
+    assert "on agent as root" in out.stdout  # command blocks say where they run
+    assert "preset:" not in out.stdout  # front matter hidden
+    assert "mesos.agent_resources" in out.stdout  # checks listed readably
+
+
+def test_lint_is_clean_on_the_shipped_lessons() -> None:
+    out = mesoslab("lint")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 problem(s)" in out.stderr
+
+
+def test_lint_reports_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "03-ports" / "lesson.md"
+    broken.parent.mkdir()
+    source = Path(__file__).resolve().parents[1] / "lessons/03-port-ranges/lesson.md"
+    text = source.read_text().replace("kind: mesos.agent_resources", "kind: mesos.agent_resource")
+    broken.write_text(text)
+    line = text.split("\n").index("- kind: mesos.agent_resource") + 1
+    out = mesoslab("lint", str(tmp_path))
+    assert out.returncode == 1
+    assert f"{broken}:{line}: unknown check kind 'mesos.agent_resource'" in out.stdout
+
+
+def test_checks_lists_the_catalogue() -> None:
+    out = mesoslab("checks")
+    assert out.returncode == 0
+    for kind in (
+        "mesos.agent_resources",
+        "zookeeper.mode",
+        "host.file_contains",
+        "marathon.app_running",
+        "chronos.job",
+    ):
+        assert kind in out.stdout
+
+
+# ------------------------------------------------------------------ verify end to end
+
+
+class Lesson3Cluster:
+    """master1 (Mesos master + Marathon) and two agents, answering like a real cluster
+    that has done lesson 3 (or not, with ``ports``)."""
+
+    def __init__(self, lab: FakeLab, web_port: int) -> None:
+        self.lab = lab
+        self.web_port = web_port
+        self.serve(CUSTOM)
+
+    def serve(self, ports: str) -> None:
+        lab = self.lab
+        mport = lab.ports["mesos_master"]
+        state = load_fixture("mesos/master_state_dcos_mesos-1.2.0.json")
+        template = state["slaves"][0]
+        slaves = []
+        for index in (1, 2):
+            slave = copy.deepcopy(template)
+            slave.update(
+                hostname=f"agent{index}",
+                active=True,
+                pid=f"slave(1)@127.0.0.{1 + index}:5051",
+                id=f"{template['id'][:-2]}S{index}",
+            )
+            slave["resources"]["ports"] = ports
+            slaves.append(slave)
+        state["slaves"] = slaves
+        master = lab.server("master1", "mesos_master")
+        master.route("/health", Reply(200))
+        master.json("/metrics/snapshot", {"master/elected": 1.0})
+        master.route("/master/redirect", redirect(f"//master1:{mport}"))
+        master.json("/master/state", state)
+        master.json("/master/slaves", {"slaves": slaves})
+        for name in ("agent1", "agent2"):
+            agent = load_fixture("mesos/agent_state_dcos_mesos-0.27.0.json")
+            agent["resources"]["ports"] = ports
+            lab.server(name, "mesos_agent").json("/state", agent)
+        apps = load_fixture("marathon/v2_apps_embed-tasks_marathon-1.5.json")["apps"]
+        app = copy.deepcopy(apps[0])
+        task = dict(
+            app["tasks"][0],
+            host="agent1",
+            ports=[self.web_port],
+            state="TASK_RUNNING",
+            appId="/web-21001",
+        )
+        app.update(
+            id="/web-21001",
+            instances=1,
+            tasksRunning=1,
+            tasksStaged=0,
+            tasksHealthy=0,
+            tasksUnhealthy=0,
+            healthChecks=[],
+            deployments=[],
+            tasks=[task],
+        )
+        lab.server("master1", "marathon").json("/v2/apps/web-21001", {"app": app})
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[Lesson3Cluster, Path]]:
+    nodes = [("master1", ["master", "marathon"]), ("agent1", ["agent"]), ("agent2", ["agent"])]
+    with FakeLab(nodes) as lab, socket.socket() as web:
+        web.bind(("127.0.0.2", 0))  # the app's task on agent1 really listens
+        web.listen()
+        port = web.getsockname()[1]
+        if not 30000 <= port <= 64000:  # keep the task port inside the custom range
+            web.close()
+            web = socket.socket()
+            web.bind(("127.0.0.2", 21001))
+            web.listen()
+            port = 21001
+        inventory = tmp_path / "inv.toml"
+        lines = []
+        for node in lab.inventory.nodes:
+            lines += [
+                "[[node]]",
+                f'name = "{node.name}"',
+                f'address = "{node.address}"',
+                f"roles = {json.dumps(list(node.roles))}",
+                "",
+            ]
+        lines += ["[ports]"] + [f"{k} = {v}" for k, v in lab.ports.items()]
+        inventory.write_text("\n".join(lines) + "\n")
+        yield Lesson3Cluster(lab, port), inventory
+
+
+def test_verify_lesson_3_passes_on_the_custom_range(cluster: tuple[Lesson3Cluster, Path]) -> None:
+    _, inventory = cluster
+    out = mesoslab(
+        "verify", "lesson-3", "--inventory", str(inventory), "--format", "json", "--timeout", "3"
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["lesson"] == "lesson-3" and doc["passed"] is True
+    assert [s["step"] for s in doc["steps"]] == [1, 2, 3, 4]
+    statuses = {(c["kind"], c["node"]): c["status"] for s in doc["steps"] for c in s["checks"]}
+    assert statuses[("mesos.agent_resources", "agent1")] == "pass"
+    assert statuses[("marathon.task_ports", "marathon")] == "pass"
+    assert statuses[("host.file_json_equals", "agent2")] == "skip"  # no [node.ssh]
+    check = doc["steps"][2]["checks"][0]
+    assert set(check) == {
+        "kind",
+        "node",
+        "status",
+        "summary",
+        "expected",
+        "observed",
+        "hint",
+        "attempts",
+        "elapsed_s",
+    }
+    # progress was recorded for this lab
+    out = mesoslab("lessons", "--inventory", str(inventory))
+    line = next(line for line in out.stdout.splitlines() if "lesson-3" in line)
+    assert "4/4" in line
+
+
+def test_verify_lesson_3_fails_on_the_default_range(cluster: tuple[Lesson3Cluster, Path]) -> None:
+    lab, inventory = cluster
+    lab.serve("[31000-32000]")
+    out = mesoslab(
+        "verify",
+        "3",
+        "--step",
+        "3",
+        "--inventory",
+        str(inventory),
+        "--format",
+        "json",
+        "--timeout",
+        "1",
+    )
+    assert out.returncode == 1, out.stdout + out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["passed"] is False and [s["step"] for s in doc["steps"]] == [3]
+    failed = [c for c in doc["steps"][0]["checks"] if c["status"] == "fail"]
+    assert {c["node"] for c in failed} == {"agent1", "agent2"}
+    for check in failed:
+        assert check["observed"] == "[31000-32000]"
+        assert check["expected"] == CUSTOM
+        assert "meta/slaves/latest" in check["hint"]
+        assert check["attempts"] >= 1
+
+
+def test_verify_text_shows_expected_observed_and_hint(
+    cluster: tuple[Lesson3Cluster, Path],
+) -> None:
+    lab, inventory = cluster
+    lab.serve("[31000-32000]")
+    out = mesoslab("verify", "lesson-03", "-s", "3", "-i", str(inventory), "--timeout", "1")
+    assert out.returncode == 1
+    assert "observed: [31000-32000]" in out.stdout
+    assert f"expected: {CUSTOM}" in out.stdout
+    assert "hint: The agent still advertises [31000-32000]" in out.stdout
+    assert "FAILED" in out.stdout
+
+
+def test_verify_junit_is_readable_xml(cluster: tuple[Lesson3Cluster, Path]) -> None:
+    lab, inventory = cluster
+    lab.serve("[31000-32000]")
+    out = mesoslab("verify", "3", "-i", str(inventory), "--format", "junit", "--timeout", "1")
+    assert out.returncode == 1
+    root = ET.fromstring(out.stdout)
+    assert root.tag == "testsuites"
+    assert len(root.findall("testsuite")) == 4
+    failures = root.findall(".//failure")
+    assert int(root.get("failures", "0")) == len(failures) >= 2
+    assert any("observed: [31000-32000]" in (f.text or "") for f in failures)
+
+
+def test_verify_dead_cluster_fails_with_reasons_not_tracebacks(tmp_path: Path) -> None:
+    inventory = tmp_path / "inv.toml"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once we leave: connections are refused
+    inventory.write_text(
+        '[[node]]\nname = "master1"\naddress = "127.0.0.1"\nroles = ["master", "marathon"]\n'
+        '[[node]]\nname = "agent1"\naddress = "127.0.0.1"\nroles = ["agent"]\n'
+        f"[ports]\nmesos_master = {port}\nmesos_agent = {port}\nmarathon = {port}\n"
+    )
+    out = mesoslab("verify", "3", "-i", str(inventory), "--format", "json", "--timeout", "1")
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    doc = json.loads(out.stdout)
+    summaries = [c["summary"] for s in doc["steps"] for c in s["checks"] if c["status"] == "fail"]
+    assert summaries and all("refused" in s for s in summaries), summaries
+
+
+@pytest.mark.parametrize(
+    ("inventory_text", "args", "message"),
+    [
+        (
+            '[[node]]\nname = "m"\naddress = "10.0.0.1"\nroles = ["mastr"]\n',
+            ["3"],
+            "unknown role 'mastr'",
+        ),
+        (None, ["3"], "does not exist"),
+        (
+            '[[node]]\nname = "m"\naddress = "10.0.0.1"\nroles = ["master"]\n',
+            ["12"],
+            "unknown lesson '12'",
+        ),
+        (
+            '[[node]]\nname = "m"\naddress = "10.0.0.1"\nroles = ["master"]\n',
+            ["3", "--step", "9"],
+            "lesson-3 has no step 9",
+        ),
+    ],
+)
+def test_verify_usage_errors_exit_2_with_one_line(
+    tmp_path: Path, inventory_text: str | None, args: list[str], message: str
+) -> None:
+    inventory = tmp_path / "inv.toml"
+    if inventory_text is not None:
+        inventory.write_text(inventory_text)
+    out = mesoslab("verify", *args, "--inventory", str(inventory))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+def test_verify_without_any_lab_says_what_to_do(tmp_path: Path) -> None:
+    out = mesoslab("verify", "3", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "--inventory FILE" in out.stderr
+
+
+def test_drill_step_is_skipped_by_a_whole_lesson_verify(tmp_path: Path) -> None:
+    from mesoslab.lab.inventory import Inventory, Node
+    from mesoslab.lessons.catalog import load
+    from mesoslab.lessons.verify import plan_lesson
+
+    lesson = load("lesson-4")
+    assert lesson.drill_steps == (5,)
+    inventory = Inventory(nodes=(Node("master1", "127.0.0.1", ("master", "zookeeper")),))
+    whole = {pc.step for pc in plan_lesson(lesson, inventory)}
+    assert 5 not in whole and 6 in whole
+    assert {pc.step for pc in plan_lesson(lesson, inventory, 5)} == {5}
