@@ -345,3 +345,39 @@ def test_drill_step_is_skipped_by_a_whole_lesson_verify(tmp_path: Path) -> None:
     whole = {pc.step for pc in plan_lesson(lesson, inventory)}
     assert 5 not in whole and 6 in whole
     assert {pc.step for pc in plan_lesson(lesson, inventory, 5)} == {5}
+
+
+def test_verify_watch_waits_until_the_cluster_converges(
+    cluster: tuple[Lesson3Cluster, Path],
+) -> None:
+    lab, inventory = cluster
+    lab.serve("[31000-32000]")
+    proc = subprocess.Popen(
+        [
+            *MESOSLAB,
+            "verify",
+            "3",
+            "-s",
+            "3",
+            "-i",
+            str(inventory),
+            "--watch",
+            "--format",
+            "json",
+            "--timeout",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=3)  # still failing: watch keeps going
+        lab.serve(CUSTOM)  # the learner fixes the agents
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    doc = json.loads(out)  # one JSON document: the final one
+    assert doc["passed"] is True

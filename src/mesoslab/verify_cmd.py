@@ -33,16 +33,23 @@ def run_verify(
     store = ProgressStore(progress_path_for_inventory(lab.inventory_path))
     if store.warning:
         print(f"mesoslab: warning: {store.warning}", file=sys.stderr)
+    report: VerifyReport | None = None
     try:
         while True:
             report = _verify_once(lesson, lab.inventory, planned, step, timeout, fmt)
             store.record(report)
-            _emit(report, fmt)
-            if not watch or report.passed:
+            done = not watch or report.passed
+            if done or fmt == "text":  # scripts get one document: the final one
+                _emit(report, fmt)
+            if done:
                 return 0 if report.passed else 1
+            if fmt == "text":
+                print(f"Not there yet; checking again in {WATCH_PAUSE:.0f}s (Ctrl-C to stop)")
             time.sleep(WATCH_PAUSE)
     except KeyboardInterrupt:
         print("mesoslab: interrupted", file=sys.stderr)
+        if report is not None and fmt != "text":
+            _emit(report, fmt)
         return 1
 
 
