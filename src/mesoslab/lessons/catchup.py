@@ -1,0 +1,89 @@
+"""Catch up: apply the solutions of lessons 1…N, so a class can start at any lesson.
+
+The lessons' own command blocks are the solutions: one source of truth, run with the same
+mechanism as `mesoslab run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mesoslab.checks.context import Session
+from mesoslab.errors import UsageError
+from mesoslab.lab.inventory import Inventory, Node
+from mesoslab.lab.presets import PRESETS
+from mesoslab.lessons.catalog import lesson_files, load
+from mesoslab.lessons.ids import normalize_lesson_id
+from mesoslab.lessons.model import Action, Lesson
+from mesoslab.lessons.run import StepRun, run_step
+
+
+@dataclass
+class CatchUpReport:
+    through: str
+    runs: list[StepRun] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.runs)
+
+    @property
+    def failed(self) -> StepRun | None:
+        return next((r for r in self.runs if not r.ok), None)
+
+
+def lessons_through(through: str) -> list[Lesson]:
+    target = normalize_lesson_id(through)
+    if target is None:
+        raise UsageError(f"unknown lesson {through!r}: use lesson-1 … lesson-10")
+    number = int(target.split("-")[1])
+    lessons = [load(e.id) for e in lesson_files() if int(e.id.split("-")[1]) <= number]
+    if not lessons or lessons[-1].id != target:
+        raise UsageError(f"{target} is not written yet: cannot catch up through it")
+    return lessons
+
+
+def check_lab_fits(lessons: list[Lesson], inventory: Inventory) -> None:
+    """Every preset node a lesson names must exist in the lab."""
+    for lesson in lessons:
+        missing = [n.name for n in PRESETS.get(lesson.preset, ()) if inventory.node(n.name) is None]
+        if missing:
+            raise UsageError(
+                f"{lesson.id} needs the {lesson.preset} preset; this lab has no "
+                f"{', '.join(missing)}",
+                hint=f"make a lab with `mesoslab init --preset {lesson.preset}`",
+            )
+
+
+def catch_up(
+    through: str,
+    inventory: Inventory,
+    *,
+    platform: str,
+    session: Session,
+    on_step: Callable[[Lesson, int, str], None] | None = None,
+    on_action: Callable[[Action, list[Node]], None] | None = None,
+    on_output: Callable[[Node, str], None] | None = None,
+) -> CatchUpReport:
+    """Run every step of lessons 1…N in order; stop at the first failure."""
+    lessons = lessons_through(through)
+    check_lab_fits(lessons, inventory)
+    report = CatchUpReport(through=lessons[-1].id)
+    for lesson in lessons:
+        for step in lesson.steps:
+            if on_step is not None:
+                on_step(lesson, step.number, step.title)
+            run = run_step(
+                lesson,
+                step.number,
+                inventory,
+                platform=platform,
+                session=session,
+                on_action=on_action,
+                on_output=on_output,
+            )
+            report.runs.append(run)
+            if not run.ok:
+                return report
+    return report
