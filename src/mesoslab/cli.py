@@ -242,6 +242,13 @@ def run(lesson: str, step: int, inventory: str | None, platform: str, yes: bool)
     sys.exit(run_step_cmd(lesson, step=step, inventory=inventory, platform=platform, yes=yes))
 
 
+from mesoslab.cli_lab import doctor, init, status  # noqa: E402  (click + lab.spec only)
+
+main.add_command(init)
+main.add_command(doctor)
+main.add_command(status)
+
+
 class _nullcontext:
     def __enter__(self) -> None:
         return None

@@ -1,0 +1,192 @@
+"""The lab commands `mesoslab init`, `doctor` and `status` (registered in cli.py).
+
+Thin: parse arguments, call mesoslab.lab, render. Imports of the library and of rich stay
+inside the commands so that `mesoslab --help` stays light.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mesoslab.lab.presets import PRESETS
+from mesoslab.lab.spec import PLATFORMS, PROVIDERS
+
+INVENTORY_HELP = (
+    "TOML inventory of the cluster (default: $MESOSLAB_INVENTORY, the lab's "
+    ".mesoslab/inventory.toml, else the nodes of its lab.toml)"
+)
+
+
+class PackagesType(click.ParamType):
+    """``mesosphere``, ``aventer``, ``prebaked`` or ``local:PATH``."""
+
+    name = "mesosphere|aventer|local:PATH|prebaked"
+
+    def get_metavar(  # type: ignore[override]  # click 8.1 passes no ctx, 8.2+ does
+        self, param: click.Parameter, ctx: click.Context | None = None
+    ) -> str:
+        return f"[{self.name}]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from mesoslab.lab.init import InitError, validate_packages
+
+        try:
+            return validate_packages(str(value))
+        except InitError:
+            self.fail(
+                f"{value!r} is not a package channel; use mesosphere, aventer, prebaked or "
+                "local:PATH (a folder of RPMs)",
+                param,
+                ctx,
+            )
+
+
+@click.command()
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False))
+@click.option(
+    "--preset",
+    type=click.Choice(tuple(PRESETS)),
+    default="1m-2a",
+    show_default=True,
+    help="node layout: 1m-2a (1 master + 2 agents) or 3m-3a (3 HA masters + 3 agents)",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(PROVIDERS),
+    default=None,
+    help="how the machines run (default: virtualbox; lxc with --platform rehearsal)",
+)
+@click.option(
+    "--platform",
+    type=click.Choice(PLATFORMS),
+    default="centos7",
+    show_default=True,
+    help="centos7 (real packages, x86_64 VMs) or rehearsal (LXC, emulated Mesos)",
+)
+@click.option(
+    "--packages",
+    type=PackagesType(),
+    default=None,
+    help="package channel (default: mesosphere for centos7, prebaked for rehearsal)",
+)
+@click.option("--name", help="the lab's name (default: the folder's name)")
+@click.option(
+    "--force", is_flag=True, help="replace an existing lab.toml (and a Vagrantfile that differs)"
+)
+def init(
+    directory: str,
+    preset: str,
+    provider: str | None,
+    platform: str,
+    packages: str | None,
+    name: str | None,
+    force: bool,
+) -> None:
+    """Create a lab in DIRECTORY (default: here): a commented lab.toml and the Vagrantfile.
+
+    lab.toml explains every key and its allowed values; edit it before `mesoslab up`.
+    An existing lab.toml is never overwritten without --force.
+    """
+    from mesoslab.lab.init import write_lab
+
+    result = write_lab(
+        directory,
+        name=name,
+        preset=preset,
+        provider=provider,
+        platform=platform,
+        packages=packages,
+        force=force,
+    )
+    spec = result.spec
+    click.echo(f"wrote {result.lab_file}")
+    click.echo(
+        f"  lab {spec.name!r}: provider {spec.provider}, platform {spec.platform}, "
+        f"box {spec.box}, packages {spec.packages.channel}"
+        + (f":{spec.packages.local_path}" if spec.packages.local_path else "")
+    )
+    nodes = ", ".join(f"{n.name} {n.address}" for n in spec.nodes)
+    click.echo(f"  preset {spec.preset}: {nodes}")
+    local = spec.packages.local_path
+    if local and not (spec.directory / Path(local).expanduser()).is_dir():
+        click.echo(f"warning: packages folder {local} does not exist (yet)", err=True)
+    if result.vagrantfile_ok:
+        click.echo(result.vagrantfile)
+    else:
+        click.echo(f"warning: {result.vagrantfile}", err=True)
+    click.echo("\nNext:")
+    here = Path.cwd().resolve()
+    if spec.directory != here:
+        try:
+            shown = spec.directory.relative_to(here)
+        except ValueError:
+            shown = spec.directory
+        click.echo(f"  cd {shown}")
+    click.echo("  mesoslab doctor    check that this machine can run the lab")
+    click.echo("  mesoslab up        build it")
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts",
+)
+def doctor(directory: str | None, fmt: str) -> None:
+    """Check that this machine can run the lab in DIRECTORY (default: the lab around here).
+
+    Vagrant, the providers (VirtualBox, libvirt, LXC), hardware virtualization, the CPU
+    architecture, the network range, the box, memory and disk: each with what to do.
+    Without a lab.toml it checks the machine alone. Exit status 1 when something blocks.
+    """
+    import json
+    from dataclasses import asdict
+
+    from mesoslab.lab.doctor import doctor_for_dir, exit_status, render
+
+    findings = doctor_for_dir(directory)
+    if fmt == "json":
+        click.echo(json.dumps({"findings": [asdict(f) for f in findings]}, indent=2))
+    else:
+        from rich.console import Console
+
+        render(findings, Console())
+    sys.exit(exit_status(findings))
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--inventory", "-i", metavar="FILE", help=INVENTORY_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts",
+)
+def status(directory: str | None, inventory: str | None, fmt: str) -> None:
+    """Show every node of the lab: roles, address, machine state and live service health.
+
+    Masters (leader/standby), agents (registered), ZooKeeper (mode), Marathon and Chronos
+    are probed all at once with short timeouts, so a dead lab answers quickly.
+    """
+    from mesoslab.lab.status import lab_status, render, resolve_target
+
+    result = lab_status(resolve_target(directory, inventory))
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    from rich.console import Console
+
+    render(result, Console())
