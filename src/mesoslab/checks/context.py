@@ -40,6 +40,7 @@ class Session:
                     headers={"User-Agent": "mesoslab-verify"},
                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
                     trust_env=False,  # lab addresses must never go through a proxy
+                    verify=False,  # lab APIs are plain http: skip loading the CA bundle
                 )
             return self._http
 
