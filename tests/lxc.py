@@ -1,0 +1,57 @@
+"""Shared helpers for the real LXC lab tests (root, LXC, Vagrant with vagrant-lxc)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def lab_prerequisites() -> str:
+    if os.geteuid() != 0:
+        return "LXC lab tests need root (vagrant-lxc creates privileged containers)"
+    for tool in ("lxc-create", "vagrant", "debootstrap"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install lxc vagrant vagrant-lxc debootstrap)"
+    plugins = subprocess.run(["vagrant", "plugin", "list"], capture_output=True, text=True)
+    if "vagrant-lxc" not in plugins.stdout:
+        return "the vagrant-lxc plugin is not installed (apt-get install vagrant-lxc)"
+    return ""
+
+
+def bridge_up() -> None:
+    if subprocess.run(["ip", "link", "show", "lxcbr0"], capture_output=True).returncode == 0:
+        return
+    starter = Path("/usr/libexec/lxc/lxc-net")
+    if not starter.exists():
+        pytest.fail("the LXC bridge lxcbr0 is down and /usr/libexec/lxc/lxc-net is missing")
+    subprocess.run([str(starter), "start"], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def lxc_box() -> str:
+    reason = lab_prerequisites()
+    if reason:
+        pytest.skip(reason)
+    bridge_up()
+    from mesoslab.lab.boxes import ensure_box
+
+    return ensure_box(current=True)  # builds the box the first time (minutes), then cached
+
+
+def free_addresses(count: int) -> list[str]:
+    used = set()
+    listing = subprocess.run(["lxc-ls", "-f", "-F", "IPV4"], capture_output=True, text=True)
+    for line in listing.stdout.splitlines()[1:]:
+        used.update(a.strip() for a in line.split(","))
+    start = 150 + (os.getpid() % 25) * 4
+    free = [f"10.0.3.{i}" for i in range(start, 250) if f"10.0.3.{i}" not in used]
+    return free[:count]
+
+
+def tempfile_dir(factory: pytest.TempPathFactory) -> Path:
+    # Short and unique: the lab name becomes part of container names.
+    return factory.mktemp(f"l{os.getpid() % 10000}-", numbered=True)
