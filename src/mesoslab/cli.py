@@ -29,6 +29,8 @@ class _Group(click.Group):
 
 def _fail(exc: MesoslabError) -> NoReturn:
     click.echo(f"mesoslab: {exc.title.lower()}: {exc}", err=True)
+    for line in getattr(exc, "output_tail", ()):  # a lab error: the last lines of output
+        click.echo(f"  | {line}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -243,10 +245,21 @@ def run(lesson: str, step: int, inventory: str | None, platform: str, yes: bool)
 
 
 from mesoslab.cli_lab import doctor, init, status  # noqa: E402  (click + lab.spec only)
+from mesoslab.cli_machines import (  # noqa: E402  (click only)
+    box,
+    checkpoint,
+    destroy,
+    halt,
+    provision,
+    ssh,
+    up,
+)
 
 main.add_command(init)
 main.add_command(doctor)
 main.add_command(status)
+for _command in (up, provision, halt, destroy, ssh, checkpoint, box):
+    main.add_command(_command)
 
 
 class _nullcontext:

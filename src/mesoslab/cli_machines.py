@@ -1,0 +1,339 @@
+"""Lab lifecycle commands: up, provision, halt, destroy, ssh, checkpoint, box build.
+
+Thin: parse arguments, call mesoslab.lab, render progress. Library imports stay inside the
+commands so `mesoslab --help` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from mesoslab.lab.spec import LabSpec
+    from mesoslab.lab.up import UpCallbacks, UpReport
+    from mesoslab.lessons.model import Action
+    from mesoslab.provision.steps import ProgressEvent, StepOutcome
+
+_MARK = {"ok": "✔", "changed": "✔", "failed": "✘", "skipped": "–"}
+
+
+def _spec(directory: str | None) -> LabSpec:
+    from mesoslab.lab.spec import find_lab_dir, load_lab
+
+    folder = Path(directory) if directory else find_lab_dir()
+    return load_lab(folder or Path.cwd())
+
+
+class _Printer:
+    """Node-prefixed, thread-safe progress lines for long lab operations."""
+
+    def __init__(self, spec: LabSpec) -> None:
+        self.width = max([len(n.name) for n in spec.nodes] + [7])
+        self.lock = threading.Lock()
+
+    def callbacks(self) -> UpCallbacks:
+        from mesoslab.lab.up import UpCallbacks
+
+        return UpCallbacks(
+            on_phase=self.phase,
+            on_line=self.line,
+            on_provision=self.provision,
+            on_action=self.action,
+        )
+
+    def phase(self, phase: str, message: str) -> None:
+        with self.lock:
+            click.secho(f"==> {phase}: {message}", fg="cyan", bold=True)
+
+    def line(self, node: str, text: str) -> None:
+        with self.lock:
+            click.echo(f"{node or 'vagrant':<{self.width}} │ {text}")
+
+    def action(self, action: Action, nodes: list[str]) -> None:
+        code = action.code.strip().splitlines()
+        more = " …" if len(code) > 1 else ""
+        with self.lock:
+            click.secho(f"▶ {', '.join(nodes)}: {code[0] if code else ''}{more}", fg="cyan")
+
+    def provision(self, event: ProgressEvent | StepOutcome) -> None:
+        from mesoslab.provision.steps import ProgressEvent
+
+        pad = f"{event.node:<{self.width}} │"
+        with self.lock:
+            if isinstance(event, ProgressEvent):
+                click.echo(f"{pad} [{event.index}/{event.total}] {event.title} …")
+                return
+            color = {"failed": "red", "skipped": "yellow", "changed": "green"}.get(event.status)
+            click.secho(
+                f"{pad} {_MARK.get(event.status, '?')} {event.title} "
+                f"({event.status}, {event.elapsed_s:.1f}s)",
+                fg=color,
+            )
+            if event.status == "failed" and event.message:
+                click.secho(f"{'':<{self.width}} │   {event.message}", fg="red")
+
+
+def _summary(report: UpReport, spec: LabSpec) -> int:
+    if report.provision is not None:
+        prov = report.provision
+        for note in prov.notes:
+            click.echo(f"note: {note}")
+        changed = len(prov.changed)
+        click.echo(
+            f"provisioning: {len(prov.outcomes)} step(s) on {len(prov.nodes)} node(s), "
+            f"{changed} changed, {len(prov.failed)} failed "
+            f"({prov.elapsed_s:.1f}s)"
+        )
+        for failure in prov.failed:
+            click.secho(f"✘ {failure.node}: {failure.title}: {failure.message}", fg="red", err=True)
+            if failure.tail:
+                click.echo(failure.tail, err=True)
+    if report.catch_up is not None and report.catch_up.failed is not None:
+        run = report.catch_up.failed
+        click.secho(
+            f"✘ catch-up stopped at {run.lesson} step {run.step}: {run.title}", fg="red", err=True
+        )
+        for action_run in run.actions:
+            for result in action_run.results:
+                if not result.ok:
+                    click.secho(f"  {result.describe()}", fg="red", err=True)
+                    if result.output.strip():
+                        click.echo(result.tail(), err=True)
+    if not report.ok:
+        return 1
+    rehearsal = (
+        " (a rehearsal lab: Mesos services are emulated)" if spec.platform == "rehearsal" else ""
+    )
+    click.secho(
+        f"✔ lab {spec.name} is up{rehearsal}. Inventory: {report.inventory_path}", fg="green"
+    )
+    click.echo("Next: `mesoslab status`, then `mesoslab lessons` and `mesoslab show lesson-1`.")
+    return 0
+
+
+def _cancel_message(spec: LabSpec) -> None:
+    click.secho(
+        "stopped. Nothing half-written was kept: `mesoslab up` continues where it "
+        "stopped; `mesoslab destroy` removes the machines.",
+        fg="yellow",
+        err=True,
+    )
+
+
+@click.command()
+@click.argument("nodes", nargs=-1)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="the lab directory (default: the one around the current folder)",
+)
+@click.option(
+    "--through",
+    metavar="LESSON",
+    help="also apply the solutions of lessons 1…LESSON (e.g. lesson-3), so a class "
+    "can start at the next lesson",
+)
+@click.option("--no-provision", is_flag=True, help="only start the machines")
+def up(
+    nodes: tuple[str, ...], directory: str | None, through: str | None, no_provision: bool
+) -> None:
+    """Start the lab's machines (all, or NODES) and prepare them for lesson 1.
+
+    Builds the rehearsal box first when it is missing, runs `vagrant up` with live output,
+    writes .mesoslab/inventory.toml, then provisions every node in parallel. Ctrl-C stops
+    cleanly; running `mesoslab up` again continues.
+    """
+    from mesoslab.lab.errors import LabCancelled
+    from mesoslab.lab.up import bring_up
+
+    spec = _spec(directory)
+    printer = _Printer(spec)
+    cancel = threading.Event()
+    try:
+        report = bring_up(
+            spec,
+            nodes=nodes,
+            through=through,
+            provision=not no_provision,
+            callbacks=printer.callbacks(),
+            cancel=cancel,
+        )
+    except (KeyboardInterrupt, LabCancelled):
+        cancel.set()
+        _cancel_message(spec)
+        sys.exit(130)
+    sys.exit(_summary(report, spec))
+
+
+@click.command()
+@click.argument("nodes", nargs=-1)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="the lab directory (default: the one around the current folder)",
+)
+@click.option(
+    "--through",
+    metavar="LESSON",
+    help="also apply the solutions of lessons 1…LESSON (catch up a lab)",
+)
+def provision(nodes: tuple[str, ...], directory: str | None, through: str | None) -> None:
+    """Provision running machines again (all, or NODES). Idempotent: a second run changes
+    nothing. With --through, catch the lab up to the end of a lesson."""
+    from mesoslab.lab.up import provision_and_catch_up
+
+    spec = _spec(directory)
+    printer = _Printer(spec)
+    cancel = threading.Event()
+    try:
+        report = provision_and_catch_up(
+            spec, nodes=nodes, through=through, callbacks=printer.callbacks(), cancel=cancel
+        )
+    except KeyboardInterrupt:
+        cancel.set()
+        _cancel_message(spec)
+        sys.exit(130)
+    sys.exit(_summary(report, spec))
+
+
+@click.command()
+@click.argument("nodes", nargs=-1)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="the lab directory (default: the one around the current folder)",
+)
+def halt(nodes: tuple[str, ...], directory: str | None) -> None:
+    """Stop the lab's machines (all, or NODES); `mesoslab up` starts them again."""
+    from mesoslab.lab.vagrant import VagrantDriver
+
+    spec = _spec(directory)
+    VagrantDriver(spec.directory).halt(list(nodes))
+    click.echo(f"halted {', '.join(nodes) or 'all machines'} of lab {spec.name}")
+
+
+@click.command()
+@click.argument("nodes", nargs=-1)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="the lab directory (default: the one around the current folder)",
+)
+@click.option("--yes", "-y", is_flag=True, help="do not ask")
+def destroy(nodes: tuple[str, ...], directory: str | None, yes: bool) -> None:
+    """Delete the lab's machines (all, or NODES) and everything on them."""
+    from mesoslab.lab.vagrant import VagrantDriver
+
+    spec = _spec(directory)
+    what = ", ".join(nodes) or f"all {len(spec.nodes)} machines"
+    if (
+        not yes
+        and sys.stdin.isatty()
+        and not click.confirm(f"Destroy {what} of lab {spec.name}?", default=False)
+    ):
+        sys.exit(1)
+    VagrantDriver(spec.directory).destroy(list(nodes))
+    if not nodes:
+        (spec.state_dir / "inventory.toml").unlink(missing_ok=True)
+    click.echo(f"destroyed {what} of lab {spec.name}")
+
+
+@click.command()
+@click.argument("node")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="the lab directory (default: the one around the current folder)",
+)
+def ssh(node: str, directory: str | None) -> None:
+    """Open an interactive shell on NODE (`vagrant ssh NODE`)."""
+    from mesoslab.errors import UsageError
+    from mesoslab.lab.vagrant import vagrant_env, vagrant_executable
+
+    spec = _spec(directory)
+    if spec.node(node) is None:
+        raise UsageError(
+            f"no node {node!r} in lab {spec.name}; nodes: {', '.join(n.name for n in spec.nodes)}"
+        )
+    os.chdir(spec.directory)
+    executable = vagrant_executable()
+    os.execvpe(executable, [executable, "ssh", node], vagrant_env(dict(os.environ)))
+
+
+@click.group()
+def checkpoint() -> None:
+    """Save or restore a snapshot of every machine (VirtualBox, libvirt; not LXC)."""
+
+
+@checkpoint.command("save")
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(file_okay=False))
+def checkpoint_save(name: str, directory: str | None) -> None:
+    """Snapshot every machine as NAME (e.g. after-lesson-2)."""
+    from mesoslab.lab.vagrant import VagrantDriver
+
+    spec = _spec(directory)
+    VagrantDriver(spec.directory).snapshot_save(name)
+    click.echo(f"saved checkpoint {name} of lab {spec.name}")
+
+
+@checkpoint.command("restore")
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(file_okay=False))
+def checkpoint_restore(name: str, directory: str | None) -> None:
+    """Put every machine back to checkpoint NAME."""
+    from mesoslab.lab.vagrant import VagrantDriver
+
+    spec = _spec(directory)
+    VagrantDriver(spec.directory).snapshot_restore(name)
+    click.echo(f"restored checkpoint {name} of lab {spec.name}")
+
+
+@click.group()
+def box() -> None:
+    """Build pre-baked boxes for offline classrooms."""
+
+
+@box.command("build")
+@click.option(
+    "--platform",
+    type=click.Choice(["rehearsal", "centos7"]),
+    default="rehearsal",
+    show_default=True,
+)
+@click.option(
+    "--provider",
+    type=click.Choice(["lxc", "virtualbox", "libvirt"]),
+    default="lxc",
+    show_default=True,
+)
+@click.option(
+    "--add/--no-add",
+    default=True,
+    show_default=True,
+    help="also `vagrant box add` it (with a catalog file, so its version is known)",
+)
+def box_build(platform: str, provider: str, add: bool) -> None:
+    """Build a box (rehearsal: a Debian 12 LXC rootfs by debootstrap; cached)."""
+    from mesoslab.lab.boxes import RECIPES, add_box, build_box
+
+    def on_line(_: str, text: str) -> None:
+        click.echo(f"box │ {text}")
+
+    path = build_box(platform, provider, on_line=on_line)
+    click.echo(f"built {path}")
+    recipe = RECIPES[(platform, provider)]  # build_box explains when there is no recipe
+    if add:
+        version = add_box(path, recipe.box_name, provider, on_line)
+        click.secho(f"✔ box {recipe.box_name} {version} ({provider}) is ready", fg="green")
