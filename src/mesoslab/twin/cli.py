@@ -1,0 +1,145 @@
+"""``python3 -m mesoslab.twin <daemon|tool> [options] [--flag=value ...]``.
+
+Daemons (read their configuration files like the packages do):
+
+  master            emulated mesos-master   (mesos-init-wrapper master)
+  agent | slave     emulated mesos-slave    (mesos-init-wrapper slave)
+  marathon          emulated Marathon 1.4   (/etc/default/marathon, /etc/marathon/conf)
+  chronos           emulated Chronos 2.x    (/etc/default/chronos, /etc/chronos/conf)
+
+Tools (same options as the real ones for what the lessons use):
+
+  mesos-resolve     print the leading master's ip:port
+  mesos-execute     run one task through the master and wait for it
+
+Common option: ``--root DIR`` (or ``MESOSLAB_TWIN_ROOT``) puts every node path (/etc, /var)
+under DIR. Any other ``--name=value`` is passed on as a flag, as to the real binaries.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from mesoslab.twin import MESOS_VERSION
+from mesoslab.twin.config import Root
+
+USAGE = __doc__ or ""
+
+
+def setup_logging(name: str) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format=f"%(levelname).1s%(asctime)s %(process)d {name}] %(message)s",
+        datefmt="%m%d %H:%M:%S",
+    )
+    logging.getLogger("kazoo").setLevel(logging.WARNING)
+
+
+def log_to_files(root: Root, log_dir: str | None, program: str) -> None:
+    """Like glog with ``--log_dir``: ``<log_dir>/<program>.INFO`` gets every line,
+    ``.WARNING`` and ``.ERROR`` the serious ones (e.g. ``cat /var/log/mesos/mesos-slave.ERROR``
+    after a failed start). The journal gets them too, through stderr."""
+    if not log_dir:
+        return
+    folder = root.path(log_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for level in ("INFO", "WARNING", "ERROR"):
+            handler = logging.FileHandler(folder / f"{program}.{level}", encoding="utf-8")
+            handler.setLevel(getattr(logging, level))
+            handler.setFormatter(logging.root.handlers[0].formatter)
+            logging.root.addHandler(handler)
+    except OSError as exc:
+        logging.getLogger("mesoslab.twin").warning("Cannot write logs to %s: %s", folder, exc)
+
+
+def exit_failure(message: str) -> int:
+    """Mesos' ``EXIT(EXIT_FAILURE) << message``: logged as an error; returns status 1."""
+    logging.getLogger("mesoslab.twin").error("EXIT with status 1: %s", message)
+    for handler in logging.root.handlers:
+        handler.flush()
+    return 1
+
+
+def wait_for_signal() -> None:
+    """Block until SIGTERM or SIGINT."""
+    done = threading.Event()
+
+    def stop(signum: int, _frame: object) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not done.wait(1.0):
+        pass
+
+
+def split_root(args: list[str]) -> tuple[Root, list[str]]:
+    root_value = None
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--root" and i + 1 < len(args):
+            root_value = args[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--root="):
+            root_value = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return Root.from_option(root_value), rest
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if "--help" in rest or "-h" in rest:
+        print(USAGE)
+        return 0
+    root, rest = split_root(rest)
+    if command in ("--version", "version"):
+        print(f"mesos {MESOS_VERSION} (mesoslab twin: an emulation)")
+        return 0
+    if command == "master":
+        setup_logging("master.cpp")
+        from mesoslab.twin import master
+
+        return master.run(root, rest)
+    if command in ("agent", "slave"):
+        setup_logging("slave.cpp")
+        from mesoslab.twin import agent
+
+        return agent.run(root, rest)
+    if command == "marathon":
+        setup_logging("marathon")
+        from mesoslab.twin import marathon
+
+        return marathon.run(root, rest)
+    if command == "chronos":
+        setup_logging("chronos")
+        from mesoslab.twin import chronos
+
+        return chronos.run(root, rest)
+    if command == "mesos-resolve":
+        from mesoslab.twin import execute
+
+        return execute.resolve_main(rest)
+    if command == "mesos-execute":
+        from mesoslab.twin import execute
+
+        return execute.execute_main(rest)
+    if command == "placeholder":
+        from mesoslab.twin import placeholder
+
+        return placeholder.main(rest)
+    print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    return 2

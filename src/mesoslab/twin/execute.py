@@ -1,0 +1,217 @@
+"""``mesos-resolve`` and ``mesos-execute`` as the lessons use them (lesson 1, step 6).
+
+``mesos-resolve [--timeout=5secs] <zk://.../mesos | host:port>`` prints the leading master's
+``ip:port`` (the lowest ``json.info_`` znode).
+
+``mesos-execute --master=HOST:PORT --name=N --command=C [--resources=cpus:1;mem:128]
+[--docker_image=I] [--containerizer=mesos|docker] [--shell=true|false] [--env=JSON]``
+registers a framework named ``mesos-execute instance``, launches one task whose id and name
+are ``N`` on the first offer that fits, prints its status updates like the real tool, and
+tears the framework down at the end (it then shows under ``completed_frameworks``). Exit
+status: 0 when the task finished, 1 otherwise (the real tool always exits 0).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import signal
+import socket
+import sys
+import threading
+from typing import Any
+
+from mesoslab.twin.scheduler import Driver, Launches, Offers
+from mesoslab.twin.values import Amounts, duration_seconds, parse_resources
+
+TERMINAL = frozenset(
+    {
+        "TASK_FINISHED",
+        "TASK_FAILED",
+        "TASK_KILLED",
+        "TASK_LOST",
+        "TASK_ERROR",
+        "TASK_DROPPED",
+        "TASK_GONE",
+    }
+)
+
+
+def _options(args: list[str]) -> tuple[dict[str, str], list[str]]:
+    options: dict[str, str] = {}
+    positional: list[str] = []
+    for arg in args:
+        if arg.startswith("--"):
+            name, sep, value = arg[2:].partition("=")
+            if not sep:
+                if name.startswith("no-"):
+                    name, value = name[3:], "false"
+                else:
+                    value = "true"
+            options[name.replace("-", "_")] = value
+        else:
+            positional.append(arg)
+    return options, positional
+
+
+def resolve_main(args: list[str]) -> int:
+    options, positional = _options(args)
+    master = options.get("master") or (positional[0] if positional else "")
+    if not master:
+        print(
+            "Usage: mesos-resolve [options] <master>\n\nMissing required option --master",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        timeout = duration_seconds(options.get("timeout", "5secs"))
+    except ValueError as exc:
+        print(f"Failed to load flag 'timeout': {exc}", file=sys.stderr)
+        return 1
+    from mesoslab.twin.zk import LeaderWatch
+
+    try:
+        watch = LeaderWatch(master)
+    except ValueError as exc:
+        print(f"Failed to create a master detector for '{master}': {exc}", file=sys.stderr)
+        return 1
+    watch.start()
+    try:
+        address = watch.wait(timeout)
+    finally:
+        watch.stop()
+    if address is None:
+        print(
+            f"Failed to detect master from '{master}' within {options.get('timeout', '5secs')}",
+            file=sys.stderr,
+        )
+        return 1
+    print(address)
+    return 0
+
+
+class Execute:
+    def __init__(self, options: dict[str, str]) -> None:
+        self.name = options["name"]
+        self.options = options
+        resources = options.get("resources", "cpus:1;mem:128")
+        self.needs = Amounts.of(parse_resources(resources))
+        self.launched = False
+        self.final: str | None = None
+        self.done = threading.Event()
+
+    def task_info(self, agent_id: str) -> dict[str, Any]:
+        shell = self.options.get("shell", "true") != "false"
+        command: dict[str, Any] = {"shell": shell}
+        if self.options.get("command"):
+            command["value"] = self.options["command"]
+        if self.options.get("env"):
+            try:
+                env = json.loads(self.options["env"])
+            except json.JSONDecodeError:
+                env = {}
+            command["environment"] = {
+                "variables": [{"name": k, "value": str(v)} for k, v in env.items()]
+            }
+        info: dict[str, Any] = {
+            "task_id": self.name,
+            "name": self.name,
+            "agent_id": agent_id,
+            "resources": self.needs.to_wire(),
+            "command": command,
+        }
+        image = self.options.get("docker_image")
+        if image:
+            if self.options.get("containerizer", "mesos") == "docker":
+                info["container"] = {
+                    "type": "DOCKER",
+                    "docker": {"image": image, "network": "HOST", "privileged": False},
+                }
+            else:
+                info["container"] = {
+                    "type": "MESOS",
+                    "mesos": {"image": {"type": "DOCKER", "docker": {"name": image}}},
+                }
+        return info
+
+    def offers(self, offers: Offers) -> Launches:
+        if self.launched:
+            return []
+        for offer in offers:
+            if Amounts.from_wire(offer.get("resources")).contains(self.needs):
+                self.launched = True
+                print(f"Submitted task '{self.name}' to agent '{offer['agent_id']}'", flush=True)
+                return [(offer["agent_id"], [self.task_info(offer["agent_id"])])]
+        return []
+
+    def update(self, status: dict[str, Any]) -> None:
+        if status.get("task_id") != self.name:
+            return
+        state = str(status.get("state"))
+        lines = [f"Received status update {state} for task '{self.name}'"]
+        if status.get("message"):
+            lines.append(f"  message: '{status['message']}'")
+        if status.get("source"):
+            lines.append(f"  source: {status['source']}")
+        if status.get("reason"):
+            lines.append(f"  reason: {status['reason']}")
+        print("\n".join(lines), flush=True)
+        if state in TERMINAL:
+            self.final = state
+            self.done.set()
+
+
+def execute_main(args: list[str]) -> int:
+    options, _ = _options(args)
+    missing = [o for o in ("master", "name") if not options.get(o)]
+    if options.get("shell", "true") != "false" and not options.get("command"):
+        missing.append("command")
+    if missing:
+        print(f"Missing required option --{missing[0]}", file=sys.stderr)
+        return 1
+    try:
+        execute = Execute(options)
+    except ValueError as exc:
+        print(f"Failed to parse resources '{options.get('resources')}': {exc}", file=sys.stderr)
+        return 1
+    info = {
+        "name": "mesos-execute instance",
+        "user": getpass.getuser(),
+        "hostname": socket.gethostname(),
+        "failover_timeout": 0,
+        "checkpoint": options.get("checkpoint", "false") == "true",
+        "role": options.get("role", "*"),
+        "capabilities": [
+            {"type": "RESERVATION_REFINEMENT"},
+            {"type": "TASK_KILLING_STATE"},
+            {"type": "REVOCABLE_RESOURCES"},
+            {"type": "PARTITION_AWARE"},
+        ],
+    }
+    try:
+        driver = Driver(
+            options["master"],
+            info,
+            interval=0.2,
+            on_registered=lambda fid, again: (
+                print(f"Subscribed with ID {fid}", flush=True) if not again else None
+            ),
+            on_update=execute.update,
+            on_offers=execute.offers,
+            wants_offers=lambda: not execute.launched,
+        )
+    except ValueError as exc:
+        print(f"Failed to create a master detector: {exc}", file=sys.stderr)
+        return 1
+
+    def interrupted(signum: int, _frame: object) -> None:
+        execute.done.set()
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    driver.start()
+    while not execute.done.wait(0.5):
+        pass
+    driver.teardown()
+    driver.stop()
+    return 0 if execute.final == "TASK_FINISHED" else 1

@@ -1,0 +1,604 @@
+"""Every emulated endpoint answers with the shape of the real one (DESIGN §5).
+
+A twin lab runs on loopback (a standalone master, an agent with the docker containerizer,
+Marathon and Chronos), gets some work (a command app, a Docker app, a finished
+mesos-execute task, a Chronos job), and each endpoint's JSON is held against the recorded
+fixtures in ``../shared/fixtures``: every key the fixture has at a level must be there with
+the same JSON type. A key that only some fixture items have is optional; a fixture ``null``
+says nothing about the type. The keys the twin deliberately leaves out are listed below with
+the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mesoslab.twin.config import ConfigError, Root, load_mesos_flags
+from mesoslab.twin.values import Amounts, agent_resources, normalize_duration, parse_resources
+from tests.conftest import FIXTURES
+from tests.twin_lab import Daemon, TwinLab, http, wait_until, write
+
+pytestmark = pytest.mark.slow
+
+TWIN_DIR = Path(__file__).resolve().parents[1] / "src" / "mesoslab" / "twin"
+ADDRESS_MASTER = "127.0.0.1"
+ADDRESS_AGENT = "127.0.0.2"
+
+# Keys of the fixtures the twin does not produce, and why (path -> reason).
+OMITTED = {
+    "$.git_sha": "not a git build of Mesos: the twin reports git_tag (optional per facts §1)",
+    "$.external_log_file": "only with --external_log_file (DC/OS sets it)",
+    "$.frameworks[].executors[].command": "command tasks have no ExecutorInfo in 1.x",
+    "$.frameworks[].executors[].tasks[].statuses[].container_status.network_infos[].ip_address": (
+        "NetworkInfo.ip_address was deprecated before 1.0; ip_addresses is kept"
+    ),
+    "$.tasks[].region": "Marathon 1.6+ only (SOURCES.md #10)",
+    "$.tasks[].zone": "Marathon 1.6+ only (SOURCES.md #10)",
+    "$.tasks[].role": "Marathon 1.6+ only (SOURCES.md #10)",
+    "$.staged_tasks": "top-level task counters were removed in 1.x (facts §1)",
+    "$.started_tasks": "top-level task counters were removed in 1.x (facts §1)",
+    "$.finished_tasks": "top-level task counters were removed in 1.x (facts §1)",
+    "$.killed_tasks": "top-level task counters were removed in 1.x (facts §1)",
+    "$.failed_tasks": "top-level task counters were removed in 1.x (facts §1)",
+    "$.lost_tasks": "top-level task counters were removed in 1.x (facts §1)",
+}
+# Keys present in every fixture item that real Mesos/Marathon also leave out in some cases.
+OPTIONAL = {
+    "$.frameworks[].tasks[].discovery": "only when the framework sets DiscoveryInfo (Marathon)",
+    "$.frameworks[].completed_tasks[].discovery": "only when the framework sets DiscoveryInfo",
+    "$.tasks[].discovery": "only when the framework sets DiscoveryInfo (Marathon)",
+    "$.frameworks[].tasks[].statuses[].container_status": "the TASK_STAGING status has none",
+    "$.frameworks[].completed_tasks[].statuses[].container_status": "TASK_STAGING has none",
+    "$.tasks[].statuses[].container_status": "the TASK_STAGING status has none",
+    "$.apps[].tasks[].healthCheckResults": "only for apps with health checks",
+    "$.apps[].tasks[].ipAddresses": "Marathon fills it from the task's container status",
+    "$.slaves[].reregistered_time": "only after a re-registration (facts §1: optional)",
+    "$.frameworks[].reregistered_time": "only after a re-registration",
+}
+# Values that are null when an option is unset, where the fixture happens to show one.
+NULLABLE = {
+    "$.marathon_config.access_control_allow_origin",
+    "$.marathon_config.default_network_name",
+    "$.marathon_config.env_vars_prefix",
+    "$.marathon_config.mesos_role",
+    "$.marathon_config.webui_url",
+    "$.apps[].acceptedResourceRoles",
+    "$.apps[].tasks[].startedAt",
+}
+# Objects whose keys are data (flag names, roles, attribute names), not schema.
+MAPS = {"flags", "attributes", "reserved_resources", "labels", "env"}
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def shape_problems(ours: Any, samples: list[Any], path: str = "$") -> list[str]:
+    """Where ``ours`` does not have the shape of the fixture ``samples`` for this path."""
+    kinds = {json_type(s) for s in samples} - {"null"}
+    if not kinds:
+        return []
+    kind = json_type(ours)
+    if kind == "null":
+        if path in NULLABLE or any(s is None for s in samples):
+            return []
+        return [f"{path}: null, fixture has {'/'.join(sorted(kinds))}"]
+    if kind not in kinds:
+        return [f"{path}: {kind}, fixture has {'/'.join(sorted(kinds))}"]
+    problems: list[str] = []
+    if kind == "object":
+        objects = [s for s in samples if isinstance(s, dict)]
+        last = path.rsplit(".", 1)[-1].removesuffix("[]")
+        is_map = last in MAPS
+        every = set.intersection(*(set(o) for o in objects))
+        if last.endswith("resources"):  # facts §1: only cpus/gpus/mem/disk are always there
+            every &= {"cpus", "gpus", "mem", "disk"}
+        for key in sorted(set().union(*(set(o) for o in objects))):
+            child = f"{path}.{key}"
+            if child in OMITTED:
+                continue
+            if key not in ours:
+                if not is_map and key in every and child not in OPTIONAL:
+                    problems.append(f"{child}: missing")
+                continue
+            problems += shape_problems(ours[key], [o[key] for o in objects if key in o], child)
+    elif kind == "array":
+        items = [item for s in samples if isinstance(s, list) for item in s]
+        if items:
+            for item in ours:
+                problems += shape_problems(item, items, path + "[]")
+    return sorted(set(problems))
+
+
+def fixture(relative: str) -> Any:
+    import json
+
+    return json.loads((FIXTURES / relative).read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------ the lab
+
+
+@dataclass
+class Lab:
+    lab: TwinLab
+    master: Daemon
+    agent: Daemon
+    marathon: Daemon
+    chronos: Daemon
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    base = tmp_path_factory.mktemp("twin-contract")
+    twins = TwinLab(base, [ADDRESS_MASTER, ADDRESS_AGENT])
+    master_url = f"{ADDRESS_MASTER}:{twins.ports['mesos_master']}"
+    try:
+        master = twins.master("master1", ADDRESS_MASTER, extra={"cluster": "twin-contract"})
+        agent_root = twins.root("agent1")
+        write(agent_root, "/var/run/docker.sock", "")  # the docker daemon's socket is "there"
+        agent = twins.agent(
+            "agent1",
+            ADDRESS_AGENT,
+            master=master_url,
+            extra={"containerizers": "docker,mesos", "attributes": "rack:abc;level:2;r:[1-5]"},
+        )
+        marathon = twins.marathon("master1", ADDRESS_MASTER, master=master_url)
+        chronos = twins.chronos("master1", ADDRESS_MASTER, master=master_url)
+        for daemon in (master, agent, marathon, chronos):
+            daemon.start()
+        for daemon in (master, agent):
+            daemon.wait_http()
+        marathon.wait_http("/ping")
+        chronos.wait_http("/ping")
+        found = Lab(twins, master, agent, marathon, chronos)
+        _give_work(found, master_url)
+        yield found
+    finally:
+        twins.stop_all()
+
+
+def _give_work(lab: Lab, master_url: str) -> None:
+    wait_until(
+        "marathon and chronos registered",
+        lambda: (
+            len(lab.master.get("/master/frameworks").json()["frameworks"]) == 2
+            and lab.master.get("/master/slaves").json()["slaves"]
+        ),
+    )
+    sleeper = {"id": "/sleeper", "cmd": "sleep 600", "cpus": 0.1, "mem": 16, "instances": 2}
+    web = {
+        "id": "/web",
+        "cpus": 0.1,
+        "mem": 32,
+        "container": {
+            "type": "DOCKER",
+            "docker": {
+                "image": "nginx",
+                "network": "BRIDGE",
+                "portMappings": [{"containerPort": 80, "hostPort": 0, "protocol": "tcp"}],
+            },
+        },
+        "healthChecks": [{"path": "/", "intervalSeconds": 1, "gracePeriodSeconds": 30}],
+    }
+    for app in (sleeper, web):
+        assert http("POST", lab.marathon.url + "/v2/apps", app).status == 201
+    job = {"name": "nightly", "command": "true", "schedule": "R1//PT1H", "owner": "ops@lab"}
+    assert http("POST", lab.chronos.url + "/scheduler/iso8601", job).status == 204
+    run = lab.lab.tool("mesos-execute", f"--master={master_url}", "--name=probe", "--command=true")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    def settled() -> bool:
+        apps = lab.marathon.get("/v2/apps").json()["apps"]
+        healthy = all(a["tasksRunning"] == a["instances"] and not a["deployments"] for a in apps)
+        jobs = lab.chronos.get("/scheduler/jobs").json()
+        return healthy and jobs[0]["successCount"] == 1
+
+    wait_until("apps deployed and the job run", settled, 20)
+
+
+# ------------------------------------------------------------------ the package itself
+
+
+def test_twin_imports_only_stdlib_kazoo_and_itself() -> None:
+    allowed = set(sys.stdlib_module_names) | {"kazoo"}
+    for path in sorted(TWIN_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top == "mesoslab":
+                    assert name == "mesoslab.twin" or name.startswith("mesoslab.twin."), (
+                        f"{path.name} imports {name}: twin/ must stand alone on the nodes"
+                    )
+                else:
+                    assert top in allowed, f"{path.name} imports {name}: not stdlib or kazoo"
+
+
+def test_install_script_lays_the_twin_out_like_the_packages(tmp_path: Path) -> None:
+    prefix = tmp_path / "opt"
+    shutil.copytree(TWIN_DIR, prefix / "mesoslab" / "twin")
+    dest = tmp_path / "node"
+    env = {
+        **os.environ,
+        "DESTDIR": str(dest),
+        "PATH": f"{Path(sys.executable).parent}:" + os.environ.get("PATH", ""),
+    }
+    for _ in range(2):  # idempotent
+        done = subprocess.run(
+            ["sh", str(TWIN_DIR / "install.sh"), str(prefix)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    assert (dest / "etc/mesos/zk").read_text() == "zk://localhost:2181/mesos\n"
+    assert (dest / "etc/mesos-master/quorum").read_text() == "1\n"
+    assert (dest / "etc/chronos/conf/http_port").read_text() == "4400\n"
+    assert "ZK=`cat /etc/mesos/zk`" in (dest / "etc/default/mesos-master").read_text()
+    units = dest / "usr/lib/systemd/system"
+    slave = (units / "mesos-slave.service").read_text()
+    assert "ExecStart=/usr/bin/mesos-init-wrapper slave" in slave
+    assert "KillMode=process" in slave and "RestartSec=20" in slave
+    assert f"PYTHONPATH={prefix}" in (units / "mesos-master.service").read_text()
+    for unit in ("marathon", "chronos"):
+        assert (units / f"{unit}.service").is_file()
+    resolved = subprocess.run(
+        [str(dest / "usr/bin/mesos-resolve"), "10.0.0.1:5050"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert resolved.stdout.strip() == "10.0.0.1:5050", resolved.stderr
+    (dest / "etc/mesos/zk").write_text("zk://master1:2181/mesos\n")  # the learner's change
+    subprocess.run(
+        ["sh", str(TWIN_DIR / "install.sh"), str(prefix)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert (dest / "etc/mesos/zk").read_text() == "zk://master1:2181/mesos\n"
+    if shutil.which("shellcheck"):
+        checked = subprocess.run(
+            ["shellcheck", str(TWIN_DIR / "install.sh")], capture_output=True, text=True
+        )
+        assert checked.returncode == 0, checked.stdout
+
+
+def test_configuration_is_read_like_mesos_init_wrapper(tmp_path: Path) -> None:
+    root = Root(tmp_path)
+    write(tmp_path, "/etc/mesos/zk", "zk://m1:2181,m2:2181/mesos\n")
+    write(tmp_path, "/etc/default/mesos", 'LOGS=/var/log/mesos\nULIMIT="-n 8192"\n')
+    write(tmp_path, "/etc/default/mesos-slave", "MASTER=`cat /etc/mesos/zk`\n")
+    write(tmp_path, "/etc/mesos-slave/containerizers", "docker,mesos\n")
+    write(tmp_path, "/etc/mesos-slave/executor_registration_timeout", "300secs\n")
+    write(tmp_path, "/etc/mesos-slave/?no-switch_user", "")
+    write(tmp_path, "/etc/mesos-slave/?strict", "")
+    write(tmp_path, "/etc/mesos-slave/attributes/rack", "r1\n")
+    write(tmp_path, "/etc/mesos-slave/attributes/zone", "west\n")
+    write(tmp_path, "/etc/mesos-slave/resources/ports", "[21000-24000,30000-64000]\n")
+    write(tmp_path, "/etc/mesos-slave/resources/cpus", "2\n")
+    config = load_mesos_flags("slave", root, {"MESOS_HOSTNAME": "agent7"}, [])
+    flags = config.flags
+    assert flags["master"] == "zk://m1:2181,m2:2181/mesos"
+    assert flags["log_dir"] == "/var/log/mesos"
+    assert flags["containerizers"] == "docker,mesos"
+    assert flags["executor_registration_timeout"] == "5mins"
+    assert flags["switch_user"] == "false" and flags["strict"] == "true"
+    assert flags["attributes"] == "rack:r1;zone:west"
+    assert flags["resources"] == "cpus:2;ports:[21000-24000,30000-64000]"
+    assert flags["hostname"] == "agent7"  # MESOS_* environment variables count too
+    assert "ULIMIT" not in flags and "ulimit" not in flags
+    write(tmp_path, "/etc/default/mesos-master", "PORT=5050\nZK=$(cat /etc/mesos/zk)\n")
+    write(tmp_path, "/etc/mesos-master/port", "5050\n")
+    with pytest.raises(ConfigError, match="Duplicate flag 'port' on command line"):
+        load_mesos_flags("master", root, {}, [])
+    (tmp_path / "etc/mesos-master/port").unlink()
+    write(tmp_path, "/data/resources.json", "[]\n")
+    master = load_mesos_flags("master", root, {}, ["--weights=file:///data/resources.json"])
+    assert master.flags["zk"] == "zk://m1:2181,m2:2181/mesos" and master.flags["port"] == "5050"
+    assert master.flags["weights"] == "[]\n"  # file:// values are the file's content
+    resources = agent_resources(flags["resources"], str(tmp_path))
+    assert Amounts.of(resources).to_json()["ports"] == "[21000-24000, 30000-64000]"
+    assert Amounts.of(agent_resources(None, str(tmp_path))).to_json()["ports"] == "[31000-32000]"
+    assert [(r.name, r.role) for r in parse_resources("cpus(web):2;bugs:{a,b}")] == [
+        ("cpus", "web"),
+        ("bugs", "*"),
+    ]
+
+
+def test_durations_are_normalised_like_mesos() -> None:
+    assert normalize_duration("300secs") == "5mins"
+    assert normalize_duration("90secs") == "90secs"
+    assert normalize_duration("10mins") == "10mins"
+    assert normalize_duration("60secs") == "1mins"
+    assert normalize_duration("1.5mins") == "90secs"
+    assert normalize_duration("0secs") == "0ns"
+    with pytest.raises(ValueError, match="Unknown duration unit 'min'"):
+        normalize_duration("5min")
+
+
+def test_shape_helper_finds_missing_keys_and_wrong_types() -> None:
+    reference = [{"a": 1, "b": "x", "c": [{"d": True}], "opt": 1}, {"a": 2, "b": "y", "c": []}]
+    assert shape_problems({"a": 3, "b": "z", "c": [{"d": False}]}, reference) == []
+    assert shape_problems({"a": "3", "c": [{"d": 1}]}, reference) == [
+        "$.a: string, fixture has number",
+        "$.b: missing",
+        "$.c[].d: number, fixture has bool",
+    ]
+
+
+# ------------------------------------------------------------------ Mesos master
+
+
+def test_every_answer_says_it_is_an_emulation(lab: Lab) -> None:
+    for daemon, path in (
+        (lab.master, "/master/state"),
+        (lab.master, "/health"),
+        (lab.master, "/master/redirect"),
+        (lab.agent, "/state"),
+        (lab.marathon, "/v2/apps"),
+        (lab.marathon, "/ping"),
+        (lab.chronos, "/scheduler/jobs"),
+        (lab.master, "/no/such/endpoint"),
+    ):
+        answer = daemon.get(path)
+        assert answer.headers.get("X-Mesoslab-Twin") == "emulation", path
+        assert answer.headers.get("Server") == "mesoslab-twin", path
+
+
+def test_master_state_has_the_shape_of_mesos_1x(lab: Lab) -> None:
+    state = lab.master.get("/master/state").json()
+    assert shape_problems(state, [fixture("mesos/master_state_dcos_mesos-1.2.0.json")]) == []
+    assert shape_problems(state, [fixture("mesos/master_state_pkg-install_datadog.json")]) == []
+    reference = fixture("mesos/master_state_dcos_mesos-1.2.0.json")
+    # completed frameworks are written by the same writer as live ones
+    assert state["completed_frameworks"], "mesos-execute's framework should be completed"
+    for completed in state["completed_frameworks"]:
+        assert shape_problems(completed, reference["frameworks"], "$.frameworks[]") == []
+    assert state["leader"] == state["pid"] == f"master@{ADDRESS_MASTER}:{lab.master.port}"
+    assert state["leader_info"]["hostname"] == "master1"
+    assert "tasks" not in state  # facts §1: no top-level tasks array
+    assert all(isinstance(v, str) for v in state["flags"].values())
+    assert state["flags"]["work_dir"] == "/var/lib/mesos"
+    assert state["flags"]["log_dir"] == "/var/log/mesos"  # LOGS= in /etc/default/mesos
+    assert "zk" not in state["flags"] and "quorum" not in state["flags"]  # unset: absent
+    slave = state["slaves"][0]
+    assert slave["pid"] == f"slave(1)@{ADDRESS_AGENT}:{lab.agent.port}"
+    assert slave["attributes"] == {"rack": "abc", "level": 2, "r": "[1-5]"}
+    assert slave["resources"]["ports"] == "[31000-32000]"
+    assert slave["active"] is True
+
+
+def test_master_other_endpoints_have_their_shapes(lab: Lab) -> None:
+    state = fixture("mesos/master_state_dcos_mesos-1.2.0.json")
+    tasks = [t for f in state["frameworks"] for t in f["tasks"]]
+    cases = {
+        "/master/state-summary": [
+            fixture("mesos/master_state-summary_dcos_mesos-1.7.0.json"),
+            fixture("mesos/master_state-summary_mesos-1.7.1_datadog.json"),
+        ],
+        "/master/slaves": [{"slaves": state["slaves"], "recovered_slaves": []}],
+        "/master/frameworks": [
+            {
+                "frameworks": state["frameworks"],
+                "completed_frameworks": state["frameworks"],
+                "unregistered_frameworks": [],
+            }
+        ],
+        "/master/tasks": [{"tasks": tasks}],
+    }
+    for path, references in cases.items():
+        answer = lab.master.get(path)
+        assert answer.status == 200, path
+        data = answer.json()
+        for reference in references:
+            assert shape_problems(data, [reference]) == [], path
+        for key in ("slaves", "frameworks", "tasks"):
+            if key in references[0]:
+                assert data[key], f"{path}: {key} is empty, the comparison proves nothing"
+    summary = lab.master.get("/master/state-summary").json()
+    assert "leader" not in summary  # facts §1
+    # the same document under the top-level alias
+    assert lab.master.get("/state").json()["id"] == lab.master.get("/master/state").json()["id"]
+
+
+def test_master_small_endpoints(lab: Lab) -> None:
+    assert lab.master.get("/health").status == 200
+    assert lab.master.get("/health").body == b""
+    version = lab.master.get("/version").json()
+    assert {"version", "build_date", "build_time", "build_user"} <= set(version)
+    assert version["build_user"] == "mesoslab-twin"
+    flags = lab.master.get("/flags").json()["flags"]
+    assert all(isinstance(v, str) for v in flags.values())
+    metrics = lab.master.get("/metrics/snapshot").json()
+    assert metrics["master/elected"] == 1.0
+    assert metrics["master/slaves_active"] == 1.0
+    assert metrics["master/frameworks_active"] == 2.0
+    assert all(isinstance(v, int | float) for v in metrics.values())
+    redirect = lab.master.get("/master/redirect")
+    assert redirect.status == 307
+    assert redirect.headers["Location"] == f"//master1:{lab.master.port}"
+    assert lab.master.get("/master/redirect/state").status == 404
+
+
+# ------------------------------------------------------------------ Mesos agent
+
+
+def test_agent_state_has_the_shape_of_the_agent_state(lab: Lab) -> None:
+    state = lab.agent.get("/state").json()
+    assert shape_problems(state, [fixture("mesos/agent_state_dcos_mesos-0.27.0.json")]) == []
+    assert state["frameworks"], "the agent runs Marathon's tasks"
+    assert state == state | {"pid": f"slave(1)@{ADDRESS_AGENT}:{lab.agent.port}"}
+    assert state["flags"]["containerizers"] == "docker,mesos"
+    assert state["attributes"] == {"rack": "abc", "level": 2, "r": "[1-5]"}
+    assert lab.agent.get("/slave(1)/state").json()["id"] == state["id"]
+    flags = lab.agent.get("/flags").json()["flags"]
+    assert all(isinstance(v, str) for v in flags.values())
+    assert flags["executor_registration_timeout"] == "1mins"  # the default, normalised
+    assert "resources" not in flags  # unset: absent
+    assert lab.agent.get("/metrics/snapshot").json()["slave/registered"] == 1.0
+
+
+def test_docker_tasks_are_emulated_and_say_so(lab: Lab) -> None:
+    app = lab.marathon.get("/v2/apps/web").json()["app"]
+    task = app["tasks"][0]
+    port = task["ports"][0]
+    assert 31000 <= port <= 32000
+    page = http("GET", f"http://{ADDRESS_AGENT}:{port}/")
+    assert page.status == 200 and page.headers.get("X-Mesoslab-Twin") == "emulation"
+    state = lab.master.get("/master/state").json()
+    mesos_task = next(t for f in state["frameworks"] for t in f["tasks"] if t["id"] == task["id"])
+    container = mesos_task["container"]
+    assert container["type"] == "DOCKER"
+    assert container["docker"]["image"] == "nginx"
+    assert container["docker"]["network"] == "BRIDGE"
+    assert container["docker"]["port_mappings"] == [
+        {"host_port": port, "container_port": 80, "protocol": "tcp"}
+    ]
+    labels = mesos_task["statuses"][-1]["labels"]
+    assert any(label["key"] == "MESOSLAB_TWIN" for label in labels)
+    wait_until(
+        "a passing health check",
+        lambda: lab.marathon.get("/v2/apps/web").json()["app"]["tasksHealthy"] == 1,
+    )
+
+
+# ------------------------------------------------------------------ Marathon
+
+
+def test_marathon_info_and_leader(lab: Lab) -> None:
+    info = lab.marathon.get("/v2/info").json()
+    assert shape_problems(info, [fixture("marathon/v2_info_docs-example_1.5.json")]) == []
+    assert info["elected"] is True
+    assert info["leader"] == f"master1:{lab.marathon.port}"
+    assert info["frameworkId"].endswith("-0000") or info["frameworkId"].endswith("-0001")
+    assert lab.marathon.get("/v2/leader").json() == {"leader": info["leader"]}
+    ping = lab.marathon.get("/ping", accept="text/plain")
+    assert ping.status == 200 and ping.body.strip() == b"pong"
+
+
+def test_marathon_apps_have_the_1_4_shape(lab: Lab) -> None:
+    embedded = lab.marathon.get("/v2/apps?embed=apps.tasks").json()
+    legacy = fixture("marathon/v2_apps_embed-tasks_marathon-1.1-1.4.json")
+    web = [a for a in embedded["apps"] if a["id"] == "/web"]
+    assert shape_problems({"apps": web}, [legacy]) == []
+    plain = lab.marathon.get("/v2/apps").json()
+    documented = fixture("marathon/v2_apps_docs-example_with-deployment.json")
+    sleeper = [a for a in plain["apps"] if a["id"] == "/sleeper"]
+    assert shape_problems({"apps": sleeper}, [documented]) == []
+    assert "tasks" not in plain["apps"][0]  # tasks are embedded only when asked
+    one = lab.marathon.get("/v2/apps/sleeper").json()
+    assert shape_problems(one, [{"app": documented["apps"][0]}]) == []
+    assert one["app"]["tasksRunning"] == 2 and len(one["app"]["tasks"]) == 2
+    assert one["app"]["tasksHealthy"] == 0  # no health checks: never counted healthy
+    missing = lab.marathon.get("/v2/apps/nothing")
+    assert missing.status == 404
+    assert missing.json() == {"message": "App '/nothing' does not exist"}
+
+
+def test_marathon_tasks_have_their_shape(lab: Lab) -> None:
+    tasks = lab.marathon.get("/v2/tasks").json()
+    assert len(tasks["tasks"]) == 3
+    assert shape_problems(tasks, [fixture("marathon/v2_tasks_docs-example.json")]) == []
+    for task in tasks["tasks"]:
+        assert all(isinstance(p, int) for p in task["ports"])
+    text = lab.marathon.get("/v2/tasks", accept="text/plain").body.decode()
+    assert "/web\t" in text
+
+
+def test_marathon_refuses_an_app_without_cmd_or_container(lab: Lab) -> None:
+    answer = http("POST", lab.marathon.url + "/v2/apps", {"id": "/empty"})
+    assert answer.status == 422
+    assert "must either contain one of 'cmd' or 'args'" in answer.body.decode()
+
+
+# ------------------------------------------------------------------ Chronos
+
+
+def test_chronos_jobs_have_the_2x_shape(lab: Lab) -> None:
+    jobs = lab.chronos.get("/scheduler/jobs").json()
+    assert isinstance(jobs, list) and jobs
+    assert shape_problems(jobs, [fixture("chronos/scheduler_jobs_airbnb-2013.json")]) == []
+    fields_2x = [
+        "name", "command", "shell", "epsilon", "executor", "executorFlags", "taskInfoData",
+        "retries", "owner", "ownerName", "description", "async", "successCount", "errorCount",
+        "lastSuccess", "lastError", "cpus", "disk", "mem", "disabled", "softError",
+        "dataProcessingJobType", "errorsSinceLastSuccess", "fetch", "uris",
+        "environmentVariables", "arguments", "highPriority", "runAsUser", "constraints",
+        "schedule", "scheduleTimeZone",
+    ]  # fmt: skip
+    assert list(jobs[0]) == fields_2x  # facts §5: the serializer's order
+    assert jobs[0]["successCount"] == 1 and jobs[0]["lastError"] == ""
+    assert lab.chronos.get("/leader").json() == {"leader": f"master1:{lab.chronos.port}"}
+
+
+# ------------------------------------------------------------------ changes (last: they add work)
+
+
+def test_marathon_scales_updates_and_deletes_apps(lab: Lab) -> None:
+    url = lab.marathon.url + "/v2/apps"
+    app = {"id": "/scaler", "cmd": "sleep 600", "cpus": 0.1, "mem": 16, "instances": 2}
+    assert http("POST", url, app).status == 201
+
+    def app_now() -> dict:
+        return lab.marathon.get("/v2/apps/scaler").json()["app"]
+
+    def settled(count: int) -> bool:
+        current = app_now()
+        return current["tasksRunning"] == count and not current["deployments"] and current
+
+    first = wait_until("two tasks", lambda: settled(2))
+    scaled = http("PUT", url + "/scaler", {"instances": 1})
+    assert scaled.status == 200 and scaled.json()["deploymentId"]
+    wait_until("one task", lambda: settled(1) and len(app_now()["tasks"]) == 1)
+    after = app_now()
+    assert (
+        after["versionInfo"]["lastConfigChangeAt"] == first["versionInfo"]["lastConfigChangeAt"]
+    )  # scaling is not a configuration change
+    old_task = after["tasks"][0]["id"]
+    assert http("PUT", url + "/scaler", {"cmd": "sleep 601"}).status == 200
+    replaced = wait_until(
+        "a task of the new version",
+        lambda: settled(1) and [t["id"] for t in app_now()["tasks"]] != [old_task] and app_now(),
+    )
+    assert replaced["tasks"][0]["version"] == replaced["versionInfo"]["lastConfigChangeAt"]
+    assert http("DELETE", url + "/scaler").status == 200
+    assert lab.marathon.get("/v2/apps/scaler").status == 404
+
+    def scaler_tasks() -> list[str]:
+        frameworks = lab.master.get("/master/frameworks").json()["frameworks"]
+        return [t["state"] for f in frameworks for t in f["tasks"] if t["name"] == "scaler"]
+
+    wait_until("the app's tasks killed", lambda: scaler_tasks() == [] or None)
+    frameworks = lab.master.get("/master/frameworks").json()["frameworks"]
+    killed = [t for f in frameworks for t in f["completed_tasks"] if t["name"] == "scaler"]
+    # one scaled down, one replaced by the new version, the last one deleted with the app
+    assert {t["state"] for t in killed} == {"TASK_KILLED"} and len(killed) == 3
