@@ -91,7 +91,7 @@ def test_six_nodes_up_verified_reprovisioned_and_destroyed(lab: Path) -> None:
         assert any(
             line.startswith(f"{node} ") and "│" in line for line in out.stdout.splitlines()
         ), node
-    assert "provisioning: 12 step(s) on 6 node(s)" in out.stdout
+    assert "provisioning: 24 step(s) on 6 node(s)" in out.stdout
     assert "a rehearsal lab" in out.stdout
 
     inventory = load_inventory(lab / ".mesoslab" / "inventory.toml")

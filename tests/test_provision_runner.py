@@ -262,7 +262,12 @@ def test_rehearsal_steps_for_real_into_a_root(
     env = {"MESOSLAB_ROOT": str(root)}
     first = provision_lab(spec, inventory, ssh_pool, steps=rehearsal_steps(spec), env=env)
     assert first.ok, [o.message for o in first.failed]
-    assert statuses(first) == {("master1", "hosts"): "changed", ("master1", "tools"): "ok"}
+    assert statuses(first) == {
+        ("master1", "hosts"): "changed",
+        ("master1", "tools"): "ok",
+        ("master1", "twin-code"): "changed",
+        ("master1", "twin-units"): "changed",
+    }
     assert (root / "etc" / "hosts").read_text() == (
         "127.0.0.1 localhost\n"
         "# mesoslab begin\n"

@@ -129,6 +129,8 @@ def test_centos7_steps_in_order_for_each_channel(tmp_path: Path) -> None:
     assert [s.id for s in rehearsal_steps(make_spec(tmp_path, "prebaked", "3m-3a"))] == [
         "hosts",
         "tools",
+        "twin-code",
+        "twin-units",
     ]
 
 

@@ -46,7 +46,8 @@ CACHE_DIR=${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mesoslab/debs}
 BASE_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,python3,curl,ca-certificates,iproute2,iputils-ping,procps,netbase,less
 # Installed with apt inside the new system (their maintainer scripts need /proc).
 # python3-kazoo: the twin Mesos daemons (src/mesoslab/twin) talk to ZooKeeper with it.
-EXTRA_PACKAGES=(default-jre-headless zookeeper zookeeperd python3-kazoo)
+# netcat-openbsd: `echo ruok | nc master1 2181`, ZooKeeper's four-letter words (lesson 1).
+EXTRA_PACKAGES=(default-jre-headless zookeeper zookeeperd python3-kazoo netcat-openbsd)
 HOSTNAME_PLACEHOLDER=rehearsal
 
 log() { printf 'build.sh: %s\n' "$*"; }

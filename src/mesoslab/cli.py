@@ -258,7 +258,9 @@ from mesoslab.cli_machines import (  # noqa: E402  (click only)
 main.add_command(init)
 main.add_command(doctor)
 main.add_command(status)
-for _command in (up, provision, halt, destroy, ssh, checkpoint, box):
+from mesoslab.cli_dev import dev  # noqa: E402  (click only)
+
+for _command in (up, provision, halt, destroy, ssh, checkpoint, box, dev):
     main.add_command(_command)
 
 

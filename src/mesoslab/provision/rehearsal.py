@@ -1,21 +1,30 @@
 """Base provisioning of rehearsal nodes (Debian LXC containers with the twin services).
 
-Only hostname and ``/etc/hosts`` (the same step as on CentOS 7), and a check that the box
-has the tools the lessons' commands use. No time step: containers share the host's clock.
-No packages: lesson 1's rehearsal variant installs the twin services.
+Hostname and ``/etc/hosts`` (the same step as on CentOS 7), a check that the box has the
+tools the lessons' commands use, and the twin's code: the host's ``src/mesoslab/twin`` is
+copied to every node at ``/opt/mesoslab-twin/mesoslab/twin`` (the rehearsal counterpart of
+"package channel configured"), so changing the twin needs no new box. No time step:
+containers share the host's clock. Nothing is installed: lesson 1's rehearsal variant runs
+the twin's ``install.sh``, as the CentOS variant runs ``yum install``.
 """
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from mesoslab.lab.spec import LabSpec
-from mesoslab.provision.steps import ProvisionStep, hosts_step, script
+from mesoslab.provision.steps import FileSync, ProvisionStep, SyncFile, hosts_step, script
 
 # Commands the lessons' command blocks and host checks run on a node.
 REQUIRED_TOOLS = ("sh", "sudo", "curl", "python3", "systemctl", "getent", "awk", "tee")
+# Where the twin's code goes on a node: PREFIX/mesoslab/twin, PREFIX being install.sh's default.
+TWIN_PREFIX = "/opt/mesoslab-twin"
+TWIN_DEST = f"{TWIN_PREFIX}/mesoslab/twin"
 
 
 def rehearsal_steps(spec: LabSpec) -> list[ProvisionStep]:
-    return [hosts_step(spec), tools_step()]
+    return [hosts_step(spec), tools_step(), *twin_steps()]
 
 
 def tools_step(tools: tuple[str, ...] = REQUIRED_TOOLS) -> ProvisionStep:
@@ -36,3 +45,55 @@ echo "the lessons' tools are there: {", ".join(tools)}"
         title="Tools the lessons use (curl, python3, sudo, …)",
         script=script(body),
     )
+
+
+def twin_source() -> Path:
+    """The host's copy of the twin package (``src/mesoslab/twin``)."""
+    import mesoslab.twin
+
+    return Path(mesoslab.twin.__file__).resolve().parent
+
+
+def sync_files(folder: Path, pattern: str) -> tuple[SyncFile, ...]:
+    """The regular files of ``folder`` matching ``pattern``, with their checksums."""
+    files = []
+    for path in sorted(folder.glob(pattern)):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        files.append(SyncFile(path.name, path, len(data), hashlib.sha256(data).hexdigest()))
+    return tuple(files)
+
+
+def twin_steps(source: Path | None = None, dest: str = TWIN_DEST) -> list[ProvisionStep]:
+    """Mirror the twin's code (``*``: its modules and install.sh) and its unit templates
+    (``systemd/*.service``) to ``dest`` on every node (under ``$MESOSLAB_ROOT`` when the
+    runner is given one); unchanged files are not copied."""
+    folder = source or twin_source()
+    code = FileSync(dest=dest, files=sync_files(folder, "*"), pattern="*")
+    units = FileSync(
+        dest=f"{dest}/systemd",
+        files=sync_files(folder / "systemd", "*.service"),
+        pattern="*.service",
+    )
+    check = f"""
+if [ ! -f "$root{dest}/__init__.py" ] || [ ! -f "$root{dest}/install.sh" ]; then
+  echo "the twin's code did not arrive in {dest}" >&2
+  exit 1
+fi
+echo "the twin's code is in {dest} (lesson 1 installs it with install.sh)"
+"""
+    return [
+        ProvisionStep(
+            id="twin-code",
+            title="The twin's code (emulated Mesos, Marathon, Chronos) in " + TWIN_PREFIX,
+            script=script(check),
+            sync=code,
+        ),
+        ProvisionStep(
+            id="twin-units",
+            title="The twin's systemd unit templates",
+            script=script(f'echo "unit templates in {dest}/systemd"'),
+            sync=units,
+        ),
+    ]

@@ -21,6 +21,7 @@ from mesoslab.provision.rehearsal import rehearsal_steps
 from mesoslab.provision.steps import (
     CHANGED_MARK,
     NODE_VAR,
+    ROOT_VAR,
     FileSync,
     ProgressEvent,
     ProvisionReport,
@@ -103,12 +104,13 @@ def provision_lab(
                 on_output(node, line)
 
     preamble = _preamble(env or {})
+    root = (env or {}).get(ROOT_VAR, "").rstrip("/")  # file syncs go under it too
     workers = max(1, min(max_parallel, len(targets)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provision") as executor:
         per_node = list(
             executor.map(
                 lambda node: _provision_node(
-                    pool, node, plan, preamble, emit, output, cancel or threading.Event()
+                    pool, node, plan, preamble, emit, output, cancel or threading.Event(), root
                 ),
                 targets,
             )
@@ -154,6 +156,7 @@ def _provision_node(
     emit: Callable[[Event], None],
     output: Callable[[str, str], None],
     cancel: threading.Event,
+    root: str = "",
 ) -> list[StepOutcome]:
     steps = [s for s in plan if s.applies(node.roles)]
     outcomes: list[StepOutcome] = []
@@ -166,7 +169,7 @@ def _provision_node(
         else:
             emit(ProgressEvent(node.name, step.id, step.title, index, len(steps)))
             try:
-                outcome = _run_step(pool, node, step, preamble, output)
+                outcome = _run_step(pool, node, step, preamble, output, root)
             except Exception as exc:  # a bug must not take the other nodes down
                 log.exception("step %s on %s", step.id, node.name)
                 outcome = StepOutcome(
@@ -196,6 +199,7 @@ def _run_step(
     step: ProvisionStep,
     preamble: str,
     output: Callable[[str, str], None],
+    root: str = "",
 ) -> StepOutcome:
     start = time.monotonic()
     changed = False
@@ -217,7 +221,7 @@ def _run_step(
 
     try:
         if step.sync is not None:
-            changed = _sync(pool, node, step.sync, sink)
+            changed = _sync(pool, node, step.sync, sink, root)
         result = pool.run(
             node,
             remote_command(step, node.name, preamble),
@@ -248,11 +252,14 @@ def _tail(text: str, count: int = TAIL_LINES) -> str:
     return "\n".join(lines[-count:])
 
 
-def _sync(pool: SshPool, node: Node, sync: FileSync, say: Callable[[str], None]) -> bool:
-    """Make ``sync.dest`` on the node hold exactly the host's files; True if it changed."""
+def _sync(
+    pool: SshPool, node: Node, sync: FileSync, say: Callable[[str], None], root: str = ""
+) -> bool:
+    """Make ``root + sync.dest`` on the node hold exactly the host's files; True if it
+    changed."""
     if not _SAFE_GLOB.match(sync.pattern):
         raise _StepFailed(f"unsafe file pattern {sync.pattern!r}")
-    dest = sync.dest.rstrip("/") or "/"
+    dest = (root + sync.dest).rstrip("/") or "/"
     listing = pool.run(
         node,
         f"mkdir -p {shlex.quote(dest)} && cd {shlex.quote(dest)} && "

@@ -6,6 +6,7 @@ Daemons (read their configuration files like the packages do):
   agent | slave     emulated mesos-slave    (mesos-init-wrapper slave)
   marathon          emulated Marathon 1.4   (/etc/default/marathon, /etc/marathon/conf)
   chronos           emulated Chronos 2.x    (/etc/default/chronos, /etc/chronos/conf)
+  dockerd           a Docker daemon stand-in: listens on /var/run/docker.sock, runs nothing
 
 Tools (same options as the real ones for what the lessons use):
 
@@ -129,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         from mesoslab.twin import chronos
 
         return chronos.run(root, rest)
+    if command == "dockerd":
+        setup_logging("dockerd")
+        from mesoslab.twin import dockerd
+
+        return dockerd.main(rest)
     if command == "mesos-resolve":
         from mesoslab.twin import execute
 

@@ -7,15 +7,24 @@
 #   config     /etc/mesos/zk, /etc/mesos-master/{quorum,work_dir}, /etc/mesos-slave/work_dir,
 #              /etc/default/mesos*, /etc/chronos/conf/http_port (4400), /etc/marathon/conf/
 #
-# Usage (as root): install.sh [PREFIX]
+# Usage (as root): install.sh [docker] [PREFIX]
+#   docker   install the Docker stand-in instead (lesson 2's `yum install docker`): unit
+#            `docker` running /usr/bin/dockerd, a tiny daemon that listens on
+#            /var/run/docker.sock; installed, not enabled, not started (like the package)
 #   PREFIX   the folder that holds the copied package, i.e. PREFIX/mesoslab/twin/
 #            (default /opt/mesoslab-twin)
 # Environment: DESTDIR (write everything under this folder; for tests), NO_SYSTEMCTL=1
 # (do not call systemctl). Idempotent: configuration files that exist are left alone.
-# Like the packages, it enables both mesos-master and mesos-slave (lesson 1 disables the
-# one a node must not run) and neither marathon nor chronos.
+# Like the packages on their first install, it enables both mesos-master and mesos-slave
+# (lesson 1 disables the one a node must not run) and neither marathon nor chronos; run
+# again (as `yum install` of an installed package), it leaves the services' state alone.
 set -eu
 
+mode=mesos
+if [ "${1:-}" = docker ]; then
+  mode=docker
+  shift
+fi
 prefix=${1:-/opt/mesoslab-twin}
 dest=${DESTDIR:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,6 +63,19 @@ EOF
   chmod 0755 "$path"
 }
 
+units=$dest/usr/lib/systemd/system
+mkdir -p "$units"
+
+if [ "$mode" = docker ]; then
+  launcher /usr/bin/dockerd dockerd "the Docker daemon (a stand-in that only listens)"
+  sed "s|@PREFIX@|$prefix|g" "$here/systemd/docker.service" >"$units/docker.service"
+  if [ -z "${NO_SYSTEMCTL:-}" ] && [ -z "$dest" ]; then
+    systemctl daemon-reload
+  fi
+  echo "mesoslab twin: Docker stand-in installed from $prefix (unit docker, not started)"
+  exit 0
+fi
+
 launcher /usr/bin/mesos-execute mesos-execute "mesos-execute"
 launcher /usr/bin/mesos-resolve mesos-resolve "mesos-resolve"
 launcher /usr/bin/marathon marathon "Marathon"
@@ -87,14 +109,17 @@ default_file /etc/default/mesos-slave 'MASTER=`cat /etc/mesos/zk`'
 default_file /etc/chronos/conf/http_port "4400"
 mkdir -p "$dest/etc/marathon/conf" "$dest/var/lib/mesos" "$dest/var/log/mesos"
 
-units=$dest/usr/lib/systemd/system
-mkdir -p "$units"
+# First install (no unit yet): enable both Mesos services afterwards, as the packages do.
+first_install=1
+[ -e "$units/mesos-master.service" ] && first_install=0
 for unit in mesos-master mesos-slave marathon chronos; do
   sed "s|@PREFIX@|$prefix|g" "$here/systemd/$unit.service" >"$units/$unit.service"
 done
 
 if [ -z "${NO_SYSTEMCTL:-}" ] && [ -z "$dest" ]; then
   systemctl daemon-reload
-  systemctl enable mesos-master.service mesos-slave.service
+  if [ "$first_install" = 1 ]; then
+    systemctl enable mesos-master.service mesos-slave.service
+  fi
 fi
 echo "mesoslab twin installed from $prefix (an emulation of Mesos, Marathon and Chronos)"
