@@ -1,0 +1,247 @@
+"""The mesoslab app: the lab, the lessons as notebooks, help and the command palette.
+
+``run_app`` is what ``mesoslab`` (no arguments) calls; ``make_app`` is the factory the CLI,
+the tests and the benchmark share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import threading
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.worker import Worker
+
+from mesoslab.tui.context import LabContext, resolve_context
+from mesoslab.tui.errors import error_parts, short_message
+from mesoslab.tui.screens.base import BaseScreen
+from mesoslab.tui.screens.confirm import ConfirmScreen
+
+if TYPE_CHECKING:
+    from mesoslab.lab.doctor import Host
+    from mesoslab.tui.cells import CellStore
+    from mesoslab.tui.screens.lab import LabScreen
+
+DARK, LIGHT = "textual-dark", "textual-light"
+
+
+class MesoslabApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mesoslab"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("t", "toggle_theme", "Light/dark", show=False),
+    ]
+
+    def __init__(
+        self,
+        context: LabContext,
+        *,
+        refresh_every: float = 5.0,
+        probe_timeout: float = 2.0,
+        verify_timeout: float | None = None,
+        doctor_host: Host | None = None,
+        freeze_gc: bool = True,
+    ) -> None:
+        super().__init__()
+        self.context = context
+        self.refresh_every = refresh_every  # seconds between health refreshes (0: never)
+        self.probe_timeout = probe_timeout  # one service probe of the lab screen
+        self.verify_timeout = verify_timeout  # bounds each check's settling (None: lesson's)
+        self.doctor_host = doctor_host  # where the first-run doctor looks (tests)
+        self.freeze_gc = freeze_gc  # off in tests: many apps share one process
+        self._cells: CellStore | None = None
+        self._cells_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ screens
+
+    def on_mount(self) -> None:
+        self.theme = DARK
+        if self.freeze_gc:
+            # What is alive once the first screen is up lives as long as the app: keep it out
+            # of the garbage collector's full passes, which otherwise stall the screen.
+            self.call_after_refresh(gc.freeze)
+        if self.context.has_lab:
+            from mesoslab.tui.screens.lab import LabScreen
+
+            self.push_screen(LabScreen())
+        else:
+            from mesoslab.tui.screens.first_run import FirstRunScreen
+
+            self.push_screen(FirstRunScreen())
+
+    def lab_screen(self) -> LabScreen | None:
+        from mesoslab.tui.screens.lab import LabScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, LabScreen)), None)
+
+    def show_lab(self, *, start_up: bool = False) -> None:
+        """Replace the first-run screen by the lab screen (after `init`)."""
+        from mesoslab.tui.screens.lab import LabScreen
+
+        self.switch_screen(LabScreen(start_up=start_up))
+
+    def open_lessons(self) -> None:
+        from mesoslab.tui.screens.lessons import LessonsScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, LessonsScreen):
+                while self.screen is not screen:
+                    self.pop_screen()
+                return
+        self.push_screen(LessonsScreen())
+
+    def open_lesson(self, lesson_id: str) -> None:
+        from mesoslab.tui.screens.lesson import LessonScreen
+
+        self.push_screen(LessonScreen(lesson_id))
+
+    def action_help(self) -> None:
+        from mesoslab.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+
+    # ------------------------------------------------------------------ storage
+
+    def cell_store(self) -> CellStore:
+        """The notebook outputs of this lab (in memory when there is no lab)."""
+        with self._cells_lock:
+            if self._cells is None:
+                from mesoslab.tui.cells import CellStore, cells_path_for
+
+                progress = self.context.progress_path()
+                self._cells = CellStore(cells_path_for(progress) if progress else None)
+            return self._cells
+
+    # ------------------------------------------------------------------ errors
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry messages from the library and Vagrant: never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def show_error(self, exc: BaseException) -> None:
+        """A notification with the title and what to do; the full text in a log panel."""
+        title, message = error_parts(exc)
+        logged = False
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, BaseScreen):
+                logged = screen.log_error(title, message)
+                break
+        self.notify(
+            short_message(message) if logged else message,
+            title=title,
+            severity="error",
+            timeout=12,
+        )
+
+    # ------------------------------------------------------------------ palette
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Every key of this screen", self.action_help)
+        yield SystemCommand("Light/dark theme", "Switch the theme", self.action_toggle_theme)
+        if self.context.has_lab:
+            yield SystemCommand("Lessons", "The lessons and your progress", self.open_lessons)
+        if isinstance(screen, BaseScreen):
+            for title, help_text, action in screen.palette_commands():
+                yield SystemCommand(title, help_text, partial(self.run_action, action, screen))
+
+    # ------------------------------------------------------------------ quitting
+
+    async def action_quit(self) -> None:
+        lab = self.lab_screen()
+        if lab is None or not lab.busy:
+            self.exit()
+            return
+        if lab.cancellable:
+            self.push_screen(
+                ConfirmScreen(
+                    f"`{lab.op_name}` is running. Stop it and quit?",
+                    "mesoslab stops Vagrant and everything it started, waits for it to end, "
+                    "then quits. Machines already up stay up; `up` carries on later.",
+                    yes="Stop and quit",
+                    no="Keep running",
+                    danger=True,
+                ),
+                self._stop_and_quit,
+            )
+        else:
+            self.push_screen(
+                ConfirmScreen(
+                    f"`{lab.op_name}` is running. Quit when it ends?",
+                    "Vagrant cannot be interrupted safely in the middle of it; mesoslab "
+                    "quits as soon as it is over.",
+                    yes="Quit when done",
+                    no="Keep running",
+                ),
+                self._stop_and_quit,
+            )
+
+    def _stop_and_quit(self, yes: bool | None) -> None:
+        lab = self.lab_screen()
+        if not yes or lab is None:
+            return
+        lab.cancel_op()
+        self.notify(f"stopping `{lab.op_name}`… mesoslab quits when it has ended", timeout=30)
+        worker = lab.op_worker
+        self.run_worker(self._exit_after(worker), group="quit", exclusive=True)
+
+    async def _exit_after(self, worker: Worker[None] | None) -> None:
+        if worker is not None:
+            # cancelled, failed or too slow: quit anyway
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.wait(), timeout=120)
+        self.exit()
+
+
+def make_app(
+    lab_dir: Path | None = None, inventory: str | None = None, **options: Any
+) -> MesoslabApp:
+    """The app for the lab in ``lab_dir`` (or around here) or the cluster of ``inventory``.
+
+    Raises MesoslabError when the inventory or lab.toml named cannot be read.
+    """
+    return MesoslabApp(resolve_context(lab_dir, inventory), **options)
+
+
+def run_app(
+    lab_dir: Path | None = None,
+    inventory: str | None = None,
+    *,
+    verify_timeout: float | None = None,
+) -> None:
+    """``mesoslab`` with no command: run the app until the learner quits.
+
+    ``lab_dir``: a lab folder (without a lab.toml: the first-run screen offers to make one
+    there); ``inventory``: a cluster's inventory file (shown without machine actions);
+    neither: the lab or inventory around the current folder, as `mesoslab status` finds it.
+    ``verify_timeout`` bounds each check's settling (default: the lesson's own timeouts).
+    Raises MesoslabError, before the screen is taken over, when a named or found inventory
+    or lab.toml cannot be read.
+    """
+    make_app(lab_dir, inventory, verify_timeout=verify_timeout).run()

@@ -1,0 +1,122 @@
+"""What the cells of an open lesson share: the lab, one SSH session, the outputs store.
+
+Commands run in worker threads; :func:`run_cell` resolves where a cell runs and runs it on
+every node at once. Plain Python: no Textual (paramiko and httpx load when a cell first runs).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mesoslab.errors import MesoslabError
+from mesoslab.lab.inventory import Inventory
+from mesoslab.lessons.model import LEADING_MASTER, Action
+from mesoslab.tui.cells import CellRecord, CellStore, NodeOutput, now_text
+
+if TYPE_CHECKING:
+    from mesoslab.checks.context import Session
+
+COMMAND_TIMEOUT = 600.0  # a package install can take minutes (as `mesoslab run`)
+
+
+@dataclass
+class NotebookRuntime:
+    lesson_id: str
+    platform: str
+    inventory: Inventory | None
+    store: CellStore
+    _session: Session | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
+
+    def session(self) -> Session:
+        from mesoslab.checks.context import Session
+
+        if self.inventory is None:
+            raise MesoslabError(
+                "there is no lab yet, so there is nowhere to run commands",
+                hint="create a lab first (quit and run `mesoslab`, or `mesoslab init`)",
+            )
+        with self._lock:
+            if self.closed:
+                raise MesoslabError("the lesson was closed")
+            if self._session is None:
+                self._session = Session(self.inventory)
+            return self._session
+
+    def close(self) -> None:
+        """Close the SSH connections: commands still running end with a dropped connection."""
+        with self._lock:
+            self.closed = True
+            session, self._session = self._session, None
+        if session is not None:
+            session.cancelled.set()
+            session.close()
+
+    def targets_text(self, target: str) -> str:
+        """The nodes a cell would run on, for its header (no network)."""
+        if target == LEADING_MASTER:
+            return "the leading master (asked when it runs)"
+        if self.inventory is None:
+            return "no lab"
+        nodes = self.inventory.resolve(target)
+        return ", ".join(n.name for n in nodes) if nodes else f"no node named or with role {target}"
+
+    def targets(self) -> list[str]:
+        """Everything a scratch cell can run on: node names, then roles in use."""
+        if self.inventory is None:
+            return []
+        names = [n.name for n in self.inventory.nodes]
+        roles = sorted({r for n in self.inventory.nodes for r in n.roles})
+        extra = [LEADING_MASTER] if "master" in roles else []
+        return names + [r for r in roles if r not in names] + extra
+
+
+def run_cell(
+    runtime: NotebookRuntime,
+    target: str,
+    command: str,
+    *,
+    sudo: bool,
+    edited: bool = False,
+    on_nodes: Callable[[list[str]], None] | None = None,
+    on_output: Callable[[str, str], None] | None = None,
+    timeout: float = COMMAND_TIMEOUT,
+) -> CellRecord:
+    """Run ``command`` on the nodes of ``target`` in parallel; never raises for a node that
+    cannot be reached (its output says why)."""
+    from mesoslab.lessons.run import resolve_targets
+    from mesoslab.remote.fanout import run_on_nodes
+
+    started = now_text()
+    try:
+        session = runtime.session()
+        nodes = resolve_targets(
+            Action(code=command, on=target, sudo=sudo), session.inventory, session
+        )
+    except MesoslabError as exc:
+        return CellRecord(command, target, sudo, ran_at=started, edited=edited, error=str(exc))
+    if on_nodes is not None:
+        on_nodes([n.name for n in nodes])
+    sink = None
+    if on_output is not None:
+        out = on_output
+
+        def sink(node, line):  # type: ignore[no-untyped-def]
+            out(node.name, line)
+
+    results = run_on_nodes(session.ssh, nodes, command, sudo=sudo, timeout=timeout, on_output=sink)
+    return CellRecord(
+        command=command,
+        target=target,
+        sudo=sudo,
+        nodes=tuple(n.name for n in nodes),
+        outputs=tuple(
+            NodeOutput(r.node, r.exit_status, r.output, r.error, r.timed_out) for r in results
+        ),
+        ran_at=started,
+        edited=edited,
+    )

@@ -1,0 +1,561 @@
+"""The lab screen: every node with its live health, and the lab's actions (up, provision, halt,
+destroy, checkpoints, ssh) with their output streamed into a log panel.
+
+Every Vagrant, SSH and HTTP call runs in a thread worker; results come back with
+``call_from_thread`` and output lines through the log panel's thread-safe feed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker
+
+from mesoslab.errors import MesoslabError
+from mesoslab.tui.errors import error_parts
+from mesoslab.tui.screens.ask_text import AskTextScreen
+from mesoslab.tui.screens.base import BaseScreen
+from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.widgets.log_panel import LogPanel
+from mesoslab.tui.widgets.node_progress import NodeProgress
+from mesoslab.tui.widgets.node_table import NodeTable
+from mesoslab.tui.widgets.rehearsal_banner import RehearsalBanner
+
+if TYPE_CHECKING:
+    from mesoslab.lab.status import NodeStatus
+    from mesoslab.lab.up import UpCallbacks, UpReport
+
+VM_ACTIONS = frozenset({"up", "provision", "halt", "destroy", "checkpoint", "restore"})
+VM_EVERY = 6  # refresh the machine states every 6th health refresh (`vagrant status` is slow)
+NOT_CREATED = "not created"
+
+
+class LabScreen(BaseScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("u", "up", "Up"),
+        Binding("p", "provision", "Provision"),
+        Binding("h", "halt", "Halt"),
+        Binding("D", "destroy", "Destroy"),
+        Binding("s", "ssh", "SSH"),
+        Binding("l", "lessons", "Lessons"),
+        Binding("c", "checkpoint", "Checkpoint", show=False),
+        Binding("C", "restore", "Restore checkpoint", show=False),
+        Binding("r", "refresh", "Refresh", show=False),
+        Binding("x", "stop", "Stop", show=False),
+    ]
+
+    def __init__(self, *, start_up: bool = False) -> None:
+        super().__init__(id="lab")
+        self.start_up = start_up
+        self._op: Worker[None] | None = None
+        self._op_name = ""
+        self._cancel = threading.Event()
+        self._cancellable = False
+        self._status_worker: Worker[None] | None = None
+        self._vm: tuple[dict[str, str] | None, BaseException | None] = (None, None)
+        self._ticks = 0
+        self._rows: list[NodeStatus] = []
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        ctx = self.mapp.context
+        yield Header(show_clock=False)
+        if ctx.rehearsal:
+            yield RehearsalBanner()
+        yield Static(self._title_text(), id="lab-title")
+        yield NodeTable(with_vm=ctx.has_vms, id="nodes")
+        yield Static(id="notes")
+        progress = NodeProgress(id="progress")
+        progress.display = False
+        yield progress
+        log = LogPanel(id="log")
+        log.border_title = "output"
+        if ctx.has_vms:
+            log.border_subtitle = "up, provision, halt and destroy stream their output here"
+        yield log
+        yield Footer()
+
+    def _title_text(self) -> Text:
+        ctx = self.mapp.context
+        inventory = ctx.inventory
+        count = len(inventory.nodes) if inventory is not None else 0
+        if ctx.spec is not None:
+            spec = ctx.spec
+            return Text.assemble(
+                (f"lab {spec.name}", "bold"),
+                f" · {spec.provider} · {spec.platform} · {count} nodes",
+            )
+        name = ctx.inventory_path.name if ctx.inventory_path else "inventory"
+        return Text.assemble(
+            (name, "bold"), f" · {count} nodes · no VM actions (not a lab made by init)"
+        )
+
+    @property
+    def table(self) -> NodeTable:
+        return self.query_one(NodeTable)
+
+    @property
+    def log_panel(self) -> LogPanel:
+        return self.query_one(LogPanel)
+
+    @property
+    def progress(self) -> NodeProgress:
+        return self.query_one(NodeProgress)
+
+    def on_mount(self) -> None:
+        ctx = self.mapp.context
+        self.sub_title = ctx.label
+        if ctx.inventory is not None:
+            self.table.show_inventory(ctx.inventory)
+            self.log_panel.set_nodes([n.name for n in ctx.inventory.nodes])
+        self.call_after_refresh(self._intro)
+        self.table.focus()
+        self.refresh_status(with_vms=True)
+        if self.mapp.refresh_every > 0:
+            self.set_interval(self.mapp.refresh_every, self._tick)
+
+    def _intro(self) -> None:
+        """Start `up` once the screen is laid out (the output panel knows its width)."""
+        if self.start_up:
+            self.start_up = False
+            self.action_up()
+
+    def palette_commands(self) -> list[tuple[str, str, str]]:
+        commands = [
+            ("Lab: refresh health", "Probe every service of every node now", "refresh"),
+            ("Lab: ssh to the selected node", "Open a shell on it; exit returns here", "ssh"),
+            ("Lessons", "The lessons and your progress", "lessons"),
+        ]
+        if self.mapp.context.has_vms:
+            commands += [
+                ("Lab: up", "Create and start the machines, then provision them", "up"),
+                ("Lab: provision", "Run provisioning again (idempotent)", "provision"),
+                ("Lab: halt", "Stop every machine (asks first)", "halt"),
+                ("Lab: destroy", "Delete every machine (asks first)", "destroy"),
+                ("Lab: save checkpoint", "Snapshot every machine under a name", "checkpoint"),
+                ("Lab: restore checkpoint", "Go back to a snapshot (asks first)", "restore"),
+                ("Lab: stop the running up/provision", "Cancel it; Vagrant is stopped", "stop"),
+            ]
+        return commands
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in VM_ACTIONS:
+            if not self.mapp.context.has_vms:
+                return False
+            if self.busy:
+                return None
+        if action == "stop":
+            return self.busy and self._cancellable
+        return True
+
+    # ------------------------------------------------------------------ health
+
+    def _tick(self) -> None:
+        self._ticks += 1
+        self.refresh_status(with_vms=self._ticks % VM_EVERY == 0)
+
+    def action_refresh(self) -> None:
+        self.refresh_status(with_vms=True)
+
+    def refresh_status(self, *, with_vms: bool) -> None:
+        if self._status_worker is not None and self._status_worker.is_running:
+            return
+        if self.mapp.context.inventory is None:
+            return
+        if with_vms and self.mapp.context.has_vms:
+            self._refresh_vms()
+        self._status_worker = self._probe_services()
+
+    @work(thread=True, group="vm-states", exclusive=True, exit_on_error=False)
+    def _refresh_vms(self) -> None:
+        from mesoslab.lab.machines import MACHINES_FILE
+        from mesoslab.lab.status import vagrant_states
+
+        spec = self.mapp.context.spec
+        if spec is None:
+            return
+        if not (spec.state_dir / MACHINES_FILE).is_file():
+            self._vm = ({n.name: NOT_CREATED for n in spec.nodes}, None)
+        else:
+            try:
+                self._vm = (vagrant_states(spec.directory)(), None)
+            except Exception as exc:  # shown as the machine state's reason, never raised
+                self._vm = (None, exc)
+        self._ui(self._render_rows)
+
+    @work(thread=True, group="status", exit_on_error=False)
+    def _probe_services(self) -> None:
+        from mesoslab.checks.context import Session
+        from mesoslab.lab.status import status_rows
+
+        inventory = self.mapp.context.inventory
+        if inventory is None:
+            return
+        with Session(inventory) as session:
+            rows = status_rows(inventory, session, None, timeout=self.mapp.probe_timeout)
+        self._ui(self._show_status, rows)
+
+    def _show_status(self, rows: list[NodeStatus]) -> None:
+        self._rows = rows
+        self._render_rows()
+
+    def _with_vm_state(self, row: NodeStatus) -> NodeStatus:
+        from dataclasses import replace
+
+        states, error = self._vm
+        if error is not None:
+            _, message = error_parts(error)
+            return replace(row, vm_state="unknown", vm_detail=message.splitlines()[0])
+        if states is None:
+            return replace(row, vm_state="…", vm_detail="")
+        if row.name in states:
+            return replace(row, vm_state=states[row.name].replace("_", " "), vm_detail="")
+        return replace(row, vm_state="unknown", vm_detail="Vagrant does not know this machine")
+
+    def _render_rows(self) -> None:
+        if not self._rows:
+            return
+        rows = self._rows
+        if self.mapp.context.has_vms:
+            rows = [self._with_vm_state(r) for r in rows]
+        self.table.show_status(rows)
+        notes: list[str] = []
+        details = {r.vm_detail for r in rows}
+        if len(rows) > 1 and len(details) == 1 and (shared := details.pop()):
+            notes.append(f"vm: {shared}")
+        else:
+            notes += [f"{r.name} vm: {r.vm_detail}" for r in rows if r.vm_detail]
+        for row in rows:
+            for svc in row.services:
+                if svc.health != "ok" and svc.detail:
+                    notes.append(f"{row.name} {svc.service}: {svc.detail}")
+        notes_widget = self.query_one("#notes", Static)
+        notes_widget.update(Text("\n".join(dict.fromkeys(notes)), style="dim"))
+        notes_widget.display = bool(notes)
+
+    # ------------------------------------------------------------------ lab actions
+
+    @property
+    def busy(self) -> bool:
+        return self._op is not None and self._op.is_running
+
+    @property
+    def op_name(self) -> str:
+        return self._op_name
+
+    @property
+    def cancellable(self) -> bool:
+        return self.busy and self._cancellable
+
+    def _ui(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``fn`` on the event loop from a worker thread (ignored once the app is gone)."""
+        with contextlib.suppress(RuntimeError):
+            self.app.call_from_thread(fn, *args, **kwargs)
+
+    def _start_op(
+        self,
+        name: str,
+        job: Callable[[threading.Event], None],
+        *,
+        cancellable: bool = False,
+        progress: bool = False,
+    ) -> None:
+        if self.busy:
+            self.notify(f"`{self._op_name}` is still running", severity="warning")
+            return
+        self._op_name = name
+        self._cancel = threading.Event()
+        self._cancellable = cancellable
+        self.log_panel.note(f"── {name} ──")
+        if progress and self.mapp.context.spec is not None:
+            self.progress.start([n.name for n in self.mapp.context.spec.nodes])
+        self._op = self._run_op(name, job, self._cancel)
+        self.refresh_bindings()
+
+    @work(thread=True, group="lab-op", exit_on_error=False)
+    def _run_op(self, name: str, job: Callable[[threading.Event], None], cancel: threading.Event):
+        from mesoslab.lab.errors import LabCancelled
+
+        ok = False
+        try:
+            job(cancel)
+            ok = True
+        except LabCancelled:
+            self._ui(self._op_cancelled, name)
+        except MesoslabError as exc:
+            self._ui(self.mapp.show_error, exc)
+        finally:
+            self._ui(self._op_finished, name, ok)
+
+    def _op_cancelled(self, name: str) -> None:
+        self.log_panel.note(f"{name} cancelled: Vagrant and what it started were stopped", "yellow")
+        self.notify(f"{name} cancelled", severity="warning")
+
+    def _op_finished(self, name: str, ok: bool) -> None:
+        self.log_panel.flush()  # every line of the operation before its last word
+        if self.progress.display:
+            self.progress.finish(ok)
+        if ok:
+            self.log_panel.note(f"── {name}: done ──", "green")
+        self.refresh_bindings()
+        self.mapp.context.reload_inventory()
+        self._status_worker = None
+        self.refresh_status(with_vms=True)
+
+    def cancel_op(self) -> bool:
+        """Stop a running up/provision (the driver kills Vagrant's process group)."""
+        if not self.cancellable:
+            return False
+        self._cancel.set()
+        self.log_panel.note(f"stopping {self._op_name}…", "yellow")
+        return True
+
+    @property
+    def op_worker(self) -> Worker[None] | None:
+        return self._op
+
+    def action_stop(self) -> None:
+        if not self.cancel_op():
+            self.notify("nothing to stop", severity="information")
+
+    def _up_callbacks(self) -> UpCallbacks:
+        from mesoslab.lab.up import UpCallbacks
+        from mesoslab.lab.vagrant_up import split_machine_line
+
+        log = self.log_panel
+
+        def on_action(action: Any, nodes: list[str]) -> None:
+            first = action.code.strip().splitlines()[0] if action.code.strip() else ""
+            log.note(f"▶ {', '.join(nodes)}: {first}", "cyan")
+
+        def on_line(node: str, line: str) -> None:
+            machine, message = split_machine_line(line)
+            log.feed(node, message if machine and machine == node else line)
+
+        return UpCallbacks(
+            on_phase=lambda phase, message: self._ui(self._show_phase, phase, message),
+            on_line=on_line,
+            on_provision=lambda event: self._ui(self._show_provision, event),
+            on_action=on_action,
+        )
+
+    def _show_phase(self, phase: str, message: str) -> None:
+        self.log_panel.note(f"▸ {phase}: {message}", "bold cyan")
+        self.progress.phase(f"{phase}: {message}")
+
+    def _show_provision(self, event: Any) -> None:
+        if hasattr(event, "index"):  # ProgressEvent: a step starts on a node
+            self.progress.step_started(event.node, event.index, event.total, event.title)
+        else:  # StepOutcome
+            self.progress.step_done(event.node, event.ok, event.title, event.message)
+
+    def _after_up(self, report: UpReport, name: str) -> None:
+        ctx = self.mapp.context
+        ctx.inventory = report.inventory
+        self.log_panel.set_nodes([n.name for n in report.inventory.nodes])
+        provision = report.provision
+        if provision is not None:
+            for note in provision.notes:
+                self.log_panel.note(note, "dim")
+            for outcome in provision.failed:
+                self.log_panel.note(f"✘ {outcome.node} {outcome.title}: {outcome.message}", "red")
+                for line in outcome.tail.splitlines()[-5:]:
+                    self.log_panel.feed(outcome.node, line)
+            self.log_panel.note(provision.summary(), "bold")
+        if report.ok:
+            self.notify(f"{name}: the lab is ready. Press l for the lessons.", title="Lab ready")
+        else:
+            failed = sorted({o.node for o in provision.failed}) if provision else []
+            self.notify(
+                f"{name} finished with failures on {', '.join(failed) or 'the lab'}: see the "
+                "output panel; fix and press p to provision again",
+                title="Provisioning failed",
+                severity="error",
+                timeout=15,
+            )
+
+    def action_up(self) -> None:
+        spec = self.mapp.context.spec
+        if spec is None:
+            return
+
+        def job(cancel: threading.Event) -> None:
+            from mesoslab.lab.up import bring_up
+
+            report = bring_up(spec, callbacks=self._up_callbacks(), cancel=cancel)
+            self._ui(self._after_up, report, "up")
+
+        self._start_op("up", job, cancellable=True, progress=True)
+
+    def action_provision(self) -> None:
+        spec = self.mapp.context.spec
+        if spec is None:
+            return
+
+        def job(cancel: threading.Event) -> None:
+            from mesoslab.lab.up import provision_and_catch_up
+
+            report = provision_and_catch_up(spec, callbacks=self._up_callbacks(), cancel=cancel)
+            self._ui(self._after_up, report, "provision")
+
+        self._start_op("provision", job, cancellable=True, progress=True)
+
+    def _driver_op(self, name: str, call: Callable[[Any], None], done: str) -> None:
+        spec = self.mapp.context.spec
+        if spec is None:
+            return
+
+        def job(cancel: threading.Event) -> None:
+            from mesoslab.lab.vagrant import VagrantDriver
+
+            call(VagrantDriver(spec.directory))
+            self._ui(self.notify, done, title=name)
+
+        self._start_op(name, job)
+
+    def action_halt(self) -> None:
+        spec = self.mapp.context.spec
+        if spec is None or self.busy:
+            return
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Halt every machine of lab {spec.name}?",
+                "The machines shut down; what is on their disks stays. `u` (up) starts them again.",
+                yes="Halt",
+            ),
+            lambda yes: yes and self._driver_op("halt", lambda d: d.halt(), "machines halted"),
+        )
+
+    def action_destroy(self) -> None:
+        spec = self.mapp.context.spec
+        if spec is None or self.busy:
+            return
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Destroy every machine of lab {spec.name}?",
+                "Every machine and everything on it is deleted. lab.toml and your lesson "
+                "progress stay; `u` (up) builds fresh machines.",
+                yes="Destroy",
+                danger=True,
+            ),
+            lambda yes: (
+                yes and self._driver_op("destroy", lambda d: d.destroy(), "machines destroyed")
+            ),
+        )
+
+    def action_checkpoint(self) -> None:
+        if self.mapp.context.spec is None or self.busy:
+            return
+
+        def save(name: str | None) -> None:
+            if name:
+                self._driver_op(
+                    "checkpoint",
+                    lambda d: d.snapshot_save(name),
+                    f"checkpoint {name!r} saved on every machine",
+                )
+
+        self.app.push_screen(
+            AskTextScreen(
+                "Save a checkpoint",
+                "Snapshot every machine under this name (letters, digits, . _ -):",
+                "checkpoint",
+            ),
+            save,
+        )
+
+    def action_restore(self) -> None:
+        if self.mapp.context.spec is None or self.busy:
+            return
+
+        def confirm(name: str | None) -> None:
+            if not name:
+                return
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"Restore checkpoint {name!r}?",
+                    "Every machine goes back to that snapshot; what changed since is lost.",
+                    yes="Restore",
+                    danger=True,
+                ),
+                lambda yes: (
+                    yes
+                    and self._driver_op(
+                        "restore",
+                        lambda d: d.snapshot_restore(name),
+                        f"checkpoint {name!r} restored",
+                    )
+                ),
+            )
+
+        self.app.push_screen(
+            AskTextScreen("Restore a checkpoint", "Name of the checkpoint:", "checkpoint"),
+            confirm,
+        )
+
+    # ------------------------------------------------------------------ ssh
+
+    def ssh_command(self, name: str) -> tuple[list[str], str | None] | str:
+        """The command that opens a shell on node ``name`` and its folder, or why there is none."""
+        ctx = self.mapp.context
+        if ctx.spec is not None:
+            return ["vagrant", "ssh", name], str(ctx.spec.directory)
+        node = ctx.inventory.node(name) if ctx.inventory is not None else None
+        if node is None or node.ssh is None:
+            return f"{name} has no [node.ssh] in the inventory: add one to log in to it"
+        target = node.ssh
+        command = ["ssh", "-p", str(target.port)]
+        if target.key:
+            command += ["-i", str(target.key)]
+        return [*command, f"{target.user}@{target.host}"], None
+
+    def action_ssh(self) -> None:
+        name = self.table.selected_node()
+        if name is None:
+            self.notify("select a node first", severity="warning")
+            return
+        found = self.ssh_command(name)
+        if isinstance(found, str):
+            self.notify(found, title="ssh", severity="warning")
+            return
+        command, cwd = found
+        if shutil.which(command[0]) is None:
+            self.notify(f"`{command[0]}` is not installed", title="ssh", severity="error")
+            return
+        try:
+            with self.app.suspend():
+                print(f"mesoslab: {' '.join(command)}   (exit the shell to come back)")
+                code = subprocess.call(command, cwd=cwd)
+        except SuspendNotSupported:
+            self.notify(
+                f"this terminal cannot hand over to ssh; run it yourself: {' '.join(command)}",
+                title="ssh",
+                severity="warning",
+            )
+            return
+        except OSError as exc:
+            self.notify(f"cannot run {command[0]}: {exc}", title="ssh", severity="error")
+            return
+        if code not in (0, 130):
+            self.notify(f"`{' '.join(command)}` ended with status {code}", severity="warning")
+        self.refresh_status(with_vms=False)
+
+    # ------------------------------------------------------------------ elsewhere
+
+    def action_lessons(self) -> None:
+        self.mapp.open_lessons()
+
+    def log_error(self, title: str, message: str) -> bool:
+        self.log_panel.note(f"✘ {title}: {message}", "red")
+        return True

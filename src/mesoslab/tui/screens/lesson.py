@@ -1,0 +1,558 @@
+"""A lesson as a notebook: the Markdown rendered step by step, the commands as runnable cells
+with the nodes they run on, each step's checks verified live, a scratch cell, and catch-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Markdown, OptionList, Static
+from textual.worker import Worker
+
+from mesoslab.errors import MesoslabError
+from mesoslab.tui.notebook import CELL, PROSE, readable_prose, step_segments, where_text
+from mesoslab.tui.screens.base import BaseScreen
+from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.widgets.check_list import CheckList
+from mesoslab.tui.widgets.command_cell import CommandCell
+from mesoslab.tui.widgets.step_section import StepHeading, StepSection
+from mesoslab.tui.widgets.step_toc import StepToc
+
+if TYPE_CHECKING:
+    from mesoslab.checks.context import Session
+    from mesoslab.checks.result import CheckResult
+    from mesoslab.lessons.model import Lesson
+    from mesoslab.lessons.verify import VerifyReport
+    from mesoslab.tui.cells import CellRecord
+    from mesoslab.tui.runtime import NotebookRuntime
+
+_LESSON_LINK = re.compile(r"(?:^|/)(?:lesson-?)?0*(\d{1,2})(?:-[\w-]+)?(?:/lesson\.md)?/?$")
+
+
+class LessonScreen(BaseScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "verify_step", "Verify step"),
+        Binding("V", "verify_lesson", "Verify all"),
+        Binding("n", "next_step", "Next step"),
+        Binding("p", "prev_step", "Prev step", show=False),
+        Binding("s", "solution", "Solution", show=False),
+        Binding("x", "scratch", "Scratch cell", show=False),
+        Binding("C", "catch_up", "Catch up", show=False),
+        Binding("a", "toggle_all", "All steps", show=False),
+        Binding("b", "toggle_toc", "Steps panel", show=False),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, lesson_id: str) -> None:
+        super().__init__(classes="lesson-screen")
+        self.lesson_id = lesson_id
+        self.lesson: Lesson | None = None
+        self.current = 1
+        self.show_all = False  # every step open, not just the current one
+        self.ready = False  # the whole notebook is mounted
+        self.runtime: NotebookRuntime | None = None
+        self.states: dict[int, str] = {}
+        self._verify_worker: Worker[None] | None = None
+        self._verify_session: Session | None = None
+        self._plan_steps: dict[int, int] = {}
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Horizontal(id="lesson-body"):
+            yield Static("Opening the lesson…", id="opening")
+            notebook = VerticalScroll(id="notebook")
+            notebook.display = False  # filled out of sight, then shown in one go
+            yield notebook
+        yield Footer()
+
+    @property
+    def notebook(self) -> VerticalScroll:
+        return self.query_one("#notebook", VerticalScroll)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.lesson_id} · {self.mapp.context.label}"
+        self._load()
+
+    def on_unmount(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._verify_session is not None:
+            self._verify_session.cancelled.set()
+        if self.runtime is not None:
+            self.runtime.close()
+
+    def palette_commands(self) -> list[tuple[str, str, str]]:
+        return [
+            ("Verify this step", "Run the current step's checks live", "verify_step"),
+            ("Verify the whole lesson", "Run every step's checks at once", "verify_lesson"),
+            ("Next step", "Move to the next step", "next_step"),
+            ("Previous step", "Move to the previous step", "prev_step"),
+            ("Show the solution", "The commands of the current step", "solution"),
+            ("Scratch cell", "Run any command on any node", "scratch"),
+            ("Catch up", "Apply the solutions of the previous lessons", "catch_up"),
+            ("Toggle the steps panel", "Show or hide the table of contents", "toggle_toc"),
+            ("Open every step", "Show every step's text, not just the current one", "toggle_all"),
+            ("Back to the lessons", "Close this lesson", "back"),
+        ]
+
+    def _ui(self, fn: Any, *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.app.call_from_thread(fn, *args)
+
+    # ------------------------------------------------------------------ loading
+
+    @work(thread=True, group="load", exit_on_error=False)
+    def _load(self) -> None:
+        from mesoslab.lessons.catalog import load
+        from mesoslab.tui.runtime import NotebookRuntime
+
+        try:
+            lesson = load(self.lesson_id)
+        except MesoslabError as exc:
+            self._ui(self._load_failed, exc)
+            return
+        ctx = self.mapp.context
+        store = self.mapp.cell_store()
+        states, warning = step_states(lesson, ctx.progress_path())
+        runtime = NotebookRuntime(lesson.id, ctx.platform, ctx.inventory, store)
+        records = {
+            key: rec
+            for step in lesson.steps
+            for seg in step_segments(step, ctx.platform)
+            if seg.kind == CELL
+            and (rec := store.cell(lesson.id, key := seg.cell_key(step.number))) is not None
+        }
+        last = {step.number: store.checks(lesson.id, step.number) for step in lesson.steps}
+        for note in (warning, store.warning):
+            if note:
+                self._ui(self.notify, note)
+        self._ui(self._build, lesson, runtime, states, records, last)
+
+    def _load_failed(self, exc: MesoslabError) -> None:
+        self.query_one("#opening").display = False
+        self.notebook.display = True
+        problems = getattr(exc, "problems", [])
+        text = Text(f"{exc.title}: {exc}\n", style="red")
+        for problem in problems[:20]:
+            text.append(f"  {problem}\n")
+        text.append("\n`mesoslab lint` lists every problem. Escape goes back.", style="dim")
+        self.notebook.mount(Static(text, classes="load-error"))
+
+    def _build(
+        self,
+        lesson: Lesson,
+        runtime: NotebookRuntime,
+        states: dict[int, str],
+        records: dict[str, CellRecord],
+        last: dict[int, list[CheckResult]],
+    ) -> None:
+        from mesoslab.tui.widgets.scratch_cell import ScratchCell
+
+        self.lesson = lesson
+        self.runtime = runtime
+        self.states = states
+        self.sub_title = f"{lesson.id} · {self.mapp.context.label}"
+        platform = runtime.platform
+        widgets: list[Widget] = [
+            Static(Text(f"{lesson.id} · {lesson.title}", style="bold"), classes="lesson-title"),
+            Static(Text(lesson.summary, style="italic"), classes="lesson-summary"),
+        ]
+        if self.mapp.context.rehearsal:
+            widgets.append(
+                Static(
+                    "Rehearsal lab: the commands marked rehearsal are the ones that run here.",
+                    classes="lesson-note",
+                )
+            )
+        if lesson.intro:
+            intro = Markdown(readable_prose(lesson.intro), open_links=False, classes="prose")
+            heading = StepHeading(0, "Introduction", "opens with step 1")
+            widgets.append(StepSection(0, heading, [intro]))
+        for step in lesson.steps:
+            children: list[Widget] = []
+            segments = step_segments(step, platform)
+            for seg in segments:
+                if seg.kind == PROSE:
+                    children.append(Markdown(seg.text, open_links=False, classes="prose"))
+                elif seg.kind == CELL and seg.action is not None:
+                    key = seg.cell_key(step.number)
+                    children.append(
+                        CommandCell(
+                            runtime,
+                            key=key,
+                            step=step.number,
+                            target=seg.action.on,
+                            code=seg.action.code,
+                            sudo=seg.action.sudo,
+                            where=where_text(seg.action),
+                            record=records.get(key),
+                        )
+                    )
+                else:
+                    children.append(CheckList(step.number, step.checks, last.get(step.number, [])))
+            cells = sum(1 for seg in segments if seg.kind == CELL)
+            summary = f"{_count(cells, 'command')} · {_count(len(step.checks), 'check')}"
+            heading = StepHeading(step.number, step.title, summary)
+            widgets.append(StepSection(step.number, heading, children))
+        if self.mapp.context.has_lab:
+            widgets.append(ScratchCell(runtime))
+        toc = StepToc([(s.number, s.title) for s in lesson.steps], id="toc")
+        self.query_one("#lesson-body").mount(toc, before=self.notebook)
+        toc.focus()
+        first_open = next((s.number for s in lesson.steps if states.get(s.number) != "passed"), 1)
+        self._mount_notebook(widgets, first_open)
+
+    @work(group="mount", exclusive=True, exit_on_error=False)
+    async def _mount_notebook(self, widgets: list[Widget], current: int) -> None:
+        """Mount the notebook a widget at a time while it is hidden (no layout, no painting
+        of a half-built page), letting the app take keys in between; then show it in one go.
+        A long lesson never freezes the screen while it opens."""
+        notebook = self.notebook
+        for widget in widgets:
+            await notebook.mount(widget)
+            if isinstance(widget, StepSection):
+                widget.set_state(self.states.get(widget.number, ""))
+                await widget.fill()
+            await asyncio.sleep(0)
+        self.query_one("#opening").display = False
+        notebook.display = True
+        self.query_one(StepToc).set_states(self.states)
+        self.ready = True
+        self.call_after_refresh(self.set_current, current, scroll=current != 1)
+
+    # ------------------------------------------------------------------ steps
+
+    def section(self, number: int) -> StepSection | None:
+        found = self.query(f"#step-{number}")
+        return found.first(StepSection) if found else None
+
+    def set_current(self, number: int, *, scroll: bool) -> None:
+        """Make step ``number`` the current one: its body opens (the others close unless every
+        step is shown), the steps panel follows."""
+        if self.lesson is None or self.lesson.step(number) is None:
+            return
+        self.current = number
+        for section in self.query(StepSection):
+            current = section.number == number
+            intro_open = section.number == 0 and number == 1  # the introduction leads in
+            section.show(current=current, open_=current or intro_open or self.show_all)
+        self.query_one(StepToc).show_current(number)
+        section = self.section(number)
+        if scroll and section is not None:
+            self.notebook.scroll_to_widget(section, top=True, animate=False)
+
+    def action_next_step(self) -> None:
+        if self.lesson is not None and self.current < len(self.lesson.steps):
+            self.set_current(self.current + 1, scroll=True)
+
+    def action_prev_step(self) -> None:
+        if self.current > 1:
+            self.set_current(self.current - 1, scroll=True)
+
+    @on(OptionList.OptionSelected, "#toc")
+    def _toc_selected(self, event: OptionList.OptionSelected) -> None:
+        option_id = event.option.id or ""
+        if option_id.startswith("step-"):
+            self.set_current(int(option_id.removeprefix("step-")), scroll=True)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        widget = self.focused
+        if widget is None:
+            return
+        for node in widget.ancestors_with_self:
+            if isinstance(node, StepSection):
+                if node.number != self.current:
+                    self.set_current(node.number, scroll=False)
+                return
+
+    def action_toggle_all(self) -> None:
+        """Open every step (to read the lesson through), or only the current one again."""
+        self.show_all = not self.show_all
+        self.set_current(self.current, scroll=False)
+        self.notify("every step is open" if self.show_all else "only the current step is open")
+
+    def on_step_heading_clicked(self, event: StepHeading.Clicked) -> None:
+        self.set_current(event.number or 1, scroll=event.number != 0)
+
+    def action_toggle_toc(self) -> None:
+        toc = self.query(StepToc)
+        if toc:
+            toc.first().display = not toc.first().display
+
+    async def action_scratch(self) -> None:
+        from mesoslab.tui.widgets.scratch_cell import ScratchCell
+
+        found = self.query(ScratchCell)
+        if not found:
+            self.notify("there is no lab yet: the scratch cell needs one", severity="warning")
+            return
+        cell = found.first()
+        self.notebook.scroll_to_widget(cell, top=True, animate=False)
+        await cell.action_edit()
+
+    @on(Markdown.LinkClicked)
+    def _link(self, event: Markdown.LinkClicked) -> None:
+        event.stop()
+        href = event.href.strip()
+        if href.startswith(("http://", "https://")):
+            self.app.open_url(href)
+            self.notify(f"opened {href} in your browser")
+        elif href.startswith("#"):
+            return
+        elif match := _LESSON_LINK.search(href):
+            self.mapp.open_lesson(f"lesson-{int(match.group(1))}")
+        else:
+            self.notify(f"cannot open link {href}", severity="warning")
+
+    def on_command_cell_ran(self, event: CommandCell.Ran) -> None:
+        record = event.record
+        if record.ok:
+            self.notify(
+                f"step {event.cell.step}: the command ran on {', '.join(record.nodes)}. "
+                "v verifies the step.",
+                title="Ran",
+            )
+        else:
+            self.notify(
+                "the command failed: read its output under the cell", title="Ran", severity="error"
+            )
+
+    # ------------------------------------------------------------------ verify
+
+    @property
+    def verifying(self) -> bool:
+        return self._verify_worker is not None and self._verify_worker.is_running
+
+    def action_verify_step(self) -> None:
+        self._start_verify(self.current)
+
+    def action_verify_lesson(self) -> None:
+        self._start_verify(None)
+
+    def _start_verify(self, step: int | None) -> None:
+        if self.lesson is None or not self.ready:
+            self.notify("the lesson is still opening", severity="warning")
+            return
+        if not self.mapp.context.has_lab:
+            self.notify("there is no lab yet, so there is nothing to verify", severity="warning")
+            return
+        if self.verifying:
+            self.notify("a verify is still running", severity="warning")
+            return
+        self._verify_worker = self._verify(step)
+
+    @work(thread=True, group="verify", exit_on_error=False)
+    def _verify(self, step: int | None) -> None:
+        from mesoslab.checks.context import Session
+        from mesoslab.lessons.verify import plan_lesson, verify_lesson
+
+        lesson = self.lesson
+        ctx = self.mapp.context
+        inventory = ctx.inventory
+        if lesson is None or inventory is None:
+            return
+        try:
+            planned = plan_lesson(lesson, inventory, step)
+        except MesoslabError as exc:
+            self._ui(self.mapp.show_error, exc)
+            return
+        rows = [(i, pc.step, pc.kind.name, pc.label) for i, pc in enumerate(planned)]
+        self._ui(self._verify_started, rows, step)
+        session = Session(inventory)
+        self._verify_session = session
+        try:
+            report = verify_lesson(
+                lesson,
+                inventory,
+                step=step,
+                timeout=self.mapp.verify_timeout,
+                planned=planned,
+                on_result=lambda index, result: self._ui(self._verify_result, index, result),
+                session=session,
+            )
+        finally:
+            self._verify_session = None
+            session.close()
+        if session.cancelled.is_set():
+            return  # the lesson was closed: partial results are not recorded
+        states, warning = record_verify(report, ctx.progress_path())
+        self.mapp.cell_store().put_checks(lesson.id, {s.step: s.results for s in report.steps})
+        self._ui(self._verify_done, report, states, warning)
+
+    def _checklist(self, step: int) -> CheckList | None:
+        found = self.query(f"#checks-{step}")
+        return found.first(CheckList) if found else None
+
+    def _verify_started(self, rows: list[tuple[int, int, str, str]], step: int | None) -> None:
+        self._plan_steps = {index: s for index, s, _, _ in rows}
+        numbers = [step] if step is not None else [s.number for s in self.lesson.steps]  # type: ignore[union-attr]
+        for number in numbers:
+            checklist = self._checklist(number)
+            if checklist is not None:
+                checklist.start([(i, kind, label) for i, s, kind, label in rows if s == number])
+        what = f"step {step}" if step is not None else "every step"
+        self.notify(f"verifying {what}: {len(rows)} checks, all at once", timeout=3)
+
+    def _verify_result(self, index: int, result: CheckResult) -> None:
+        step = self._plan_steps.get(index)
+        checklist = self._checklist(step) if step is not None else None
+        if checklist is not None:
+            checklist.set_result(index, result)
+
+    def _verify_done(
+        self, report: VerifyReport, states: dict[int, str] | None, warning: str | None
+    ) -> None:
+        from mesoslab.checks.result import Status
+
+        first_failed: CheckList | None = None
+        for step_report in report.steps:
+            checklist = self._checklist(step_report.step)
+            if checklist is not None:
+                checklist.finish(step_report.results)
+                if checklist.failed and first_failed is None:
+                    first_failed = checklist
+        if states is None:  # no progress file: what this verify saw
+            states = dict(self.states)
+            for s in report.steps:
+                if s.results and not all(r.kind == "drill" for r in s.results):
+                    states[s.step] = "passed" if s.passed else "failed"
+        self.states = states
+        self.query_one(StepToc).set_states(states)
+        for section in self.query(StepSection):
+            section.set_state(states.get(section.number, ""))
+        counts = report.counts()
+        failed, passed = counts[Status.FAIL], counts[Status.PASS]
+        what = f"step {report.steps[0].step}" if len(report.steps) == 1 else f"{report.lesson}"
+        if failed:
+            self.notify(
+                f"{what}: ✘ {failed} failed, {passed} passed. "
+                "Read the hints; s shows the solution.",
+                title="Verify",
+                severity="error",
+            )
+        else:
+            self.notify(f"{what}: ✔ {passed} passed", title="Verify")
+        if first_failed is not None:
+            if first_failed.step != self.current:
+                self.set_current(first_failed.step, scroll=False)
+            self.call_after_refresh(
+                self.notebook.scroll_to_widget, first_failed, top=True, animate=False
+            )
+        if warning:
+            self.notify(warning, title="Progress file", severity="warning")
+
+    # ------------------------------------------------------------------ help
+
+    def action_solution(self) -> None:
+        from mesoslab.tui.screens.solution import SolutionScreen
+
+        if self.lesson is None or self.runtime is None:
+            return
+        step = self.lesson.step(self.current)
+        if step is None:
+            return
+        actions = step.actions_for(self.runtime.platform)
+        self.app.push_screen(
+            SolutionScreen(
+                f"Step {step.number} · {step.title}",
+                [(where_text(a), self.runtime.targets_text(a.on), a.code) for a in actions],
+            ),
+            self._solution_closed,
+        )
+
+    def _solution_closed(self, go: bool | None) -> None:
+        if go:
+            section = self.section(self.current)
+            cells = section.query(CommandCell) if section is not None else None
+            if cells:
+                cell = cells.first()
+                self.notebook.scroll_to_widget(cell, top=True, animate=False)
+                cell.focus()
+
+    def action_catch_up(self) -> None:
+        from mesoslab.tui.screens.catch_up import CatchUpScreen
+
+        lesson = self.lesson
+        ctx = self.mapp.context
+        if lesson is None:
+            return
+        if lesson.number <= 1:
+            self.notify("lesson-1 is the first lesson: there is nothing to catch up on")
+            return
+        if ctx.inventory is None:
+            self.notify("there is no lab yet to catch up", severity="warning")
+            return
+        no_ssh = [n.name for n in ctx.inventory.nodes if n.ssh is None]
+        if no_ssh:
+            self.notify(
+                "catch up runs the lessons' commands over SSH, but the inventory has no "
+                f"[node.ssh] for {', '.join(no_ssh)}"
+                + (" (bring the lab up first)" if ctx.has_vms else ""),
+                title="Catch up",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        through = f"lesson-{lesson.number - 1}"
+        body = (
+            f"This runs every command of lessons 1…{lesson.number - 1} on your lab, in order, "
+            f"as the lessons show them (platform {ctx.platform}), and stops at the first "
+            "failure. Use it to start this lesson on a fresh lab. It cannot be stopped midway."
+        )
+        self.app.push_screen(
+            ConfirmScreen(f"Catch up through {through}?", body, yes="Catch up"),
+            lambda yes: yes and self.app.push_screen(CatchUpScreen(through)),
+        )
+
+    def action_back(self) -> None:
+        self._stop()
+        self.app.pop_screen()
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def step_states(lesson: Lesson, progress_path: Any) -> tuple[dict[int, str], str | None]:
+    """``{step: "passed" | "failed"}`` from the progress store (steps never verified absent)."""
+    if progress_path is None:
+        return {}, None
+    from mesoslab.progress import ProgressStore
+
+    store = ProgressStore(progress_path)
+    states = {
+        number: "passed" if entry.get("passed") else "failed"
+        for number, entry in store.steps(lesson.id).items()
+    }
+    return states, store.warning
+
+
+def record_verify(
+    report: VerifyReport, progress_path: Any
+) -> tuple[dict[int, str] | None, str | None]:
+    if progress_path is None:
+        return None, None
+    from mesoslab.progress import ProgressStore
+
+    store = ProgressStore(progress_path)
+    try:
+        store.record(report)
+    except OSError as exc:
+        return None, f"cannot save your progress in {progress_path}: {exc}"
+    states = {
+        number: "passed" if entry.get("passed") else "failed"
+        for number, entry in store.steps(report.lesson).items()
+    }
+    return states, store.warning

@@ -1,0 +1,1 @@
+"""Widgets of the mesoslab app (one per module)."""

@@ -1,0 +1,94 @@
+"""One step of a lesson notebook: its heading, then its body (prose, cells, checks).
+
+Only the current step's body is shown (or every step's, on request): the notebook stays
+light enough to lay out at once, however long the lesson.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+
+class StepHeading(Static):
+    """``▾ Step 3 Restart the agents  ✘ not yet`` (click to open the step)."""
+
+    class Clicked(Message):
+        def __init__(self, number: int) -> None:
+            super().__init__()
+            self.number = number
+
+    def __init__(self, number: int, title: str, summary: str) -> None:
+        super().__init__(classes="step-heading")
+        self.number = number
+        self.title_text = title
+        self.summary = summary
+        self.state = ""
+        self.open = False
+        self.current = False
+
+    def on_mount(self) -> None:
+        self.render_heading()
+
+    def on_click(self, event: events.Click) -> None:
+        self.post_message(self.Clicked(self.number))
+
+    def render_heading(self) -> None:
+        text = Text()
+        text.append("▾ " if self.open else "▸ ", style="dim")
+        if self.number:
+            text.append(f"Step {self.number} ", style="bold")
+        text.append(self.title_text, style="bold")
+        if self.state == "passed":
+            text.append("  ✔ passed", style="green")
+        elif self.state == "failed":
+            text.append("  ✘ not yet", style="red")
+        if self.current:
+            text.append("  ◀ you are here", style="dim")
+        elif not self.open and self.summary:
+            text.append(f"  {self.summary}", style="dim")
+        self.update(text)
+
+
+class StepSection(Vertical):
+    def __init__(self, number: int, heading: StepHeading, body: list[Widget]) -> None:
+        super().__init__(classes="step", id=f"step-{number}")
+        self.number = number
+        self.heading = heading
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        yield self.heading
+        container = Vertical(classes="step-body")  # filled by fill(), a widget at a time
+        container.display = False
+        yield container
+
+    async def fill(self) -> None:
+        """Mount the body's widgets one by one, giving the event loop a turn after each."""
+        container = self.query_one(".step-body")
+        for widget in self.body:
+            await container.mount(widget)
+            await asyncio.sleep(0)
+
+    def show(self, *, current: bool, open_: bool) -> None:
+        # Classes go on the heading (a leaf): a class on the section would restyle its
+        # whole body.
+        if current == self.heading.current and open_ == self.heading.open:
+            return
+        self.heading.set_class(current, "-current")
+        self.heading.current = current
+        self.heading.open = open_
+        self.query_one(".step-body").display = open_
+        self.heading.render_heading()
+
+    def set_state(self, state: str) -> None:
+        self.heading.state = state
+        self.heading.set_class(state == "passed", "-passed")
+        self.heading.render_heading()

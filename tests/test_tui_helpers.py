@@ -1,0 +1,308 @@
+"""Shared parts of the TUI tests: two small lessons of our own (so the snapshots do not change
+when the shipped lessons are edited), a lesson-3 cluster served by real loopback HTTP servers
+(tests/fixture_server.py), inventory files for it, and the app factory the tests use.
+
+Also the tests of the TUI's plain-Python helpers (no Textual): the cells store, the notebook
+split of a step, and which lab the app opens.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mesoslab.lab.inventory import Inventory
+from mesoslab.lessons.catalog import load
+from mesoslab.tui.app import MesoslabApp
+from mesoslab.tui.cells import CellRecord, CellStore, NodeOutput, cells_path_for
+from mesoslab.tui.context import LabContext, resolve_context
+from mesoslab.tui.notebook import CELL, CHECKS, PROSE, step_segments
+from tests.fixture_server import FakeLab, Reply, load_fixture, redirect
+
+CUSTOM = "[21000-24000, 30000-64000]"
+DEFAULT = "[31000-32000]"
+
+LESSON_1 = """---
+id: lesson-1
+title: Your first cluster
+summary: One master, two agents, and a first look at their APIs.
+preset: 1m-2a
+builds_on: []
+platforms: [centos7, rehearsal]
+---
+
+The smallest cluster worth the name.
+
+## Step 1: The agents register
+
+Both agents register with the master.
+
+```sh on=master1
+curl -s http://master1:5050/master/slaves | head -c 200
+```
+
+```check
+- kind: mesos.agents_registered
+  count: 2
+  hint: Start mesos-slave on both agents.
+```
+
+## Step 2: Say hello
+
+```sh on=agent
+echo "hello from $(hostname)"
+```
+
+```check
+- kind: host.file_exists
+  on: agent
+  path: /etc/hostname
+  hint: Each agent has an /etc/hostname.
+```
+"""
+
+LESSON_3 = """---
+id: lesson-3
+title: Custom port ranges
+summary: Give every agent the ranges 21000-24000 and 30000-64000 instead of 31000-32000.
+preset: 1m-2a
+builds_on: [lesson-1]
+platforms: [centos7, rehearsal]
+---
+
+Ports are a resource, like CPUs and memory. By default an agent offers **31000-32000**.
+
+## Step 1: What the agents offer today
+
+Ask both agents for their ports:
+
+```sh on=agent
+curl -s "http://$(hostname -s):5051/state" | grep -o '"ports": *"[^"]*"'
+```
+
+```check
+- kind: mesos.agents_registered
+  count: 2
+  hint: Both agents must be registered before you change anything.
+```
+
+## Step 2: Write the resources file
+
+```sh on=agent sudo
+mkdir -p /etc/mesos-slave-data
+echo 'ports:[21000-24000,30000-64000]' > /etc/mesos-slave-data/ports
+```
+
+```check
+- kind: host.file_contains
+  on: agent
+  path: /etc/mesos-slave-data/ports
+  text: "21000-24000"
+  hint: Write the file on every agent.
+```
+
+## Step 3: Restart the agents
+
+Remove the checkpoint, then restart:
+
+```sh on=agent sudo platform=centos7
+rm -f /var/lib/mesos/meta/slaves/latest
+systemctl restart mesos-slave
+```
+
+```sh on=agent sudo platform=rehearsal
+rm -f /var/lib/mesos/meta/slaves/latest
+systemctl restart mesos-slave
+```
+
+```check
+- kind: mesos.agent_resources
+  on: agent
+  ports: "[21000-24000, 30000-64000]"
+  timeout: 90
+  hint: >-
+    The agent still advertises the old range: remove /var/lib/mesos/meta/slaves/latest
+    before the restart.
+```
+"""
+
+NODES = [
+    ("master1", ["master", "marathon", "chronos"]),
+    ("agent1", ["agent"]),
+    ("agent2", ["agent"]),
+]
+
+
+def write_lessons(root: Path) -> Path:
+    for folder, text in (("01-first-cluster", LESSON_1), ("03-port-ranges", LESSON_3)):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / folder / "lesson.md").write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def test_lessons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = write_lessons(tmp_path / "lessons")
+    monkeypatch.setenv("MESOSLAB_LESSONS", str(root))
+    return root
+
+
+class Cluster:
+    """master1 (Mesos master, Marathon, Chronos) and two agents answering like a real
+    cluster: the agents' ports are ``ports`` (the lesson-3 check looks at them)."""
+
+    def __init__(self, lab: FakeLab) -> None:
+        self.lab = lab
+        self.serve(CUSTOM)
+
+    def serve(self, ports: str, *, registered: tuple[str, ...] = ("agent1", "agent2")) -> None:
+        lab = self.lab
+        mport = lab.ports["mesos_master"]
+        state = load_fixture("mesos/master_state_dcos_mesos-1.2.0.json")
+        template = state["slaves"][0]
+        slaves = []
+        for index, name in enumerate(("agent1", "agent2"), start=1):
+            if name not in registered:
+                continue
+            slave = copy.deepcopy(template)
+            slave.update(
+                hostname=name,
+                active=True,
+                pid=f"slave(1)@127.0.0.{1 + index}:5051",
+                id=f"{template['id'][:-2]}S{index}",
+            )
+            slave["resources"]["ports"] = ports
+            slaves.append(slave)
+        state["slaves"] = slaves
+        master = lab.server("master1", "mesos_master")
+        master.route("/health", Reply(200))
+        master.json("/metrics/snapshot", {"master/elected": 1.0})
+        master.route("/master/redirect", redirect(f"//master1:{mport}"))
+        master.json("/master/state", state)
+        master.json("/master/slaves", {"slaves": slaves})
+        for name in ("agent1", "agent2"):
+            agent = load_fixture("mesos/agent_state_dcos_mesos-0.27.0.json")
+            agent["resources"]["ports"] = ports
+            server = lab.server(name, "mesos_agent")
+            server.json("/state", agent)
+            server.json("/metrics/snapshot", {"slave/registered": 1.0 if name in registered else 0})
+            server.route("/health", Reply(200))
+        lab.server("master1", "marathon").route("/ping", Reply(200, "pong"))
+        lab.server("master1", "chronos").json("/scheduler/jobs", [])
+
+
+def write_inventory(
+    lab: FakeLab, path: Path, ssh: dict[str, tuple[str, int, str, str]] | None = None
+) -> Path:
+    """The inventory file of ``lab``; ``ssh`` maps node -> (host, port, user, key)."""
+    lines: list[str] = []
+    for node in lab.inventory.nodes:
+        lines += [
+            "[[node]]",
+            f'name = "{node.name}"',
+            f'address = "{node.address}"',
+            f"roles = {json.dumps(list(node.roles))}",
+        ]
+        if ssh and node.name in ssh:
+            host, port, user, key = ssh[node.name]
+            lines += [
+                "[node.ssh]",
+                f'host = "{host}"',
+                f"port = {port}",
+                f'user = "{user}"',
+                f'key = "{key}"',
+            ]
+        lines.append("")
+    lines += ["[ports]"] + [f"{k} = {v}" for k, v in lab.ports.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[Cluster, Path]]:
+    with FakeLab(NODES) as lab:
+        yield Cluster(lab), write_inventory(lab, tmp_path / "inv.toml")
+
+
+def make_test_app(inventory: Path | None = None, **options: object) -> MesoslabApp:
+    """The app as `mesoslab --inventory FILE` starts it, with no background refresh."""
+    context = resolve_context(inventory=str(inventory)) if inventory else LabContext()
+    settings: dict[str, object] = {"refresh_every": 0, "verify_timeout": 1.0, "freeze_gc": False}
+    settings.update(options)
+    return MesoslabApp(context, **settings)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- plain-Python parts
+
+
+def test_step_segments_put_cells_and_checks_where_the_blocks_were(test_lessons: Path) -> None:
+    lesson = load("lesson-3")
+    step3 = lesson.steps[2]
+    kinds = [s.kind for s in step_segments(step3, "centos7")]
+    assert kinds == [PROSE, CELL, CHECKS]
+    cell = next(s for s in step_segments(step3, "rehearsal") if s.kind == CELL)
+    assert cell.action is not None and cell.action.platform == "rehearsal"
+    assert cell.index == 1 and cell.cell_key(3) == "step3.cell1"  # keys differ per platform
+    prose = step_segments(lesson.steps[0], "centos7")[0]
+    assert prose.text == "Ask both agents for their ports:"
+    assert "```" not in "".join(s.text for s in step_segments(lesson.steps[1], "centos7"))
+
+
+def test_cell_store_keeps_runs_and_checks_atomically(tmp_path: Path) -> None:
+    path = cells_path_for(tmp_path / "progress" / "inv-abc.json")
+    assert path.name == "inv-abc.json.cells.json"
+    store = CellStore(path)
+    record = CellRecord(
+        command="echo hi",
+        target="agent",
+        sudo=True,
+        nodes=("agent1", "agent2"),
+        outputs=(NodeOutput("agent1", 0, "hi\n"), NodeOutput("agent2", 1, "x" * 100_000)),
+        ran_at="2026-01-01T00:00:00+00:00",
+        edited=True,
+    )
+    store.put_cell("lesson-3", "step1.cell0", record)
+    store.add_scratch("lesson-3", record)
+    again = CellStore(path)
+    kept = again.cell("lesson-3", "step1.cell0")
+    assert kept is not None and kept.command == "echo hi" and kept.edited and not kept.ok
+    assert kept.outputs[0].output == "hi\n"
+    assert len(kept.outputs[1].output) < 70_000  # the tail is kept, not all of it
+    assert again.scratch("lesson-3")[0].nodes == ("agent1", "agent2")
+    assert not list(path.parent.glob(".*"))  # no temporary file left behind
+
+
+def test_a_corrupt_cells_file_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "cells.json"
+    path.write_text("{not json", encoding="utf-8")
+    store = CellStore(path)
+    assert store.warning and "corrupt" in store.warning
+    assert store.cell("lesson-1", "step1.cell0") is None
+    assert list(tmp_path.glob("cells.json.corrupt-*"))
+
+
+def test_context_prefers_the_inventory_then_the_lab_then_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesoslab.lab.init import write_lab
+
+    monkeypatch.chdir(tmp_path)
+    empty = resolve_context()
+    assert not empty.has_lab and empty.folder == tmp_path
+    lab = tmp_path / "lab"
+    write_lab(lab, platform="rehearsal")
+    ctx = resolve_context(lab_dir=lab)
+    assert ctx.has_vms and ctx.rehearsal and ctx.platform == "rehearsal"
+    assert isinstance(ctx.inventory, Inventory) and len(ctx.inventory.nodes) == 3
+    assert ctx.label.startswith("rehearsal lab lab")
+    inventory = tmp_path / "inv.toml"
+    inventory.write_text('[[node]]\nname = "m1"\naddress = "10.0.0.1"\nroles = ["master"]\n')
+    os.chdir(lab)
+    explicit = resolve_context(inventory=str(inventory))
+    assert not explicit.has_vms and explicit.label == "inventory inv.toml"
+    assert resolve_context(lab_dir=tmp_path / "nowhere").folder == tmp_path / "nowhere"

@@ -1,0 +1,124 @@
+"""Snapshots (pytest-textual-snapshot) of the lab screen, the lesson list, a lesson with a failed
+check and the help screen, at 80x24 and 120x40.
+
+The data is frozen: our own small lessons (tests/test_tui_helpers.py), a loopback cluster whose
+answers never change, no clock, no timings and no temporary paths on screen. Regenerate with
+``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the SVGs before committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from mesoslab.checks.result import CheckResult, Status
+from mesoslab.lessons.verify import StepReport, VerifyReport
+from mesoslab.progress import ProgressStore
+from mesoslab.tui.screens.lesson import LessonScreen
+from mesoslab.tui.widgets.check_list import CheckList
+from tests.test_tui_app import table_text, wait_for
+from tests.test_tui_helpers import DEFAULT, Cluster, cluster, make_test_app, test_lessons
+
+__all__ = ["cluster", "test_lessons"]  # fixtures used by name
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+def _settled(check: Callable[[], bool]) -> Callable[[Pilot[None]], object]:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await wait_for(pilot, check, 15)
+        pilot.app.clear_notifications()
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+def _result(kind: str, node: str, status: Status) -> CheckResult:
+    return CheckResult(kind, node, status, "", "", "", "", 1, 0.1)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_lab_screen(
+    snap_compare: object, cluster: tuple[Cluster, Path], test_lessons: Path, size: tuple[int, int]
+) -> None:
+    lab, inventory = cluster
+    lab.serve(DEFAULT, registered=("agent1",))  # agent2 answers but is not registered
+    app = make_test_app(inventory)
+
+    def ready() -> bool:
+        table = app.screen.query_one(DataTable)
+        return "not registered" in table_text(table) and "leader" in table_text(table)
+
+    assert snap_compare(app, terminal_size=size, run_before=_settled(ready))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_lesson_list(
+    snap_compare: object, cluster: tuple[Cluster, Path], test_lessons: Path, size: tuple[int, int]
+) -> None:
+    _, inventory = cluster
+    app = make_test_app(inventory)
+    store = ProgressStore(app.context.progress_path())  # type: ignore[arg-type]
+    store.record(
+        VerifyReport(
+            "lesson-1",
+            "Your first cluster",
+            [
+                StepReport(1, "The agents register", [_result("a", "m", Status.PASS)]),
+                StepReport(2, "Say hello", [_result("b", "agent1", Status.SKIP)]),
+            ],
+        )
+    )
+    store.record(
+        VerifyReport(
+            "lesson-3",
+            "Custom port ranges",
+            [StepReport(1, "What the agents offer today", [_result("a", "m", Status.PASS)])],
+        )
+    )
+
+    async def open_list(pilot: Pilot[None]) -> None:
+        await pilot.press("l")
+        await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
+        await pilot.press("down")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_list)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_lesson_with_a_failed_check(
+    snap_compare: object, cluster: tuple[Cluster, Path], test_lessons: Path, size: tuple[int, int]
+) -> None:
+    lab, inventory = cluster
+    lab.serve(DEFAULT)  # the agents still offer the default range: step 3 fails
+    app = make_test_app(inventory, verify_timeout=0.5)
+
+    async def verify_step_3(pilot: Pilot[None]) -> None:
+        app.open_lesson("lesson-3")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.ready)
+        await pilot.press("n", "n", "v")
+        checklist = app.screen.query_one("#checks-3", CheckList)
+        await wait_for(pilot, lambda: checklist.state == "done", 15)
+        app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=verify_step_3)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(
+    snap_compare: object, cluster: tuple[Cluster, Path], test_lessons: Path, size: tuple[int, int]
+) -> None:
+    _, inventory = cluster
+    app = make_test_app(inventory)
+
+    async def open_help(pilot: Pilot[None]) -> None:
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_help)  # type: ignore[operator]
