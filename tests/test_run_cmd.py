@@ -142,3 +142,68 @@ def test_run_unknown_step_is_a_usage_error(env: dict[str, str]) -> None:
     out = mesoslab(env, "run", "1", "--step", "7", "--yes")
     assert out.returncode == 2
     assert "lesson-1 has no step 7" in out.stderr
+
+
+UNSETTLED = """---
+id: lesson-1
+title: Catch-up test
+summary: A step whose commands succeed but whose checks do not pass.
+preset: 1m-2a
+platforms: [centos7, rehearsal]
+---
+
+## Commands succeed, checks do not
+
+```sh on=agent1
+true
+```
+
+```check
+- kind: host.file_exists
+  on: agent1
+  path: {missing}
+  timeout: 1
+  hint: never there
+```
+
+## Never reached
+
+```sh on=agent1
+touch {never}
+```
+
+```check
+- kind: host.file_exists
+  on: agent1
+  path: {never}
+  hint: never there
+```
+"""
+
+
+def test_catch_up_stops_when_a_step_does_not_settle(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from mesoslab.checks.context import Session
+    from mesoslab.lab.inventory import load_inventory
+    from mesoslab.lessons.catchup import catch_up
+
+    lessons = tmp_path / "unsettled" / "01-x"
+    lessons.mkdir(parents=True)
+    never = tmp_path / "never-reached"
+    (lessons / "lesson.md").write_text(UNSETTLED.format(missing=tmp_path / "missing", never=never))
+    monkeypatch.setenv("MESOSLAB_LESSONS", str(tmp_path / "unsettled"))
+    base = load_inventory(env["MESOSLAB_INVENTORY"])
+    agent1 = base.node("agent1")
+    assert agent1 is not None
+    master1 = replace(agent1, name="master1", roles=("master",))  # the preset's master
+    inventory = replace(base, nodes=(master1, *base.nodes))
+    with Session(inventory) as session:
+        report = catch_up("lesson-1", inventory, platform="centos7", session=session)
+    assert not report.ok
+    assert report.failed is None  # every command ran fine
+    assert report.unsettled is not None and report.unsettled.step == 1
+    assert report.unsettled_lesson == "lesson-1"
+    assert not never.exists()  # step 2 was not run on an unsettled step 1

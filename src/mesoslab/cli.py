@@ -40,12 +40,20 @@ def _fail(exc: MesoslabError) -> NoReturn:
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="mesoslab")
+@click.option(
+    "--inventory",
+    "-i",
+    metavar="FILE",
+    help="open the app on this cluster instead of the lab around you",
+)
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, inventory: str | None) -> None:
     """A hands-on lab for learning Apache Mesos.
 
     Lessons walk you through building and running a Mesos cluster; `mesoslab verify`
     checks each step live against the cluster's APIs, ZooKeeper and the hosts.
+
+    Run `mesoslab` alone for the full-screen app (lab, lessons, run and verify).
 
     \b
     Start here:
@@ -53,9 +61,14 @@ def main(ctx: click.Context) -> None:
       mesoslab show lesson-1                read a lesson in the terminal
       mesoslab verify lesson-1 -i inv.toml  check your cluster against a lesson
     """
-    if ctx.invoked_subcommand is None:
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):  # scripts and pipes get help
         click.echo(ctx.get_help())
-        click.echo("\nThe full-screen app is not built yet; the commands above work today.")
+        return
+    from mesoslab.tui.app import run_app
+
+    run_app(None, inventory)
 
 
 INVENTORY_HELP = (

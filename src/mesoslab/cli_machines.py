@@ -94,6 +94,21 @@ def _summary(report: UpReport, spec: LabSpec) -> int:
             click.secho(f"✘ {failure.node}: {failure.title}: {failure.message}", fg="red", err=True)
             if failure.tail:
                 click.echo(failure.tail, err=True)
+    catch = report.catch_up
+    if catch is not None and catch.unsettled is not None:
+        from mesoslab.checks.result import Status
+        from mesoslab.report import result_lines
+
+        step = catch.unsettled
+        click.secho(
+            f"✘ catch-up stopped: {catch.unsettled_lesson} step {step.step} "
+            f"({step.title}) ran, but its checks did not pass:",
+            fg="red",
+            err=True,
+        )
+        for result in step.results:
+            if result.status is Status.FAIL:
+                click.echo("\n".join(result_lines(result)), err=True)
     if report.catch_up is not None and report.catch_up.failed is not None:
         run = report.catch_up.failed
         click.secho(

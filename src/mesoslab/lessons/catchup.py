@@ -1,7 +1,9 @@
 """Catch up: apply the solutions of lessons 1…N, so a class can start at any lesson.
 
 The lessons' own command blocks are the solutions: one source of truth, run with the same
-mechanism as `mesoslab run`.
+mechanism as `mesoslab run`. After each step its checks settle before the next step runs,
+as a learner waits for a step to pass: a cluster converges slowly (ZooKeeper and the
+masters take seconds to start), and the next step's commands often depend on it.
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ from mesoslab.lessons.catalog import lesson_files, load
 from mesoslab.lessons.ids import normalize_lesson_id
 from mesoslab.lessons.model import Action, Lesson
 from mesoslab.lessons.run import StepRun, run_step
+from mesoslab.lessons.verify import StepReport, verify_lesson
 
 
 @dataclass
 class CatchUpReport:
     through: str
     runs: list[StepRun] = field(default_factory=list)
+    unsettled: StepReport | None = None  # a step whose checks did not pass after its commands
+    unsettled_lesson: str = ""
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.runs)
+        return self.unsettled is None and all(r.ok for r in self.runs)
 
     @property
     def failed(self) -> StepRun | None:
@@ -85,5 +90,10 @@ def catch_up(
             )
             report.runs.append(run)
             if not run.ok:
+                return report
+            settled = verify_lesson(lesson, inventory, step=step.number, session=session)
+            if not settled.passed:
+                report.unsettled = settled.steps[0]
+                report.unsettled_lesson = lesson.id
                 return report
     return report

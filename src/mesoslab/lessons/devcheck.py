@@ -176,6 +176,10 @@ def _needs_catch_up(
     if lesson.number <= 1 or lesson.number - 1 in done_ok:
         return ""
     previous = f"lesson-{lesson.number - 1}"
+    if load(previous).preset != lesson.preset:
+        # e.g. lesson 4 (3m-3a): the earlier lessons are written for another layout, and
+        # the lesson's first step prepares its own nodes
+        return ""
     if from_scratch:
         return f"--from-scratch: applying lessons 1…{lesson.number - 1} first"
     try:
@@ -220,6 +224,16 @@ def _check_lesson(
         if failed is not None:
             result.error = (
                 f"catching up through {previous} failed at {failed.lesson} step {failed.step}"
+            )
+            return result
+        unsettled = result.catch_up.unsettled
+        if unsettled is not None:
+            seen = "; ".join(
+                f"{r.kind} [{r.node}]: {r.summary}" for r in unsettled.results if not r.passed
+            )
+            result.error = (
+                f"catching up through {previous}: {result.catch_up.unsettled_lesson} step "
+                f"{unsettled.step} ran but its checks did not pass ({seen})"
             )
             return result
     for step in lesson.steps:
