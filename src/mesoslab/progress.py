@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mesoslab.files import load_json_document, write_atomic
 from mesoslab.lessons.verify import VerifyReport
 
 VERSION = 1
@@ -39,32 +38,12 @@ class ProgressStore:
         self._data = self._load()
 
     def _load(self) -> dict[str, Any]:
-        empty: dict[str, Any] = {"version": VERSION, "lessons": {}}
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return empty
-        except OSError as exc:
-            self.warning = f"cannot read progress file {self.path}: {exc}; starting afresh"
-            return empty
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("lessons"), dict):
-                raise ValueError("not a mesoslab progress document")
-            return data
-        except ValueError as exc:
-            aside = self.path.with_name(
-                f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
-            )
-            try:
-                self.path.rename(aside)
-                where = f"set aside as {aside}"
-            except OSError:
-                where = "left in place"
-            self.warning = (
-                f"progress file {self.path} was corrupt ({exc}); {where}; starting afresh"
-            )
-            return empty
+        data, self.warning = load_json_document(
+            self.path,
+            lambda d: isinstance(d, dict) and isinstance(d.get("lessons"), dict),
+            "progress file",
+        )
+        return data if data is not None else {"version": VERSION, "lessons": {}}
 
     def steps(self, lesson_id: str) -> dict[int, dict[str, Any]]:
         raw = self._data["lessons"].get(lesson_id, {}).get("steps", {})
@@ -92,14 +71,4 @@ class ProgressStore:
         self.save()
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self._data, fh, indent=2, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, json.dumps(self._data, indent=2, sort_keys=True))

@@ -6,13 +6,12 @@ Written to ``.mesoslab/inventory.toml`` (the contract format of DESIGN §3), so 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from mesoslab.files import write_atomic
 from mesoslab.lab.inventory import DEFAULT_PORTS, Inventory, Node, SshTarget
 from mesoslab.lab.spec import LabSpec
 
@@ -55,16 +54,7 @@ def write_inventory(inventory: Inventory, path: Path) -> Path:
         "# Written by mesoslab from lab.toml and `vagrant ssh-config`; "
         "rewritten by `mesoslab up`.\n" + tomli_w.dumps(inventory_document(inventory))
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, text)
 
 
 def inventory_path(spec: LabSpec) -> Path:

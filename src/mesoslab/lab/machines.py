@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from mesoslab.files import write_atomic
 from mesoslab.lab.spec import LabSpec
 
 MACHINES_FILE = "machines.json"
@@ -82,18 +81,7 @@ def write_machines(spec: LabSpec) -> Path:
             return path
     except (OSError, UnicodeDecodeError):
         pass
-    fd, tmp = tempfile.mkstemp(prefix=".machines-", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, text)
 
 
 def vagrantfile_source() -> Path | None:

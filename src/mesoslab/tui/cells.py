@@ -9,16 +9,14 @@ Plain Python: no Textual.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mesoslab.checks.result import CheckResult, Status
+from mesoslab.files import load_json_document, write_atomic
 
 VERSION = 1
 MAX_OUTPUT_CHARS = 64 * 1024  # per node and cell: the tail is kept
@@ -141,32 +139,14 @@ class CellStore:
         self._data = self._load()
 
     def _load(self) -> dict[str, Any]:
-        empty: dict[str, Any] = {"version": VERSION, "lessons": {}}
-        if self.path is None:
-            return empty
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return empty
-        except OSError as exc:
-            self.warning = f"cannot read {self.path}: {exc}; cell outputs start afresh"
-            return empty
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("lessons"), dict):
-                raise ValueError("not a mesoslab cells document")
-            return data
-        except ValueError as exc:
-            aside = self.path.with_name(
-                f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+        data = None
+        if self.path is not None:
+            data, self.warning = load_json_document(
+                self.path,
+                lambda d: isinstance(d, dict) and isinstance(d.get("lessons"), dict),
+                "cell outputs file",
             )
-            try:
-                self.path.rename(aside)
-                where = f"set aside as {aside}"
-            except OSError:
-                where = "left in place"
-            self.warning = f"{self.path} was corrupt ({exc}); {where}; cell outputs start afresh"
-            return empty
+        return data if data is not None else {"version": VERSION, "lessons": {}}
 
     def _lesson(self, lesson_id: str) -> dict[str, Any]:
         lesson = self._data["lessons"].setdefault(lesson_id, {})
@@ -219,19 +199,8 @@ class CellStore:
     # ------------------------------------------------------------------ file
 
     def _save(self) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self._data, fh, indent=1, ensure_ascii=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        if self.path is not None:
+            write_atomic(self.path, json.dumps(self._data, indent=1, ensure_ascii=False))
 
 
 def _capped(record: CellRecord) -> CellRecord:
