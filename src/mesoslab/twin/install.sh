@@ -109,6 +109,22 @@ default_file /etc/default/mesos-slave 'MASTER=`cat /etc/mesos/zk`'
 default_file /etc/chronos/conf/http_port "4400"
 mkdir -p "$dest/etc/marathon/conf" "$dest/var/lib/mesos" "$dest/var/log/mesos"
 
+# ZooKeeper laid out as mesosphere-zookeeper does: data in /var/lib/zookeeper, where a
+# server's myid must be, and /etc/zookeeper/conf/myid a link to it -- so the lessons'
+# `echo N | tee /etc/zookeeper/conf/myid` works for an ensemble. (Debian's zookeeper keeps
+# its data elsewhere and would not find myid: an ensemble member then refuses to start.)
+zk_conf=$dest/etc/zookeeper/conf
+zk_data=/var/lib/zookeeper
+if [ -f "$zk_conf/zoo.cfg" ]; then
+  mkdir -p "$dest$zk_data"
+  sed -i "s|^dataDir=.*|dataDir=$zk_data|" "$zk_conf/zoo.cfg"
+  if [ ! -L "$zk_conf/myid" ]; then
+    if [ -f "$zk_conf/myid" ]; then mv "$zk_conf/myid" "$dest$zk_data/myid"; fi
+    ln -s "$zk_data/myid" "$zk_conf/myid"
+  fi
+  if getent passwd zookeeper >/dev/null 2>&1; then chown -R zookeeper: "$dest$zk_data"; fi
+fi
+
 # First install (no unit yet): enable both Mesos services afterwards, as the packages do.
 first_install=1
 [ -e "$units/mesos-master.service" ] && first_install=0
