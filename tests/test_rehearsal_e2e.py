@@ -137,6 +137,20 @@ def test_lesson_3_catches_up_through_lesson_2_and_runs(lab: Path) -> None:
     assert "✔ lesson-3: 4/4 step(s) ok (after catching up)" in out.stdout
 
 
+def test_lesson_2_runs_on_a_lab_that_is_past_it(lab: Path) -> None:
+    """Lesson 3's catch-up applied lesson 2 already: its checks pass before (findings, not
+    errors), and running its commands again must keep them passing (the steps are
+    idempotent: the Docker stand-in, the agent flags, the Docker app)."""
+    out = mesoslab(lab, "dev", "check", "lesson-2")
+    assert out.returncode == 0, _tail(out)
+    blocks = _step_blocks(out.stdout, "lesson-2")
+    assert sorted(blocks) == [1, 2, 3], _tail(out)
+    for block in blocks.values():
+        assert block.startswith("✔"), block
+        assert re.search(r"after +PASS \d+ check", block), block
+    assert "✔ lesson-2: 3/3 step(s) ok" in out.stdout
+
+
 def test_a_wrong_port_range_in_lesson_3_is_caught(lab: Path, tmp_path: Path) -> None:
     lessons = tmp_path / "lessons"
     shutil.copytree(lessons_dir(), lessons)
