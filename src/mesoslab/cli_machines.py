@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     from mesoslab.lessons.model import Action
     from mesoslab.provision.steps import ProgressEvent, StepOutcome
 
+# Every lab command takes the lab directory the same way.
+_dir_option = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="the lab directory (default: the one around the current folder)",
+)
+
 _MARK = {"ok": "✔", "changed": "✔", "failed": "✘", "skipped": "–"}
 
 
@@ -132,7 +140,7 @@ def _summary(report: UpReport, spec: LabSpec) -> int:
     return 0
 
 
-def _cancel_message(spec: LabSpec) -> None:
+def _cancel_message() -> None:
     click.secho(
         "stopped. Nothing half-written was kept: `mesoslab up` continues where it "
         "stopped; `mesoslab destroy` removes the machines.",
@@ -143,12 +151,7 @@ def _cancel_message(spec: LabSpec) -> None:
 
 @click.command()
 @click.argument("nodes", nargs=-1)
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False),
-    help="the lab directory (default: the one around the current folder)",
-)
+@_dir_option
 @click.option(
     "--through",
     metavar="LESSON",
@@ -182,19 +185,14 @@ def up(
         )
     except (KeyboardInterrupt, LabCancelled):
         cancel.set()
-        _cancel_message(spec)
+        _cancel_message()
         sys.exit(130)
     sys.exit(_summary(report, spec))
 
 
 @click.command()
 @click.argument("nodes", nargs=-1)
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False),
-    help="the lab directory (default: the one around the current folder)",
-)
+@_dir_option
 @click.option(
     "--through",
     metavar="LESSON",
@@ -214,19 +212,14 @@ def provision(nodes: tuple[str, ...], directory: str | None, through: str | None
         )
     except KeyboardInterrupt:
         cancel.set()
-        _cancel_message(spec)
+        _cancel_message()
         sys.exit(130)
     sys.exit(_summary(report, spec))
 
 
 @click.command()
 @click.argument("nodes", nargs=-1)
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False),
-    help="the lab directory (default: the one around the current folder)",
-)
+@_dir_option
 def halt(nodes: tuple[str, ...], directory: str | None) -> None:
     """Stop the lab's machines (all, or NODES); `mesoslab up` starts them again."""
     from mesoslab.lab.vagrant import VagrantDriver
@@ -238,12 +231,7 @@ def halt(nodes: tuple[str, ...], directory: str | None) -> None:
 
 @click.command()
 @click.argument("nodes", nargs=-1)
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False),
-    help="the lab directory (default: the one around the current folder)",
-)
+@_dir_option
 @click.option("--yes", "-y", is_flag=True, help="do not ask")
 def destroy(nodes: tuple[str, ...], directory: str | None, yes: bool) -> None:
     """Delete the lab's machines (all, or NODES) and everything on them."""
@@ -265,12 +253,7 @@ def destroy(nodes: tuple[str, ...], directory: str | None, yes: bool) -> None:
 
 @click.command()
 @click.argument("node")
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False),
-    help="the lab directory (default: the one around the current folder)",
-)
+@_dir_option
 def ssh(node: str, directory: str | None) -> None:
     """Open an interactive shell on NODE (`vagrant ssh NODE`)."""
     from mesoslab.errors import UsageError
@@ -293,7 +276,7 @@ def checkpoint() -> None:
 
 @checkpoint.command("save")
 @click.argument("name")
-@click.option("--dir", "directory", type=click.Path(file_okay=False))
+@_dir_option
 def checkpoint_save(name: str, directory: str | None) -> None:
     """Snapshot every machine as NAME (e.g. after-lesson-2)."""
     from mesoslab.lab.vagrant import VagrantDriver
@@ -305,7 +288,7 @@ def checkpoint_save(name: str, directory: str | None) -> None:
 
 @checkpoint.command("restore")
 @click.argument("name")
-@click.option("--dir", "directory", type=click.Path(file_okay=False))
+@_dir_option
 def checkpoint_restore(name: str, directory: str | None) -> None:
     """Put every machine back to checkpoint NAME."""
     from mesoslab.lab.vagrant import VagrantDriver
