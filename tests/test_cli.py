@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import socket
@@ -16,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from mesoslab.cli import main
-from tests.fixture_server import FakeLab, Reply, load_fixture, redirect
+from tests.fixture_server import FakeLab
+from tests.lesson3_cluster import CUSTOM, Lesson3Cluster, write_inventory
 
 MESOSLAB = [sys.executable, "-m", "mesoslab.cli"]
-CUSTOM = "[21000-24000, 30000-64000]"
 
 
 def mesoslab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -105,65 +104,6 @@ def test_checks_lists_the_catalogue() -> None:
 # ------------------------------------------------------------------ verify end to end
 
 
-class Lesson3Cluster:
-    """master1 (Mesos master + Marathon) and two agents, answering like a real cluster
-    that has done lesson 3 (or not, with ``ports``)."""
-
-    def __init__(self, lab: FakeLab, web_port: int) -> None:
-        self.lab = lab
-        self.web_port = web_port
-        self.serve(CUSTOM)
-
-    def serve(self, ports: str) -> None:
-        lab = self.lab
-        mport = lab.ports["mesos_master"]
-        state = load_fixture("mesos/master_state_dcos_mesos-1.2.0.json")
-        template = state["slaves"][0]
-        slaves = []
-        for index in (1, 2):
-            slave = copy.deepcopy(template)
-            slave.update(
-                hostname=f"agent{index}",
-                active=True,
-                pid=f"slave(1)@127.0.0.{1 + index}:5051",
-                id=f"{template['id'][:-2]}S{index}",
-            )
-            slave["resources"]["ports"] = ports
-            slaves.append(slave)
-        state["slaves"] = slaves
-        master = lab.server("master1", "mesos_master")
-        master.route("/health", Reply(200))
-        master.json("/metrics/snapshot", {"master/elected": 1.0})
-        master.route("/master/redirect", redirect(f"//master1:{mport}"))
-        master.json("/master/state", state)
-        master.json("/master/slaves", {"slaves": slaves})
-        for name in ("agent1", "agent2"):
-            agent = load_fixture("mesos/agent_state_dcos_mesos-0.27.0.json")
-            agent["resources"]["ports"] = ports
-            lab.server(name, "mesos_agent").json("/state", agent)
-        apps = load_fixture("marathon/v2_apps_embed-tasks_marathon-1.5.json")["apps"]
-        app = copy.deepcopy(apps[0])
-        task = dict(
-            app["tasks"][0],
-            host="agent1",
-            ports=[self.web_port],
-            state="TASK_RUNNING",
-            appId="/web-21001",
-        )
-        app.update(
-            id="/web-21001",
-            instances=1,
-            tasksRunning=1,
-            tasksStaged=0,
-            tasksHealthy=0,
-            tasksUnhealthy=0,
-            healthChecks=[],
-            deployments=[],
-            tasks=[task],
-        )
-        lab.server("master1", "marathon").json("/v2/apps/web-21001", {"app": app})
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[Lesson3Cluster, Path]]:
     nodes = [("master1", ["master", "marathon"]), ("agent1", ["agent"]), ("agent2", ["agent"])]
@@ -177,18 +117,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Lesson3Cluster, Path]]:
             web.bind(("127.0.0.2", 21001))
             web.listen()
             port = 21001
-        inventory = tmp_path / "inv.toml"
-        lines = []
-        for node in lab.inventory.nodes:
-            lines += [
-                "[[node]]",
-                f'name = "{node.name}"',
-                f'address = "{node.address}"',
-                f"roles = {json.dumps(list(node.roles))}",
-                "",
-            ]
-        lines += ["[ports]"] + [f"{k} = {v}" for k, v in lab.ports.items()]
-        inventory.write_text("\n".join(lines) + "\n")
+        inventory = write_inventory(lab, tmp_path / "inv.toml")
         yield Lesson3Cluster(lab, port), inventory
 
 

@@ -33,16 +33,10 @@ from mesoslab.tui.widgets.command_cell import CommandCell
 from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.scratch_cell import ScratchCell
 from mesoslab.tui.widgets.step_section import StepSection
+from tests.lesson3_cluster import CUSTOM, DEFAULT, write_inventory
+from tests.lesson3_cluster import Lesson3Cluster as Cluster
 from tests.sshd import SshServer, sshd_server
-from tests.test_tui_helpers import (
-    CUSTOM,
-    DEFAULT,
-    Cluster,
-    cluster,
-    make_test_app,
-    test_lessons,
-    write_inventory,
-)
+from tests.test_tui_helpers import cluster, make_test_app, test_lessons
 
 __all__ = ["cluster", "sshd_server", "test_lessons"]  # fixtures used by name
 

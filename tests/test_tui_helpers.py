@@ -8,8 +8,6 @@ split of a step, and which lab the app opens.
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +20,9 @@ from mesoslab.tui.app import MesoslabApp
 from mesoslab.tui.cells import CellRecord, CellStore, NodeOutput, cells_path_for
 from mesoslab.tui.context import LabContext, resolve_context
 from mesoslab.tui.notebook import CELL, CHECKS, PROSE, step_segments
-from tests.fixture_server import FakeLab, Reply, load_fixture, redirect
-
-CUSTOM = "[21000-24000, 30000-64000]"
-DEFAULT = "[31000-32000]"
+from tests.fixture_server import FakeLab
+from tests.lesson3_cluster import Lesson3Cluster as Cluster
+from tests.lesson3_cluster import write_inventory
 
 LESSON_1 = """---
 id: lesson-1
@@ -150,77 +147,6 @@ def test_lessons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = write_lessons(tmp_path / "lessons")
     monkeypatch.setenv("MESOSLAB_LESSONS", str(root))
     return root
-
-
-class Cluster:
-    """master1 (Mesos master, Marathon, Chronos) and two agents answering like a real
-    cluster: the agents' ports are ``ports`` (the lesson-3 check looks at them)."""
-
-    def __init__(self, lab: FakeLab) -> None:
-        self.lab = lab
-        self.serve(CUSTOM)
-
-    def serve(self, ports: str, *, registered: tuple[str, ...] = ("agent1", "agent2")) -> None:
-        lab = self.lab
-        mport = lab.ports["mesos_master"]
-        state = load_fixture("mesos/master_state_dcos_mesos-1.2.0.json")
-        template = state["slaves"][0]
-        slaves = []
-        for index, name in enumerate(("agent1", "agent2"), start=1):
-            if name not in registered:
-                continue
-            slave = copy.deepcopy(template)
-            slave.update(
-                hostname=name,
-                active=True,
-                pid=f"slave(1)@127.0.0.{1 + index}:5051",
-                id=f"{template['id'][:-2]}S{index}",
-            )
-            slave["resources"]["ports"] = ports
-            slaves.append(slave)
-        state["slaves"] = slaves
-        master = lab.server("master1", "mesos_master")
-        master.route("/health", Reply(200))
-        master.json("/metrics/snapshot", {"master/elected": 1.0})
-        master.route("/master/redirect", redirect(f"//master1:{mport}"))
-        master.json("/master/state", state)
-        master.json("/master/slaves", {"slaves": slaves})
-        for name in ("agent1", "agent2"):
-            agent = load_fixture("mesos/agent_state_dcos_mesos-0.27.0.json")
-            agent["resources"]["ports"] = ports
-            server = lab.server(name, "mesos_agent")
-            server.json("/state", agent)
-            server.json("/metrics/snapshot", {"slave/registered": 1.0 if name in registered else 0})
-            server.route("/health", Reply(200))
-        lab.server("master1", "marathon").route("/ping", Reply(200, "pong"))
-        lab.server("master1", "chronos").json("/scheduler/jobs", [])
-
-
-def write_inventory(
-    lab: FakeLab, path: Path, ssh: dict[str, tuple[str, int, str, str]] | None = None
-) -> Path:
-    """The inventory file of ``lab``; ``ssh`` maps node -> (host, port, user, key)."""
-    lines: list[str] = []
-    for node in lab.inventory.nodes:
-        lines += [
-            "[[node]]",
-            f'name = "{node.name}"',
-            f'address = "{node.address}"',
-            f"roles = {json.dumps(list(node.roles))}",
-        ]
-        if ssh and node.name in ssh:
-            host, port, user, key = ssh[node.name]
-            lines += [
-                "[node.ssh]",
-                f'host = "{host}"',
-                f"port = {port}",
-                f'user = "{user}"',
-                f'key = "{key}"',
-            ]
-        lines.append("")
-    lines += ["[ports]"] + [f"{k} = {v}" for k, v in lab.ports.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -20,8 +20,10 @@ from mesoslab.lessons.verify import StepReport, VerifyReport
 from mesoslab.progress import ProgressStore
 from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.widgets.check_list import CheckList
+from tests.lesson3_cluster import DEFAULT
+from tests.lesson3_cluster import Lesson3Cluster as Cluster
 from tests.test_tui_app import table_text, wait_for
-from tests.test_tui_helpers import DEFAULT, Cluster, cluster, make_test_app, test_lessons
+from tests.test_tui_helpers import cluster, make_test_app, test_lessons
 
 __all__ = ["cluster", "test_lessons"]  # fixtures used by name
 
