@@ -85,7 +85,7 @@ class CommandCell(Vertical, can_focus=True):
         where: str,
         record: CellRecord | None = None,
     ) -> None:
-        super().__init__(classes="cell")
+        super().__init__(classes="command-cell")
         self.runtime = runtime
         self.key = key
         self.step = step
