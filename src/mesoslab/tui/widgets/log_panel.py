@@ -3,7 +3,8 @@
 Worker threads call :meth:`LogPanel.feed` (thread-safe: it only appends to a deque); a timer
 on the event loop writes what arrived in one batch per tick. The panel is a Textual ``Log``,
 which renders only the lines on screen, so thousands of lines never stall the app; each
-node's prefix is coloured by a highlighter.
+node's prefix is coloured by a highlighter. It follows the newest line while the reader is
+at the bottom (even when the panel is resized under it), and stays put once they scroll up.
 """
 
 from __future__ import annotations
@@ -53,9 +54,23 @@ class LogPanel(Log):
         self._lock = threading.Lock()
         self._dropped = 0
         self.lines_written = 0  # lines taken off the queue (written or dropped)
+        self.following = True  # the reader is at the bottom: new lines scroll into view
 
     def on_mount(self) -> None:
         self.set_interval(FLUSH_EVERY, self.flush)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Log's own follow test ("at the end before writing") loses the tail as soon as the
+        # panel shrinks or a batch lands before layout; follow what the reader did instead.
+        if new_value >= self.max_scroll_y:
+            self.following = True
+        elif new_value < old_value:
+            self.following = False
+
+    def on_resize(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, x_axis=False)
 
     def set_nodes(self, names: list[str]) -> None:
         with self._lock:
@@ -98,7 +113,9 @@ class LogPanel(Log):
                 for paragraph in text.splitlines() or [""]:
                     for line in textwrap.wrap(paragraph, width) or [""]:
                         lines.append(self._styled(line, style))
-        self.write_lines(lines)
+        self.write_lines(lines, scroll_end=False)
+        if self.following:
+            self.scroll_end(animate=False, x_axis=False)
         self.lines_written += taken
 
     def _styled(self, line: str, style: str) -> str:

@@ -1,0 +1,72 @@
+"""The output panel follows the newest lines while the learner is at the bottom, and stays
+where they scrolled to read when they are not."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+
+from mesoslab.tui.widgets.log_panel import LogPanel
+from tests.test_tui_app import wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class PanelApp(App[None]):
+    CSS = "LogPanel { height: 10; }"
+
+    def compose(self) -> ComposeResult:
+        yield LogPanel()
+
+
+async def test_the_panel_follows_the_stream_until_the_reader_scrolls_up() -> None:
+    app = PanelApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        panel = app.query_one(LogPanel)
+        for batch in range(6):  # several flushes, as `vagrant up` streams
+            for i in range(15):
+                panel.feed("node1", f"line {batch}.{i}")
+            await pilot.pause(0.12)
+        await wait_for(pilot, lambda: panel.line_count >= 90)
+        await pilot.pause(0.1)
+        assert panel.max_scroll_y > 0
+        assert panel.scroll_y == panel.max_scroll_y, "the newest lines are in view"
+
+        panel.scroll_home(animate=False)  # the reader goes back to read
+        await pilot.pause(0.1)
+        for i in range(15):
+            panel.feed("node1", f"more {i}")
+        await pilot.pause(0.2)
+        assert panel.scroll_y == 0, "the panel stays where the reader is"
+
+        panel.scroll_end(animate=False)  # back at the bottom: following again
+        await pilot.pause(0.1)
+        for i in range(15):
+            panel.feed("node1", f"last {i}")
+        await pilot.pause(0.2)
+        assert panel.scroll_y == panel.max_scroll_y
+        assert "last 14" in panel.text
+
+
+async def test_the_panel_keeps_following_when_it_shrinks() -> None:
+    """The lab screen adds progress rows above the panel as `up` starts: the tail stays in
+    view."""
+    app = PanelApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        panel = app.query_one(LogPanel)
+        for i in range(30):
+            panel.feed("node1", f"line {i}")
+        await pilot.pause(0.2)
+        assert panel.scroll_y == panel.max_scroll_y > 0
+        panel.styles.height = 5
+        await pilot.pause(0.1)
+        for i in range(3):
+            panel.feed("node1", f"after {i}")
+        await pilot.pause(0.2)
+        assert panel.scroll_y == panel.max_scroll_y
+        assert panel.max_scroll_y == panel.line_count - panel.scrollable_content_region.height
