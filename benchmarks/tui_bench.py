@@ -31,14 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fixture_server import FakeLab  # noqa: E402
-from tests.test_tui_helpers import (  # noqa: E402
-    DEFAULT,
-    NODES,
-    Cluster,
-    make_test_app,
-    write_inventory,
-    write_lessons,
-)
+from tests.lesson3_cluster import DEFAULT, write_inventory  # noqa: E402
+from tests.lesson3_cluster import Lesson3Cluster as Cluster  # noqa: E402
+from tests.test_tui_helpers import NODES, make_test_app, write_lessons  # noqa: E402
 
 LINES = 20_000
 BURST = 50  # lines between two reads of the pipe (at most 50 000 lines/s)
