@@ -228,6 +228,28 @@ def test_vm_states_from_the_callable(lab: FakeLab) -> None:
     assert rows_of(lab.inventory)["master1"].vm_state == "-"  # no lab: no VM column
 
 
+def test_services_of_a_machine_that_is_not_running_say_so(lab: FakeLab) -> None:
+    """Before `up` (or after `halt`), a node's services are off, not failing: no errors about
+    connections refused, just the machine's state."""
+    lab.server("agent1", "mesos_agent").stop()
+    lab.server("agent2", "mesos_agent").stop()
+    rows = rows_of(
+        lab.inventory,
+        vm_states=lambda: {"master1": "running", "agent1": "not_created", "agent2": "poweroff"},
+    )
+    assert service(rows["agent1"], "agent") == ServiceStatus("agent", "machine not created", "off")
+    assert service(rows["agent2"], "agent").state == "machine poweroff"
+    assert service(rows["master1"], "master").health != "off"  # running: probed as ever
+    status = LabStatus(list(rows.values()), "x", "demo")
+    text = text_of(status)
+    assert "– agent machine not created" in text
+    assert "agent1 agent:" not in text and "agent2 agent:" not in text  # no error notes
+    # a machine that runs but whose agent is down still says why
+    rows = rows_of(lab.inventory, vm_states=lambda: {"agent1": "running"})
+    assert service(rows["agent1"], "agent").health == "down"
+    assert service(rows["agent1"], "agent").detail
+
+
 def test_vm_states_failing_or_hanging_show_unknown_with_the_reason(lab: FakeLab) -> None:
     def broken() -> dict[str, str]:
         raise RuntimeError("vagrant: command not found")

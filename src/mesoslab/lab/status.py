@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,11 @@ VM_STATES_TIMEOUT = 30.0  # `vagrant status` is slow but must not hold status up
 # Role -> the service probed for it, in display order.
 SERVICES = ("master", "agent", "zookeeper", "marathon", "chronos")
 OK, WARN, DOWN = "ok", "warn", "down"
+OFF = "off"  # the node's machine is known not to run: its services are not probed for errors
+# Vagrant's machine states (VirtualBox, libvirt, LXC) in which nothing on the node can answer.
+MACHINE_OFF_STATES = frozenset(
+    {"not created", "poweroff", "stopped", "shutoff", "saved", "aborted", "frozen"}
+)
 REHEARSAL_BANNER = (
     "Rehearsal lab: Mesos, Marathon and Chronos here are mesoslab's emulations; "
     "ZooKeeper, systemd and SSH are real."
@@ -304,17 +309,25 @@ def status_rows(
         else:
             vm_state = states.get(node.name, "unknown")
             vm_detail = "" if node.name in states else "Vagrant does not know this machine"
-        rows.append(
-            NodeStatus(
-                name=node.name,
-                roles=node.roles,
-                address=node.address,
-                vm_state=vm_state,
-                vm_detail=vm_detail,
-                services=tuple(results[(node.name, s)] for s in node_services(node)),
-            )
+        row = NodeStatus(
+            name=node.name,
+            roles=node.roles,
+            address=node.address,
+            vm_state=vm_state,
+            vm_detail=vm_detail,
+            services=tuple(results[(node.name, s)] for s in node_services(node)),
         )
+        rows.append(machine_off(row))
     return rows
+
+
+def machine_off(row: NodeStatus) -> NodeStatus:
+    """A node whose machine is not running: its services say so, not why they failed."""
+    state = row.vm_state.replace("_", " ")
+    if state not in MACHINE_OFF_STATES:
+        return row
+    services = tuple(ServiceStatus(s.service, f"machine {state}", OFF) for s in row.services)
+    return replace(row, services=services)
 
 
 # ------------------------------------------------------------------ which lab, which VMs
@@ -423,7 +436,7 @@ def lab_status(
 
 # ---------------------------------------------------------------------------- rendering
 
-HEALTH_STYLE = {OK: ("✔", "green"), WARN: ("!", "yellow"), DOWN: ("✘", "red")}
+HEALTH_STYLE = {OK: ("✔", "green"), WARN: ("!", "yellow"), DOWN: ("✘", "red"), OFF: ("–", "dim")}
 VM_STYLE = {"running": "green", "unknown": "yellow", "-": "dim"}
 
 

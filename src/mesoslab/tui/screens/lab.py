@@ -228,7 +228,9 @@ class LabScreen(BaseScreen):
             return
         rows = self._rows
         if self.mapp.context.has_vms:
-            rows = [self._with_vm_state(r) for r in rows]
+            from mesoslab.lab.status import machine_off
+
+            rows = [machine_off(self._with_vm_state(r)) for r in rows]
         self.table.show_status(rows)
         notes: list[str] = []
         details = {r.vm_detail for r in rows}

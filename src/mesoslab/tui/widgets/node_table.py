@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from mesoslab.lab.status import NodeStatus
 
 # Health of a service -> (symbol, style); the same marks as `mesoslab status`.
-HEALTH = {"ok": ("✔", "green"), "warn": ("!", "yellow"), "down": ("✘", "red")}
+HEALTH = {"ok": ("✔", "green"), "warn": ("!", "yellow"), "down": ("✘", "red"), "off": ("–", "dim")}
 VM_STYLE = {"running": "green", "unknown": "yellow"}
 # Short names of the roles' services.
 SHORT = {"zookeeper": "zk"}
