@@ -136,6 +136,22 @@ def test_run_picks_the_platform_variant(env: dict[str, str]) -> None:
     out = mesoslab(env, "run", "1", "--step", "3", "--yes", "--platform", "rehearsal")
     assert out.returncode == 0, out.stderr
     assert "rehearsal-only" in out.stdout and "centos-only" not in out.stdout
+    # without --platform: an inventory file does not say, so centos7 ...
+    out = mesoslab(env, "run", "1", "--step", "3", "--yes")
+    assert "centos-only" in out.stdout and "rehearsal-only" not in out.stdout
+    # ... but a lab's own inventory (beside its lab.toml) runs that lab's variant
+    from mesoslab.lab.init import write_lab
+
+    lab = Path(env["MARKER"]).parent / "lab"
+    write_lab(lab, platform="rehearsal")
+    (lab / ".mesoslab").mkdir()
+    (lab / ".mesoslab" / "inventory.toml").write_text(Path(env["MESOSLAB_INVENTORY"]).read_text())
+    out = mesoslab(
+        {**env, "MESOSLAB_INVENTORY": str(lab / ".mesoslab" / "inventory.toml")},
+        *("run", "1", "--step", "3", "--yes"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "rehearsal-only" in out.stdout and "centos-only" not in out.stdout
 
 
 def test_run_unknown_step_is_a_usage_error(env: dict[str, str]) -> None:

@@ -231,4 +231,10 @@ def test_context_prefers_the_inventory_then_the_lab_then_nothing(
     os.chdir(lab)
     explicit = resolve_context(inventory=str(inventory))
     assert not explicit.has_vms and explicit.label == "inventory inv.toml"
+    assert explicit.platform == "centos7" and not explicit.rehearsal  # it does not say
+    # the lab's own inventory file, named explicitly: the lab's platform, no VM actions
+    (lab / ".mesoslab").mkdir()
+    (lab / ".mesoslab" / "inventory.toml").write_text(inventory.read_text())
+    own = resolve_context(inventory=str(lab / ".mesoslab" / "inventory.toml"))
+    assert not own.has_vms and own.platform == "rehearsal" and own.rehearsal
     assert resolve_context(lab_dir=tmp_path / "nowhere").folder == tmp_path / "nowhere"

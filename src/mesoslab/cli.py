@@ -241,12 +241,11 @@ def verify(
 @click.option(
     "--platform",
     type=click.Choice(["centos7", "rehearsal"]),
-    default="centos7",
-    show_default=True,
-    help="which platform variant of the commands to run",
+    default=None,
+    help="which platform variant of the commands to run (default: the lab's, else centos7)",
 )
 @click.option("--yes", "-y", is_flag=True, help="do not ask before running")
-def run(lesson: str, step: int, inventory: str | None, platform: str, yes: bool) -> None:
+def run(lesson: str, step: int, inventory: str | None, platform: str | None, yes: bool) -> None:
     """Run the commands of one step of LESSON on their nodes.
 
     Each command block runs on all of its nodes in parallel, with live output prefixed by

@@ -8,7 +8,7 @@ import threading
 import click
 
 from mesoslab.checks.context import Session
-from mesoslab.lab.current import resolve_lab
+from mesoslab.lab.current import DEFAULT_PLATFORM, resolve_lab
 from mesoslab.lab.inventory import Node
 from mesoslab.lessons.catalog import load
 from mesoslab.lessons.model import Action
@@ -16,10 +16,11 @@ from mesoslab.lessons.run import get_step, run_step
 
 
 def run_step_cmd(
-    lesson_text: str, *, step: int, inventory: str | None, platform: str, yes: bool
+    lesson_text: str, *, step: int, inventory: str | None, platform: str | None, yes: bool
 ) -> int:
     lesson = load(lesson_text)
     lab = resolve_lab(inventory)
+    platform = platform or lab.platform or DEFAULT_PLATFORM
     chosen = get_step(lesson, step)
     actions = chosen.actions_for(platform)
     if not actions:

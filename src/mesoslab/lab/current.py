@@ -6,17 +6,39 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesoslab.errors import InventoryError
+from mesoslab.errors import InventoryError, MesoslabError
 from mesoslab.lab.inventory import Inventory, load_inventory
 
 # Written by the lab builder inside a lab directory; a hand-written one works too.
 LAB_INVENTORY = Path(".mesoslab") / "inventory.toml"
+# The lessons' command variants for a cluster that does not say what it runs.
+DEFAULT_PLATFORM = "centos7"
 
 
 @dataclass(frozen=True)
 class LabTarget:
     inventory: Inventory
     inventory_path: Path
+
+    @property
+    def platform(self) -> str | None:
+        return lab_platform(self.inventory_path)
+
+
+def lab_platform(inventory_path: Path) -> str | None:
+    """The platform (centos7, rehearsal) of the lab that wrote ``inventory_path``, when it is
+    a lab's own ``.mesoslab/inventory.toml`` beside a readable lab.toml; else None (an
+    inventory file does not say what its nodes run)."""
+    from mesoslab.lab.spec import LAB_FILE, load_lab
+
+    path = inventory_path.expanduser().resolve()
+    folder = path.parent.parent
+    if path.parent.name != LAB_INVENTORY.parent.name or not (folder / LAB_FILE).is_file():
+        return None
+    try:
+        return load_lab(folder).platform
+    except MesoslabError:
+        return None
 
 
 def find_inventory_path(explicit: str | None) -> Path | None:

@@ -7,12 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesoslab.lab.current import find_inventory_path
+from mesoslab.lab.current import DEFAULT_PLATFORM, find_inventory_path, lab_platform
 from mesoslab.lab.inventory import Inventory, load_inventory
 from mesoslab.lab.lab_inventory import inventory_path, lab_inventory
 from mesoslab.lab.spec import LAB_FILE, LabSpec, find_lab_dir, load_lab
-
-DEFAULT_PLATFORM = "centos7"
 
 
 @dataclass
@@ -24,6 +22,7 @@ class LabContext:
     inventory: Inventory | None = None
     inventory_path: Path | None = None  # names the lab's progress file
     folder: Path | None = None  # with no lab yet: where the first-run screen offers to make one
+    inventory_platform: str | None = None  # a lab's own inventory file: that lab's platform
 
     @property
     def has_lab(self) -> bool:
@@ -35,12 +34,15 @@ class LabContext:
 
     @property
     def rehearsal(self) -> bool:
-        return self.spec is not None and self.spec.platform == "rehearsal"
+        return self.platform == "rehearsal"
 
     @property
     def platform(self) -> str:
-        """Which command variants the lessons show (an inventory does not say: centos7)."""
-        return self.spec.platform if self.spec is not None else DEFAULT_PLATFORM
+        """Which command variants the lessons show: the lab's; for an inventory file, the lab's
+        that wrote it, else centos7 (an inventory does not say what its nodes run)."""
+        if self.spec is not None:
+            return self.spec.platform
+        return self.inventory_platform or DEFAULT_PLATFORM
 
     @property
     def label(self) -> str:
@@ -85,8 +87,7 @@ def resolve_context(lab_dir: Path | None = None, inventory: str | None = None) -
     Raises MesoslabError when a named file cannot be read.
     """
     if inventory:
-        path = Path(inventory).expanduser()
-        return LabContext(inventory=load_inventory(path), inventory_path=path)
+        return _inventory_context(Path(inventory).expanduser())
     if lab_dir is not None:
         folder = Path(lab_dir).expanduser().resolve()
         if (folder / LAB_FILE).is_file():
@@ -97,5 +98,11 @@ def resolve_context(lab_dir: Path | None = None, inventory: str | None = None) -
         return for_spec(load_lab(found))
     path = find_inventory_path(None)
     if path is not None:
-        return LabContext(inventory=load_inventory(path), inventory_path=path)
+        return _inventory_context(path)
     return LabContext(folder=Path.cwd())
+
+
+def _inventory_context(path: Path) -> LabContext:
+    return LabContext(
+        inventory=load_inventory(path), inventory_path=path, inventory_platform=lab_platform(path)
+    )
