@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +59,50 @@ def free_addresses(count: int) -> list[str]:
 def tempfile_dir(factory: pytest.TempPathFactory) -> Path:
     # Short and unique: the lab name becomes part of container names.
     return factory.mktemp(f"l{os.getpid() % 10000}-", numbered=True)
+
+
+def mesoslab(
+    lab: Path, *args: str, timeout: float = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`mesoslab ARGS` run in ``lab`` as a user would (a real process, no terminal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mesoslab.cli", *args],
+        cwd=lab,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "150", **(env or {})},
+    )
+
+
+@contextlib.contextmanager
+def new_lab(factory: pytest.TempPathFactory, name: str, preset: str) -> Iterator[Path]:
+    """`mesoslab init` of a rehearsal LXC lab on addresses no other container uses; destroyed
+    (and any container left behind removed) afterwards. Not brought up."""
+    from mesoslab.lab.machines import machines_doc
+    from mesoslab.lab.spec import load_lab
+    from mesoslab.lab.vagrant import lxc_containers
+
+    directory = tempfile_dir(factory) / name
+    out = mesoslab(
+        directory.parent,
+        *("init", str(directory), "--preset", preset),
+        *("--provider", "lxc", "--platform", "rehearsal"),
+    )
+    assert out.returncode == 0, out.stderr
+    nodes = load_lab(directory).nodes
+    text = (directory / "lab.toml").read_text()
+    text += "\n" + "".join(
+        f'\n[[node]]\nname = "{n.name}"\nroles = {json.dumps(list(n.roles))}\n'
+        f'address = "{address}"\n'
+        for n, address in zip(nodes, free_addresses(len(nodes)), strict=True)
+    )
+    (directory / "lab.toml").write_text(text)
+    containers = [m["vm_name"] for m in machines_doc(load_lab(directory))["machines"]]
+    try:
+        yield directory
+    finally:
+        mesoslab(directory, "destroy", "--yes")
+        for container in set(containers) & set(lxc_containers()):
+            subprocess.run(["lxc-destroy", "-f", "-n", container], capture_output=True)

@@ -9,9 +9,6 @@ changes nothing, and `destroy` leaves no container behind.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,54 +19,15 @@ from mesoslab.lab.inventory import load_inventory
 from mesoslab.lab.machines import machines_doc
 from mesoslab.lab.spec import load_lab
 from mesoslab.lab.vagrant import lxc_containers
-from tests.lxc import free_addresses, tempfile_dir
+from tests.lxc import mesoslab, new_lab
 
 pytestmark = pytest.mark.lab
 
 
-def mesoslab(lab: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mesoslab.cli", *args],
-        cwd=lab,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "COLUMNS": "150"},
-    )
-
-
 @pytest.fixture(scope="module")
 def lab(lxc_box: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    directory = tempfile_dir(tmp_path_factory) / "six"
-    out = mesoslab(
-        directory.parent,
-        "init",
-        str(directory),
-        "--preset",
-        "3m-3a",
-        "--provider",
-        "lxc",
-        "--platform",
-        "rehearsal",
-    )
-    assert out.returncode == 0, out.stderr
-    # keep clear of addresses other containers on this machine already use
-    addresses = free_addresses(6)
-    text = (directory / "lab.toml").read_text()
-    text += "\n" + "".join(
-        f'\n[[node]]\nname = "{n.name}"\nroles = {json.dumps(list(n.roles))}\n'
-        f'address = "{address}"\n'
-        for n, address in zip(load_lab(directory).nodes, addresses, strict=True)
-    )
-    (directory / "lab.toml").write_text(text)
-    containers = [m["vm_name"] for m in machines_doc(load_lab(directory))["machines"]]
-    try:
+    with new_lab(tmp_path_factory, "six", "3m-3a") as directory:
         yield directory
-    finally:
-        mesoslab(directory, "destroy", "--yes")
-        for name in set(containers) & set(lxc_containers()):
-            subprocess.run(["lxc-destroy", "-f", "-n", name], capture_output=True)
 
 
 def test_six_nodes_up_verified_reprovisioned_and_destroyed(lab: Path) -> None:

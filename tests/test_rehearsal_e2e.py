@@ -9,39 +9,19 @@ lesson with a wrong command is caught with the failing check and what it observe
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from mesoslab.lab.machines import machines_doc
-from mesoslab.lab.spec import load_lab
-from mesoslab.lab.vagrant import lxc_containers
 from mesoslab.lessons.catalog import lessons_dir
-from tests.lxc import free_addresses, tempfile_dir
+from tests.lxc import mesoslab, new_lab
 
 pytestmark = pytest.mark.lab
-
-
-def mesoslab(
-    lab: Path, *args: str, timeout: float = 900, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mesoslab.cli", *args],
-        cwd=lab,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "COLUMNS": "150", **(env or {})},
-    )
 
 
 def _tail(out: subprocess.CompletedProcess[str], chars: int = 6000) -> str:
@@ -50,36 +30,10 @@ def _tail(out: subprocess.CompletedProcess[str], chars: int = 6000) -> str:
 
 @pytest.fixture(scope="module")
 def lab(lxc_box: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    directory = tempfile_dir(tmp_path_factory) / "rh"
-    out = mesoslab(
-        directory.parent,
-        "init",
-        str(directory),
-        "--preset",
-        "1m-2a",
-        "--provider",
-        "lxc",
-        "--platform",
-        "rehearsal",
-    )
-    assert out.returncode == 0, out.stderr
-    addresses = free_addresses(3)  # clear of other containers on this machine
-    text = (directory / "lab.toml").read_text()
-    text += "\n" + "".join(
-        f'\n[[node]]\nname = "{n.name}"\nroles = {json.dumps(list(n.roles))}\n'
-        f'address = "{address}"\n'
-        for n, address in zip(load_lab(directory).nodes, addresses, strict=True)
-    )
-    (directory / "lab.toml").write_text(text)
-    containers = [m["vm_name"] for m in machines_doc(load_lab(directory))["machines"]]
-    try:
+    with new_lab(tmp_path_factory, "rh", "1m-2a") as directory:
         out = mesoslab(directory, "up")
         assert out.returncode == 0, _tail(out)
         yield directory
-    finally:
-        mesoslab(directory, "destroy", "--yes")
-        for name in set(containers) & set(lxc_containers()):
-            subprocess.run(["lxc-destroy", "-f", "-n", name], capture_output=True)
 
 
 def _step_blocks(stdout: str, lesson: str) -> dict[int, str]:
