@@ -1,5 +1,5 @@
-"""Snapshots (pytest-textual-snapshot) of the lab screen, the lesson list, a lesson with a failed
-check and the help screen, at 80x24 and 120x40.
+"""Snapshots (pytest-textual-snapshot) of the first-run screen, the lab screen, the lesson list,
+a lesson with a failed check and the help screen, at 80x24 and 120x40.
 
 The data is frozen: our own small lessons (tests/test_tui_helpers.py), a loopback cluster whose
 answers never change, no clock, no timings and no temporary paths on screen. Regenerate with
@@ -16,8 +16,11 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from mesoslab.checks.result import CheckResult, Status
+from mesoslab.lab.doctor import Host
 from mesoslab.lessons.verify import StepReport, VerifyReport
 from mesoslab.progress import ProgressStore
+from mesoslab.tui.app import MesoslabApp
+from mesoslab.tui.context import LabContext
 from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from tests.lesson3_cluster import DEFAULT
@@ -41,6 +44,35 @@ def _settled(check: Callable[[], bool]) -> Callable[[Pilot[None]], object]:
 
 def _result(kind: str, node: str, status: Status) -> CheckResult:
     return CheckResult(kind, node, status, "", "", "", "", 1, 0.1)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_first_run_screen(snap_compare: object, size: tuple[int, int]) -> None:
+    nothing = Path("/nonexistent/mesoslab-host")  # the same on screen wherever this runs
+    host = Host(  # a machine with nothing installed and no virtualization, whatever runs this
+        arch="x86_64",
+        system="Linux",
+        meminfo=nothing / "meminfo",
+        cpuinfo=nothing / "cpuinfo",
+        networks_conf=nothing / "networks.conf",
+        kvm=nothing / "kvm",
+        vboxdrv=nothing / "vboxdrv",
+        sys_module=nothing,
+        bridge="mesoslab-no-such-bridge",
+        is_root=True,
+        path=str(nothing),
+    )
+    app = MesoslabApp(
+        LabContext(folder=Path("/home/learner/mylab")),  # not created: nothing is pressed
+        refresh_every=0,
+        doctor_host=host,
+        freeze_gc=False,
+    )
+
+    def ready() -> bool:
+        return "Suggested" in str(app.screen.query_one("#why").render())
+
+    assert snap_compare(app, terminal_size=size, run_before=_settled(ready))  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("size", SIZES)

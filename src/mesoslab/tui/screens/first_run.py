@@ -164,6 +164,8 @@ class FirstRunScreen(BaseScreen):
         text = Text()
         text.append("What `mesoslab doctor` says about this machine:\n", style="bold")
         for finding in findings:
+            if finding.title == "lab.toml":
+                continue  # "no lab here yet" is why this screen is showing
             mark, style = MARKS.get(finding.status, ("?", "yellow"))
             text.append(f"{mark} ", style=style)
             text.append(finding.title, style="bold")
