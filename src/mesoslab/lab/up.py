@@ -122,6 +122,8 @@ def provision_and_catch_up(
     if not provision:
         return report
     with Session(inventory) as session:
+        if cancel is not None:
+            session.cancelled = cancel  # cancelling stops the catch-up and its checks too
         started = time.monotonic()
         cb.phase("provision", f"provisioning for lesson 1 ({spec.platform})")
 
@@ -139,7 +141,7 @@ def provision_and_catch_up(
             cancel=cancel,
         )
         report.timings["provision"] = time.monotonic() - started
-        if report.provision.failed or through is None:
+        if report.provision.failed or through is None or session.cancelled.is_set():
             return report
         started = time.monotonic()
         cb.phase("catch-up", f"applying the lessons' solutions through {through}")

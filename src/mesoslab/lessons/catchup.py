@@ -4,6 +4,10 @@ The lessons' own command blocks are the solutions: one source of truth, run with
 mechanism as `mesoslab run`. After each step its checks settle before the next step runs,
 as a learner waits for a step to pass: a cluster converges slowly (ZooKeeper and the
 masters take seconds to start), and the next step's commands often depend on it.
+
+The report keeps each settled step's VerifyReport (``verified``) so a caller can record the
+learner's progress. Setting ``session.cancelled`` stops it: the commands running now stop
+being waited for, no further step starts, and the report says ``cancelled``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from mesoslab.lessons.catalog import lesson_files, load
 from mesoslab.lessons.ids import normalize_lesson_id
 from mesoslab.lessons.model import Action, Lesson
 from mesoslab.lessons.run import StepRun, run_step
-from mesoslab.lessons.verify import StepReport, verify_lesson
+from mesoslab.lessons.verify import StepReport, VerifyReport, verify_lesson
 
 
 @dataclass
@@ -28,14 +32,31 @@ class CatchUpReport:
     runs: list[StepRun] = field(default_factory=list)
     unsettled: StepReport | None = None  # a step whose checks did not pass after its commands
     unsettled_lesson: str = ""
+    # every step whose checks settled and passed, in order (one single-step report each)
+    verified: list[VerifyReport] = field(default_factory=list)
+    cancelled: bool = False  # stopped by the caller (session.cancelled) before the end
 
     @property
     def ok(self) -> bool:
-        return self.unsettled is None and all(r.ok for r in self.runs)
+        return not self.cancelled and self.unsettled is None and all(r.ok for r in self.runs)
 
     @property
     def failed(self) -> StepRun | None:
-        return next((r for r in self.runs if not r.ok), None)
+        """The step whose commands failed (a step cut short by cancelling is not a failure)."""
+        return next((r for r in self.runs if not r.ok and not r.cancelled), None)
+
+    @property
+    def last_passed(self) -> tuple[str, int] | None:
+        """(lesson id, step) of the last step whose checks passed, if any."""
+        if not self.verified or not self.verified[-1].steps:
+            return None
+        last = self.verified[-1]
+        return last.lesson, last.steps[-1].step
+
+    @property
+    def interrupted(self) -> StepRun | None:
+        """The step whose commands were cut short by cancelling, if any."""
+        return next((r for r in self.runs if r.cancelled), None)
 
 
 def lessons_through(through: str) -> list[Lesson]:
@@ -70,13 +91,23 @@ def catch_up(
     on_step: Callable[[Lesson, int, str], None] | None = None,
     on_action: Callable[[Action, list[Node]], None] | None = None,
     on_output: Callable[[Node, str], None] | None = None,
+    on_verified: Callable[[VerifyReport], None] | None = None,
 ) -> CatchUpReport:
-    """Run every step of lessons 1…N in order; stop at the first failure."""
+    """Run every step of lessons 1…N in order; stop at the first failure, or as soon as
+    ``session.cancelled`` is set.
+
+    ``on_verified`` is called (from this thread) with each step's report as soon as its
+    checks pass, so a caller can record progress even if a later step raises.
+    """
     lessons = lessons_through(through)
     check_lab_fits(lessons, inventory)
     report = CatchUpReport(through=lessons[-1].id)
+    cancel = session.cancelled
     for lesson in lessons:
         for step in lesson.steps:
+            if cancel.is_set():
+                report.cancelled = True
+                return report
             if on_step is not None:
                 on_step(lesson, step.number, step.title)
             run = run_step(
@@ -87,11 +118,22 @@ def catch_up(
                 session=session,
                 on_action=on_action,
                 on_output=on_output,
+                cancel=cancel,
             )
             report.runs.append(run)
+            if run.cancelled or cancel.is_set():
+                report.cancelled = True
+                return report
             if not run.ok:
                 return report
             settled = verify_lesson(lesson, inventory, step=step.number, session=session)
+            if settled.passed:
+                report.verified.append(settled)
+                if on_verified is not None:
+                    on_verified(settled)
+            if cancel.is_set():  # the checks stopped settling: a fail now means nothing
+                report.cancelled = True
+                return report
             if not settled.passed:
                 report.unsettled = settled.steps[0]
                 report.unsettled_lesson = lesson.id

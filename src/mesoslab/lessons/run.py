@@ -1,8 +1,9 @@
 """Run a lesson step's commands on their nodes: blocks in order, nodes of a block in parallel,
-stop at the first failure."""
+stop at the first failure (or when the caller cancels)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,11 +36,12 @@ class StepRun:
     step: int
     title: str
     actions: list[ActionRun]
-    skipped: int = 0  # blocks not run because an earlier one failed
+    skipped: int = 0  # blocks not run because an earlier one failed (or it was cancelled)
+    cancelled: bool = False  # the caller stopped it: a block was cut short or not started
 
     @property
     def ok(self) -> bool:
-        return self.skipped == 0 and all(a.ok for a in self.actions)
+        return not self.cancelled and self.skipped == 0 and all(a.ok for a in self.actions)
 
 
 def get_step(lesson: Lesson, number: int) -> Step:
@@ -93,19 +95,34 @@ def run_step(
     on_action: Callable[[Action, list[Node]], None] | None = None,
     on_output: Callable[[Node, str], None] | None = None,
     timeout: float = COMMAND_TIMEOUT,
+    cancel: threading.Event | None = None,
 ) -> StepRun:
+    """Run the step's blocks in order. Setting ``cancel`` stops the block running now (see
+    :func:`run_on_nodes`) and runs no further block; the StepRun says ``cancelled``."""
     step = get_step(lesson, number)
     actions = step.actions_for(platform)
     run = StepRun(lesson.id, step.number, step.title, [])
     for index, action in enumerate(actions):
+        if cancel is not None and cancel.is_set():
+            run.cancelled = True
+            run.skipped = len(actions) - index
+            break
         nodes = resolve_targets(action, inventory, session)
         if on_action is not None:
             on_action(action, nodes)
         results = run_on_nodes(
-            session.ssh, nodes, action.code, sudo=action.sudo, timeout=timeout, on_output=on_output
+            session.ssh,
+            nodes,
+            action.code,
+            sudo=action.sudo,
+            timeout=timeout,
+            on_output=on_output,
+            cancel=cancel,
         )
         done = ActionRun(action, [n.name for n in nodes], results)
         run.actions.append(done)
+        if any(r.cancelled for r in results):
+            run.cancelled = True
         if not done.ok:
             run.skipped = len(actions) - index - 1
             break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ def run_on_nodes(
     timeout: float = 30.0,
     on_output: Callable[[Node, str], None] | None = None,
     max_parallel: int = MAX_PARALLEL,
+    cancel: threading.Event | None = None,
 ) -> list[CommandResult]:
     """Run ``command`` on every node in parallel; results come back in node order.
 
@@ -34,6 +36,9 @@ def run_on_nodes(
     its result has ``exit_status`` -1 and ``error`` set to the one-line reason, with any
     output it produced. ``on_output(node, line)`` is called from worker threads, possibly
     at the same time for different nodes.
+
+    Setting ``cancel`` stops waiting on every node at once: each result comes back with
+    ``cancelled`` and the output so far (a node not started yet runs nothing).
     """
     if not nodes:
         return []
@@ -47,7 +52,9 @@ def run_on_nodes(
                 on_output(node, line)
 
         try:
-            return pool.run(node, command, sudo=sudo, timeout=timeout, on_output=sink)
+            return pool.run(
+                node, command, sudo=sudo, timeout=timeout, on_output=sink, cancel=cancel
+            )
         except ConnectionDropped as exc:
             return replace(exc.partial, command=command, error=str(exc))
         except RemoteError as exc:

@@ -10,6 +10,10 @@ How a command travels (the checks and the provisioner only say *what* to run):
 * every wait is bounded by the command's timeout: on expiry the channel is closed and the
   result says ``timed_out`` with the output so far (without a terminal, sshd does not signal
   the command, so it may run on until it next writes output or ends by itself);
+* a caller can stop waiting: when the ``cancel`` event it passes is set, the channel is
+  closed within a quarter of a second and the result says ``cancelled`` with the output so
+  far (the command on the node is not signalled either, as on a timeout); a connect in
+  progress is not interrupted, but it is bounded (below);
 * connects are bounded too (TCP, banner and login each by the time left, at most 15 s),
   and threads waiting for the same node share one connect attempt and its failure;
 * a connection that dies while a command runs raises :class:`ConnectionDropped`; the command
@@ -81,6 +85,7 @@ class _Raw:
     exit_status: int
     timed_out: bool
     elapsed_s: float
+    cancelled: bool = False
 
 
 class SshPool:
@@ -101,17 +106,27 @@ class SshPool:
         sudo: bool = False,
         timeout: float = 30.0,
         on_output: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> CommandResult:
         """Run ``command`` on ``node`` and return its combined output and exit status.
 
         ``on_output`` receives each line (without its newline) as it arrives, from the
-        calling thread. Raises RemoteError when the node cannot be reached, and
-        ConnectionDropped when the connection dies while the command runs.
+        calling thread. When ``cancel`` is set (before or while the command runs) the
+        result comes back at once with ``cancelled`` and the output so far; a command not
+        started yet is not started. Raises RemoteError when the node cannot be reached,
+        and ConnectionDropped when the connection dies while the command runs.
         """
         target = _target(node)
         remote = wrap_sudo(command, target.user) if sudo else command
         raw = self._exec(
-            node, target, remote, timeout=timeout, combine=True, on_output=on_output, shown=command
+            node,
+            target,
+            remote,
+            timeout=timeout,
+            combine=True,
+            on_output=on_output,
+            shown=command,
+            cancel=cancel,
         )
         return CommandResult(
             command=command,
@@ -121,6 +136,7 @@ class SshPool:
             host=_where(target),
             elapsed_s=raw.elapsed_s,
             timed_out=raw.timed_out,
+            cancelled=raw.cancelled,
         )
 
     def read_file(
@@ -288,12 +304,15 @@ class SshPool:
         shown: str,
         on_output: Callable[[str], None] | None = None,
         stdin: bytes | None = None,
+        cancel: threading.Event | None = None,
     ) -> _Raw:
         start = time.monotonic()
         deadline = start + timeout
         conn = self._connection(target)
-        if not conn.slots.acquire(timeout=max(0.0, timeout)):
-            return _Raw(b"", b"", -1, True, time.monotonic() - start)
+        waited = _acquire(conn.slots, deadline, cancel)
+        if waited != "acquired":
+            stopped = waited == "cancelled"
+            return _Raw(b"", b"", -1, not stopped, time.monotonic() - start, cancelled=stopped)
         try:
             transport, chan = self._open_channel(node, target, conn, deadline)
             try:
@@ -309,6 +328,7 @@ class SshPool:
                     stdin=stdin,
                     start=start,
                     deadline=deadline,
+                    cancel=cancel,
                 )
             finally:
                 chan.close()
@@ -329,11 +349,16 @@ class SshPool:
         stdin: bytes | None,
         start: float,
         deadline: float,
+        cancel: threading.Event | None = None,
     ) -> _Raw:
         out = bytearray()
         err = bytearray()
         lines = _LineSplitter(on_output) if on_output is not None else None
         timed_out = False
+        stopped = False  # the caller's cancel event was set
+
+        def cancelled() -> bool:
+            return cancel is not None and cancel.is_set()
 
         def dropped() -> ConnectionDropped:
             partial = CommandResult(
@@ -368,6 +393,9 @@ class SshPool:
             raise dropped() from None
 
         while not timed_out:
+            if cancelled():
+                stopped = True
+                break
             # Read the end-of-data flag before the buffers: data always precedes EOF.
             done = chan.eof_received or chan.closed
             if chan.recv_ready():
@@ -387,18 +415,27 @@ class SshPool:
                 break
             select.select([chan], [], [], min(_TICK, remaining))
 
-        if not timed_out and not chan.status_event.wait(max(0.0, deadline - time.monotonic())):
-            timed_out = True  # output ended but the command is still running
+        # Output ended: wait for the exit status (the command may still be running).
+        while not timed_out and not stopped and not chan.status_event.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+            elif cancelled():
+                stopped = True
+            else:
+                chan.status_event.wait(min(_TICK, remaining))
         if lines is not None:
             lines.flush()
-        exit_status = -1 if timed_out else chan.exit_status
+        exit_status = -1 if timed_out or stopped else chan.exit_status
         if (
             not timed_out
+            and not stopped
             and exit_status == -1
             and (not chan.eof_received or not transport.is_active())
         ):
             raise dropped()
-        return _Raw(bytes(out), bytes(err), exit_status, timed_out, time.monotonic() - start)
+        elapsed = time.monotonic() - start
+        return _Raw(bytes(out), bytes(err), exit_status, timed_out, elapsed, cancelled=stopped)
 
 
 class _LineSplitter:
@@ -549,6 +586,24 @@ def _target(node: Node) -> SshTarget:
 def _where(target: SshTarget) -> str:
     host = f"[{target.host}]" if ":" in target.host else target.host
     return f"{host}:{target.port}"
+
+
+def _acquire(
+    slots: threading.BoundedSemaphore, deadline: float, cancel: threading.Event | None
+) -> str:
+    """Take a channel slot: "acquired", or "timed out" / "cancelled" when none came free."""
+    while True:
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
+        remaining = deadline - time.monotonic()
+        wait = max(0.0, remaining) if cancel is None else max(0.0, min(_TICK, remaining))
+        if slots.acquire(timeout=wait):
+            if cancel is not None and cancel.is_set():
+                slots.release()
+                return "cancelled"
+            return "acquired"
+        if remaining <= wait:
+            return "timed out"
 
 
 def _bounded(deadline: float) -> float:

@@ -9,14 +9,21 @@ from dataclasses import dataclass
 
 from mesoslab.errors import RemoteError
 
+# What a stopped command's result says. Without a terminal sshd does not signal the command
+# when its channel closes, so it is honest about what may still be happening on the node.
+STOPPED = (
+    "stopped by you (the command may still be running on the node until it next writes output)"
+)
+
 
 @dataclass(frozen=True)
 class CommandResult:
     """One command run on one node.
 
     ``output`` is stdout and stderr combined, as the learner would see them in a terminal.
-    ``exit_status`` is -1 when no exit status came back: the command timed out, was killed
-    by a signal, or (in a fan-out result) could not be started (``error`` says why).
+    ``exit_status`` is -1 when no exit status came back: the command timed out, was stopped
+    (``cancelled``), was killed by a signal, or (in a fan-out result) could not be started
+    (``error`` says why).
     """
 
     command: str
@@ -27,10 +34,13 @@ class CommandResult:
     elapsed_s: float
     timed_out: bool = False
     error: str = ""  # set by run_on_nodes when the command could not run at all
+    cancelled: bool = False  # the caller stopped waiting for it (its cancel event was set)
 
     @property
     def ok(self) -> bool:
-        return self.exit_status == 0 and not self.timed_out and not self.error
+        return (
+            self.exit_status == 0 and not self.timed_out and not self.cancelled and not self.error
+        )
 
     @property
     def lines(self) -> list[str]:
@@ -45,6 +55,8 @@ class CommandResult:
         """One line: how the command ended."""
         if self.error:
             return f"{self.node}: {self.error}"
+        if self.cancelled:
+            return f"{self.node}: {STOPPED}"
         if self.timed_out:
             return f"{self.node}: timed out after {self.elapsed_s:.1f}s"
         if self.exit_status == -1:

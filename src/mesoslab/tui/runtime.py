@@ -85,11 +85,14 @@ def run_cell(
     on_nodes: Callable[[list[str]], None] | None = None,
     on_output: Callable[[str, str], None] | None = None,
     timeout: float = COMMAND_TIMEOUT,
+    cancel: threading.Event | None = None,
 ) -> CellRecord:
     """Run ``command`` on the nodes of ``target`` in parallel; never raises for a node that
-    cannot be reached (its output says why)."""
+    cannot be reached (its output says why). Setting ``cancel`` stops waiting for every node:
+    each keeps its output so far and says it was stopped (the record is not ok)."""
     from mesoslab.lessons.run import resolve_targets
     from mesoslab.remote.fanout import run_on_nodes
+    from mesoslab.remote.result import STOPPED
 
     started = now_text()
     try:
@@ -108,14 +111,23 @@ def run_cell(
         def sink(node, line):  # type: ignore[no-untyped-def]
             out(node.name, line)
 
-    results = run_on_nodes(session.ssh, nodes, command, sudo=sudo, timeout=timeout, on_output=sink)
+    results = run_on_nodes(
+        session.ssh, nodes, command, sudo=sudo, timeout=timeout, on_output=sink, cancel=cancel
+    )
     return CellRecord(
         command=command,
         target=target,
         sudo=sudo,
         nodes=tuple(n.name for n in nodes),
         outputs=tuple(
-            NodeOutput(r.node, r.exit_status, r.output, r.error, r.timed_out) for r in results
+            NodeOutput(
+                r.node,
+                r.exit_status,
+                r.output,
+                r.error or (STOPPED if r.cancelled else ""),
+                r.timed_out,
+            )
+            for r in results
         ),
         ran_at=started,
         edited=edited,

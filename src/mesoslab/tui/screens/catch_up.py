@@ -1,9 +1,14 @@
-"""Catch up: run the solutions of lessons 1…N on the lab, with live output."""
+"""Catch up: run the solutions of lessons 1…N on the lab, with live output.
+
+Each step whose checks pass is recorded in the learner's progress as it passes (the same
+record a verify makes). Escape (or ``c``) stops it: the commands running now stop being waited
+for and no further step starts; Escape again closes once it has stopped.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import work
@@ -16,26 +21,44 @@ from textual.widgets import Static
 from mesoslab.errors import MesoslabError
 from mesoslab.tui.widgets.log_panel import LogPanel
 
+if TYPE_CHECKING:
+    from mesoslab.checks.context import Session
+    from mesoslab.lessons.catchup import CatchUpReport
+    from mesoslab.lessons.verify import VerifyReport
+
+STOPPING = "stopping… (waits for the commands running now to let go)"
+
 
 class CatchUpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Stop / close", show=False),
+        Binding("c", "stop", "Stop", show=False),
+    ]
 
     def __init__(self, through: str) -> None:
         super().__init__(classes="dialog wide")
         self.through = through
         self.done = False
+        self.stopping = False
+        self.recorded = 0  # steps recorded as passed in the progress file
+        self._session: Session | None = None
+        self._record_warning: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(f"Catching up through {self.through}", id="dialog-title")
-            yield Static("starting…", id="catch-up-status")
+            yield Static("starting… (Escape stops it)", id="catch-up-status")
             yield LogPanel(id="catch-up-log")
 
     def on_mount(self) -> None:
+        from mesoslab.checks.context import Session
+
         app = cast(Any, self.app)
         inventory = app.context.inventory
         if inventory is not None:
             self.query_one(LogPanel).set_nodes([n.name for n in inventory.nodes])
+        # Made here (not in the worker) so that Escape can always reach its cancel event.
+        self._session = Session(inventory)
         self._run()
 
     def _ui(self, fn: Any, *args: Any) -> None:
@@ -47,23 +70,28 @@ class CatchUpScreen(ModalScreen[None]):
             Text(text) if isinstance(text, str) else text
         )
 
+    def _step_status(self, text: str) -> None:
+        if not self.stopping and not self.done:  # a late step line never hides "stopping…"
+            self._status(Text.assemble(text, ("  (Escape stops it)", "dim")))
+
     @work(thread=True, exit_on_error=False)
     def _run(self) -> None:
-        from mesoslab.checks.context import Session
         from mesoslab.lessons.catchup import catch_up
 
         app = cast(Any, self.app)
         ctx = app.context
         log = self.query_one(LogPanel)
+        session = self._session
+        assert session is not None
         try:
-            with Session(ctx.inventory) as session:
+            with session:
                 report = catch_up(
                     self.through,
                     ctx.inventory,
                     platform=ctx.platform,
                     session=session,
                     on_step=lambda lesson, n, title: self._ui(
-                        self._status, f"{lesson.id} step {n}: {title}"
+                        self._step_status, f"{lesson.id} step {n}: {title}"
                     ),
                     on_action=lambda action, nodes: log.note(
                         f"▶ {', '.join(n.name for n in nodes)}: "
@@ -71,11 +99,24 @@ class CatchUpScreen(ModalScreen[None]):
                         "cyan",
                     ),
                     on_output=lambda node, line: log.feed(node.name, line),
+                    on_verified=self._record,
                 )
         except MesoslabError as exc:
             self._ui(self._failed, exc)
             return
         self._ui(self._finished, report)
+
+    def _record(self, report: VerifyReport) -> None:
+        """A step passed: keep it in the learner's progress (worker thread), as verify does."""
+        from mesoslab.tui.screens.lesson import record_verify
+
+        app = cast(Any, self.app)
+        states, warning = record_verify(report, app.context.progress_path())
+        if states is not None:  # None: no progress file (no lab file) or it cannot be saved
+            self.recorded += sum(1 for s in report.steps if s.passed)
+        if warning:
+            self._record_warning = warning
+        app.cell_store().put_checks(report.lesson, {s.step: s.results for s in report.steps})
 
     def _failed(self, exc: MesoslabError) -> None:
         self.query_one(LogPanel).flush()
@@ -83,9 +124,11 @@ class CatchUpScreen(ModalScreen[None]):
         self._status(Text.assemble((f"✘ {exc.title}: {exc}", "red"), "\nEscape closes."))
         cast(Any, self.app).show_error(exc)
 
-    def _finished(self, report: Any) -> None:
+    def _finished(self, report: CatchUpReport) -> None:
         self.query_one(LogPanel).flush()
         self.done = True
+        if self._record_warning:
+            self.notify(self._record_warning, title="Progress", severity="warning")
         if report.ok:
             self._status(
                 Text.assemble(
@@ -94,6 +137,10 @@ class CatchUpScreen(ModalScreen[None]):
                 )
             )
             self.notify(f"caught up through {report.through}", title="Catch up")
+            return
+        if report.cancelled:
+            self._status(self._stopped_text(report))
+            self.notify("catch up stopped", title="Catch up")
             return
         failed = report.failed
         if failed is not None:
@@ -104,6 +151,7 @@ class CatchUpScreen(ModalScreen[None]):
                         text.append(f"\n  {result.describe()}")
         else:  # the commands ran, but the step's checks did not pass afterwards
             step = report.unsettled
+            assert step is not None
             text = Text(
                 f"✘ stopped after {report.unsettled_lesson} step {step.step}: {step.title}: "
                 "its commands ran but its checks did not pass",
@@ -116,8 +164,36 @@ class CatchUpScreen(ModalScreen[None]):
         self._status(text)
         self.notify("catch up stopped at a failure", title="Catch up", severity="error")
 
-    def action_close(self) -> None:
-        if not self.done:
-            self.notify("catch up is still running: it cannot be stopped midway")
+    def _stopped_text(self, report: CatchUpReport) -> Text:
+        last = report.last_passed
+        if last is not None:
+            text = Text(f"■ stopped after {last[0]} step {last[1]}", "yellow")
+        else:
+            text = Text("■ stopped before any step passed", "yellow")
+        if self.recorded:
+            text.append(f" ({self.recorded} steps passed and are in your progress)")
+        cut = report.interrupted
+        if cut is not None:
+            text.append(
+                f"\n  {cut.lesson} step {cut.step} ({cut.title}) was cut short: its commands "
+                "may be half done, and one may still be running on a node until it next "
+                "writes output."
+            )
+        text.append("\nCatching up again starts from lesson-1 step 1. Escape closes.")
+        return text
+
+    def action_stop(self) -> None:
+        if self.done or self.stopping:
             return
-        self.dismiss(None)
+        self.stopping = True
+        if self._session is not None:
+            self._session.cancelled.set()
+        self._status(Text(STOPPING, "yellow"))
+
+    def action_close(self) -> None:
+        if self.done:
+            self.dismiss(None)
+        elif not self.stopping:
+            self.action_stop()
+        else:
+            self.notify(STOPPING)

@@ -54,6 +54,7 @@ CELL_KEYS = [
     ("r / ctrl+r", "run the focused cell (asks first)"),
     ("e", "edit the focused cell; Escape when done"),
     ("u", "reset an edited cell to the lesson's command"),
+    ("c", "stop the running cell (its output so far is kept); Escape stops a catch up"),
     ("tab", "move between the steps panel and the cells"),
 ]
 MOUSE = (

@@ -1,5 +1,6 @@
 """A command cell: a lesson's command block with the nodes it runs on, editable before it runs;
 Run shows the exact command, asks once, and streams each node's output live under the cell.
+While it runs, Stop (``c`` or the button) stops waiting for it: the output so far is kept.
 The last run is kept with the learner's progress and shown again when the lesson reopens.
 """
 
@@ -63,6 +64,7 @@ class CommandCell(Vertical, can_focus=True):
         Binding("e", "edit", "Edit cell"),
         Binding("escape", "stop_editing", "Done editing"),
         Binding("u", "reset", "Reset cell", show=False),
+        Binding("c", "stop", "Stop"),  # shown only while the cell runs (check_action)
     ]
 
     class Ran(Message):
@@ -97,6 +99,7 @@ class CommandCell(Vertical, can_focus=True):
         self.record = record
         self.running = False
         self.editing = False
+        self._cancel = threading.Event()  # set by Stop; a new one for every run
         self._pending: collections.deque[tuple[str, str]] = collections.deque()
         self._lines: list[Text] = []
         self._colours: dict[str, str] = {}
@@ -163,6 +166,8 @@ class CommandCell(Vertical, can_focus=True):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop_editing":
             return self.editing  # else Escape goes on to the screen (back)
+        if action == "stop":
+            return self.running  # hidden from the footer (and the key passed on) when idle
         return True
 
     def action_stop_editing(self) -> None:
@@ -191,11 +196,18 @@ class CommandCell(Vertical, can_focus=True):
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.has_class("cell-run"):
-            self.action_run()
+            self.run_or_stop()
         elif self.editing:
             self.action_stop_editing()
         else:
             await self.action_edit()
+
+    def run_or_stop(self) -> None:
+        """The Run button: runs the cell, or stops it while it runs."""
+        if self.running:
+            self.action_stop()
+        else:
+            self.action_run()
 
     def action_run(self) -> None:
         if self.running:
@@ -219,13 +231,34 @@ class CommandCell(Vertical, can_focus=True):
 
     def start(self) -> None:
         """Run the cell now (the learner has confirmed)."""
-        self.running = True
-        self.add_class("-running")
+        self._cancel = threading.Event()
+        self._set_running(True)
         self._lines = []
         self._pending.clear()
-        self._show_output(Text("… running", style="yellow"), Text(""))
+        self._show_output(self._live_header(), Text(""))
         self._flush_timer = self.set_interval(FLUSH_EVERY, self._flush)
-        self._run(self.code, self.code != self.original)
+        self._run(self.code, self.code != self.original, self._cancel)
+
+    def action_stop(self) -> None:
+        """Stop waiting for the running command (its output so far is kept)."""
+        if not self.running or self._cancel.is_set():
+            return
+        self._cancel.set()
+        self._flush()
+        self._show_output(self._live_header(), Text("\n").join(self._lines))
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        self.set_class(running, "-running")
+        found = self.query(".cell-run")
+        if found:
+            found.first(Button).label = "■ Stop" if running else "▶ Run"
+        self.refresh_bindings()
+
+    def _live_header(self) -> Text:
+        if self._cancel.is_set():
+            return Text("… stopping", style="yellow")
+        return Text.assemble(("… running", "yellow"), ("  (c stops it)", "dim"))
 
     def _set_nodes(self, nodes: list[str]) -> None:
         with self._lock:
@@ -247,10 +280,10 @@ class CommandCell(Vertical, can_focus=True):
                 Text.assemble((f"{node:<{width}} │ ", colours.get(node, "white")), line)
             )
         del self._lines[:-SHOWN_LINES]
-        self._show_output(Text("… running", style="yellow"), Text("\n").join(self._lines))
+        self._show_output(self._live_header(), Text("\n").join(self._lines))
 
     @work(thread=True, exclusive=True, group="cell", exit_on_error=False)
-    def _run(self, command: str, edited: bool) -> None:
+    def _run(self, command: str, edited: bool, cancel: threading.Event) -> None:
         from mesoslab.tui.runtime import run_cell
 
         try:
@@ -262,6 +295,7 @@ class CommandCell(Vertical, can_focus=True):
                 edited=edited,
                 on_nodes=self._set_nodes,
                 on_output=self._feed,
+                cancel=cancel,
             )
             self.save(record)
         except Exception as exc:  # shown under the cell, never a traceback
@@ -277,11 +311,13 @@ class CommandCell(Vertical, can_focus=True):
     def _finished(self, record: CellRecord) -> None:
         self._flush()
         self._flush_timer.stop()
-        self.running = False
-        self.remove_class("-running")
+        self._set_running(False)
         self.record = record
-        mark = ("✔", "green") if record.ok else ("✘", "red")
-        header = Text(f"{mark[0]} ran", style=mark[1])
+        if self._cancel.is_set() and not record.ok:
+            header = Text("■ stopped", style="yellow")
+        else:
+            mark = ("✔", "green") if record.ok else ("✘", "red")
+            header = Text(f"{mark[0]} ran", style=mark[1])
         body = Text("\n").join([*self._lines, record_text(record, live=True)])
         self._show_output(header, body)
         self.post_message(self.Ran(self, record))

@@ -70,7 +70,7 @@ class ScratchCell(CommandCell):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop_editing":
             return self.query_one(TextArea).has_focus
-        return True
+        return super().check_action(action, parameters)
 
     def action_stop_editing(self) -> None:
         self.focus()
@@ -80,7 +80,7 @@ class ScratchCell(CommandCell):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.action_run()
+        self.run_or_stop()
 
     def action_run(self) -> None:
         target = self.query_one(Select).value
@@ -96,6 +96,8 @@ class ScratchCell(CommandCell):
     def start(self) -> None:
         self.original = self.code
         super().start()
+        # out of the editor (where `c` would type), so that `c` stops it; `e` edits again
+        self.call_after_refresh(self.focus)
 
     def save(self, record: CellRecord) -> None:
         self.runtime.store.add_scratch(self.runtime.lesson_id, record)
