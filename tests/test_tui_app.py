@@ -33,6 +33,7 @@ from mesoslab.tui.widgets.command_cell import CommandCell
 from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.scratch_cell import ScratchCell
 from mesoslab.tui.widgets.step_section import StepSection
+from mesoslab.tui.widgets.step_toc import StepToc
 from tests.lesson3_cluster import CUSTOM, DEFAULT, write_inventory
 from tests.lesson3_cluster import Lesson3Cluster as Cluster
 from tests.sshd import SshServer, sshd_server
@@ -174,8 +175,11 @@ async def test_every_screen_by_keyboard(cluster: tuple[Cluster, Path], test_less
         assert lesson.query_one("#step-3", StepSection).heading.has_class("-current")
         await pilot.press("p")
         assert lesson.current == 2
-        # the steps panel jumps too
-        assert app.focused is lesson.query_one("#toc")
+        # n and p put the step's first command in focus (r runs it), the steps panel follows
+        assert app.focused is lesson.step_cells(2)[0]
+        toc = lesson.query_one("#toc", StepToc)
+        assert toc.highlighted == 1
+        toc.focus()
         await pilot.press("home", "enter")
         assert lesson.current == 1
         # Tab reaches the cells (after the notebook itself, which scrolls with the arrows);
@@ -529,6 +533,12 @@ async def test_catch_up_and_ssh_on_a_cluster_with_ssh(
         assert "run it yourself: ssh -p" in message and "root@127.0.0.1" in message
         # catch up needs every lesson before this one: lesson-2 is missing, said plainly
         lesson = await open_lesson(pilot, app, "lesson-3")
+        # the lesson says at once that lesson-1 is not done on this lab, and how to catch up
+        note = lesson.query_one("#prerequisites", Static)
+        await wait_for(pilot, lambda: bool(note.display))
+        assert "lesson-3 starts where lesson-1 ended" in static_text(note)
+        assert "lesson-1 (Your first cluster): 0/2 steps passed" in static_text(note)
+        assert "press C to catch up" in static_text(note)
         await pilot.press("C", "y")
         from mesoslab.tui.screens.catch_up import CatchUpScreen
 
@@ -554,8 +564,11 @@ async def test_catch_up_and_ssh_on_a_cluster_with_ssh(
         await pilot.press("escape")
         app.open_lesson("lesson-1")
         await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.ready)
+        lesson_1 = app.screen
+        assert lesson_1.check_action("catch_up", ()) is False  # not offered, not in the footer
         await pilot.press("C")
-        assert "nothing to catch up" in list(app._notifications)[-1].message
+        assert app.screen is lesson_1
+        assert not lesson_1.query_one("#prerequisites").display
         # the theme switches between dark and light
         await pilot.press("t")
         assert app.theme == "textual-light"

@@ -24,7 +24,7 @@ from mesoslab.tui.screens.base import BaseScreen
 from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from mesoslab.tui.widgets.command_cell import CommandCell
-from mesoslab.tui.widgets.step_section import StepHeading, StepSection
+from mesoslab.tui.widgets.step_section import Prose, StepHeading, StepSection
 from mesoslab.tui.widgets.step_toc import StepToc
 
 if TYPE_CHECKING:
@@ -40,13 +40,14 @@ _LESSON_LINK = re.compile(r"(?:^|/)(?:lesson-?)?0*(\d{1,2})(?:-[\w-]+)?(?:/lesso
 
 class LessonScreen(BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "run_step", "Run"),
         Binding("v", "verify_step", "Verify step"),
-        Binding("V", "verify_lesson", "Verify all"),
+        Binding("V", "verify_lesson", "Verify all", show=False),
         Binding("n", "next_step", "Next step"),
         Binding("p", "prev_step", "Prev step", show=False),
         Binding("s", "solution", "Solution", show=False),
         Binding("x", "scratch", "Scratch cell", show=False),
-        Binding("C", "catch_up", "Catch up", show=False),
+        Binding("C", "catch_up", "Catch up"),
         Binding("a", "toggle_all", "All steps", show=False),
         Binding("b", "toggle_toc", "Steps panel", show=False),
         Binding("escape", "back", "Back"),
@@ -69,6 +70,9 @@ class LessonScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
+        prerequisites = Static("", id="prerequisites", classes="lesson-note")
+        prerequisites.display = False  # shown when an earlier lesson is not done on this lab
+        yield prerequisites
         with Horizontal(id="lesson-body"):
             yield Static("Opening the lesson…", id="opening")
             notebook = VerticalScroll(id="notebook")
@@ -93,8 +97,15 @@ class LessonScreen(BaseScreen):
         if self.runtime is not None:
             self.runtime.close()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "catch_up":  # lesson 1 has nothing before it; no lab, nothing to run on
+            lesson = self.lesson
+            return self.mapp.context.has_lab and (lesson is None or lesson.number > 1)
+        return True
+
     def palette_commands(self) -> list[tuple[str, str, str]]:
         return [
+            ("Run the step's command", "Run the current step's next command cell", "run_step"),
             ("Verify this step", "Run the current step's checks live", "verify_step"),
             ("Verify the whole lesson", "Run every step's checks at once", "verify_lesson"),
             ("Next step", "Move to the next step", "next_step"),
@@ -139,6 +150,34 @@ class LessonScreen(BaseScreen):
             if note:
                 self._ui(self.notify, note)
         self._ui(self._build, lesson, runtime, states, records, last)
+        self._check_prerequisites(lesson)
+
+    def _check_prerequisites(self, lesson: Lesson) -> None:
+        """Say which lessons this one builds on are not done on this lab (worker thread)."""
+        from mesoslab.lessons.prerequisites import unfinished_prerequisites
+
+        ctx = self.mapp.context
+        path = ctx.progress_path()
+        if not ctx.has_lab or path is None or lesson.number <= 1:
+            return
+        self._ui(self._show_prerequisites, lesson, unfinished_prerequisites(lesson, path))
+
+    def _show_prerequisites(self, lesson: Lesson, unfinished: list[Any]) -> None:
+        note = self.query_one("#prerequisites", Static)
+        note.display = bool(unfinished)
+        self.refresh_bindings()
+        if not unfinished:
+            return
+        earlier = "lesson-1" if lesson.number == 2 else f"lessons 1–{lesson.number - 1}"
+        text = Text()
+        text.append(f"{lesson.id} starts where ", style="bold")
+        text.append(" and ".join(p.lesson for p in unfinished), style="bold")
+        text.append(" ended, and that is not done on this lab yet", style="bold")
+        text.append(f" ({'; '.join(p.text for p in unfinished)}). ")
+        text.append("Work through it first, or press ")
+        text.append("C", style="bold reverse")
+        text.append(f" to catch up: mesoslab runs the commands of {earlier} for you.")
+        note.update(text)
 
     def _load_failed(self, exc: MesoslabError) -> None:
         self.query_one("#opening").display = False
@@ -177,7 +216,7 @@ class LessonScreen(BaseScreen):
                 )
             )
         if lesson.intro:
-            intro = Markdown(readable_prose(lesson.intro), open_links=False, classes="prose")
+            intro = Prose(readable_prose(lesson.intro))
             heading = StepHeading(0, "Introduction", "opens with step 1")
             widgets.append(StepSection(0, heading, [intro]))
         for step in lesson.steps:
@@ -185,7 +224,7 @@ class LessonScreen(BaseScreen):
             segments = step_segments(step, platform)
             for seg in segments:
                 if seg.kind == PROSE:
-                    children.append(Markdown(seg.text, open_links=False, classes="prose"))
+                    children.append(Prose(seg.text))
                 elif seg.kind == CELL and seg.action is not None:
                     key = seg.cell_key(step.number)
                     children.append(
@@ -217,20 +256,45 @@ class LessonScreen(BaseScreen):
     @work(group="mount", exclusive=True, exit_on_error=False)
     async def _mount_notebook(self, widgets: list[Widget], current: int) -> None:
         """Mount the notebook a widget at a time while it is hidden (no layout, no painting
-        of a half-built page), letting the app take keys in between; then show it in one go.
-        A long lesson never freezes the screen while it opens."""
+        of a half-built page), letting the app take keys in between; then show it, and open
+        the steps that open first a few widgets per frame: every layout of the screen goes
+        through all it has not measured yet, and a long step's all at once took 100-250 ms.
+        Only those steps get their prose made now (a closed step's prose is made when it
+        opens); what comes after the steps (the scratch cell) shows last, below them; no
+        full pass of the garbage collector comes in between (one runs after)."""
         notebook = self.notebook
-        for widget in widgets:
-            await notebook.mount(widget)
-            if isinstance(widget, StepSection):
-                widget.set_state(self.states.get(widget.number, ""))
-                await widget.fill()
-            await asyncio.sleep(0)
-        self.query_one("#opening").display = False
-        notebook.display = True
-        self.query_one(StepToc).set_states(self.states)
-        self.ready = True
-        self.call_after_refresh(self.set_current, current, scroll=current != 1)
+        opening = [0, 1] if current == 1 else [current]  # the introduction leads in to step 1
+        sections = [i for i, w in enumerate(widgets) if isinstance(w, StepSection)]
+        after = widgets[sections[-1] + 1 :] if sections else []
+        with self.mapp.full_collections_deferred():
+            for widget in after:
+                widget.display = False
+            for widget in widgets:
+                await notebook.mount(widget)
+                if isinstance(widget, StepSection):
+                    widget.set_state(self.states.get(widget.number, ""))
+                    await widget.fill(prose=widget.number in opening)
+                await asyncio.sleep(0)
+            self.query_one(StepToc).set_states(self.states)
+            await self._painted()
+            self.query_one("#opening").display = False
+            notebook.display = True
+            await self._painted()
+            for number in opening:
+                section = self.section(number)
+                if section is not None:
+                    await section.open_gradually(current=number == current, painted=self._painted)
+            for widget in after:
+                widget.display = True
+            self.ready = True
+            self.set_current(current, scroll=current != 1)
+            await self._painted()
+
+    async def _painted(self) -> None:
+        """Until the screen has been laid out and painted."""
+        painted = asyncio.Event()
+        self.call_after_refresh(painted.set)
+        await painted.wait()
 
     # ------------------------------------------------------------------ steps
 
@@ -251,15 +315,46 @@ class LessonScreen(BaseScreen):
         self.query_one(StepToc).show_current(number)
         section = self.section(number)
         if scroll and section is not None:
-            self.notebook.scroll_to_widget(section, top=True, animate=False)
+            # after the layout: the sections that just opened or closed change every offset
+            self.call_after_refresh(
+                self.notebook.scroll_to_widget, section, top=True, animate=False
+            )
+
+    def step_cells(self, number: int) -> list[CommandCell]:
+        section = self.section(number)
+        return list(section.query(CommandCell)) if section is not None else []
+
+    def _go_to_step(self, number: int) -> None:
+        """Step ``number`` becomes current, its heading at the top, its first cell focused
+        (so `r` runs it and the footer shows the cell's keys)."""
+        self.set_current(number, scroll=True)
+        cells = self.step_cells(number)
+        if cells:
+            cells[0].focus(scroll_visible=False)
 
     def action_next_step(self) -> None:
         if self.lesson is not None and self.current < len(self.lesson.steps):
-            self.set_current(self.current + 1, scroll=True)
+            self._go_to_step(self.current + 1)
 
     def action_prev_step(self) -> None:
         if self.current > 1:
-            self.set_current(self.current - 1, scroll=True)
+            self._go_to_step(self.current - 1)
+
+    def action_run_step(self) -> None:
+        """`r` outside a cell: run the current step's first cell (a focused cell runs itself)."""
+        if not self.ready:
+            self.notify("the lesson is still opening", severity="warning")
+            return
+        cells = self.step_cells(self.current)
+        if not cells:
+            self.notify(
+                f"step {self.current} has no command to run here: v verifies it",
+                severity="warning",
+            )
+            return
+        cell = next((c for c in cells if c.record is None), cells[0])
+        cell.focus()
+        cell.action_run()
 
     @on(OptionList.OptionSelected, "#toc")
     def _toc_selected(self, event: OptionList.OptionSelected) -> None:
@@ -319,9 +414,15 @@ class LessonScreen(BaseScreen):
     def on_command_cell_ran(self, event: CommandCell.Ran) -> None:
         record = event.record
         if record.ok:
+            cells = self.step_cells(event.cell.step)
+            later = cells[cells.index(event.cell) + 1 :] if event.cell in cells else []
+            if later and self.focused is event.cell:
+                later[0].focus()  # a notebook moves on to the next cell
+                then = "r runs the next command of the step."
+            else:
+                then = "v verifies the step."
             self.notify(
-                f"step {event.cell.step}: the command ran on {', '.join(record.nodes)}. "
-                "v verifies the step.",
+                f"step {event.cell.step}: the command ran on {', '.join(record.nodes)}. {then}",
                 title="Ran",
             )
         else:
@@ -443,7 +544,7 @@ class LessonScreen(BaseScreen):
                 severity="error",
             )
         else:
-            self.notify(f"{what}: ✔ {passed} passed", title="Verify")
+            self.notify(f"{what}: ✔ {passed} passed. {self._what_next(report)}", title="Verify")
         if first_failed is not None:
             if first_failed.step != self.current:
                 self.set_current(first_failed.step, scroll=False)
@@ -452,6 +553,17 @@ class LessonScreen(BaseScreen):
             )
         if warning:
             self.notify(warning, title="Progress file", severity="warning")
+
+    def _what_next(self, report: VerifyReport) -> str:
+        lesson = self.lesson
+        if lesson is None:
+            return ""
+        counted = {s.number for s in lesson.steps} - set(lesson.drill_steps)
+        if all(self.states.get(n) == "passed" for n in counted):
+            return f"Every step of {lesson.id} has passed: well done. Escape goes back."
+        if len(report.steps) == 1 and report.steps[0].step < len(lesson.steps):
+            return f"n goes to step {report.steps[0].step + 1}."
+        return ""
 
     # ------------------------------------------------------------------ help
 
@@ -509,12 +621,21 @@ class LessonScreen(BaseScreen):
         body = (
             f"This runs every command of lessons 1…{lesson.number - 1} on your lab, in order, "
             f"as the lessons show them (platform {ctx.platform}), and stops at the first "
-            "failure. Use it to start this lesson on a fresh lab. It cannot be stopped midway."
+            "failure. Use it to start this lesson on a fresh lab. Escape stops it (after the "
+            "commands running then let go); the steps that passed are kept in your progress."
         )
         self.app.push_screen(
             ConfirmScreen(f"Catch up through {through}?", body, yes="Catch up"),
-            lambda yes: yes and self.app.push_screen(CatchUpScreen(through)),
+            lambda yes: yes and self.app.push_screen(CatchUpScreen(through), self._caught_up),
         )
+
+    def _caught_up(self, _: object = None) -> None:
+        if self.lesson is not None:
+            self._recheck_prerequisites(self.lesson)
+
+    @work(thread=True, group="prerequisites", exclusive=True, exit_on_error=False)
+    def _recheck_prerequisites(self, lesson: Lesson) -> None:
+        self._check_prerequisites(lesson)
 
     def action_back(self) -> None:
         self._stop()

@@ -1,0 +1,176 @@
+"""The TUI on a real rehearsal lab (LXC, real systemd, SSH and ZooKeeper; emulated Mesos),
+driven by keyboard as a learner would: `u` brings the lab up with its output streamed, the
+lessons list opens lesson 3, which says lesson 1 is not done and offers to catch up, `C`
+catches up, then each step's command runs (`r`, confirmed), `v` verifies it and the step
+turns green; a mistake typed into a cell (a wrong port range) turns the step red with what
+the agent really has, and resetting the cell fixes it.
+
+With MESOSLAB_SCREENSHOTS=DIR set, the screens on the way are saved there as SVG (the
+README's screenshots come from this walk on a real lab).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static, TextArea
+
+from mesoslab.tui.app import MesoslabApp, make_app
+from mesoslab.tui.screens.catch_up import CatchUpScreen
+from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.screens.lab import LabScreen
+from mesoslab.tui.screens.lesson import LessonScreen
+from mesoslab.tui.screens.lessons import LessonsScreen
+from mesoslab.tui.widgets.check_list import CheckList
+from mesoslab.tui.widgets.command_cell import CommandCell
+from tests.lxc import new_lab
+from tests.test_tui_app import checks_text, log_text, static_text, table_text, wait_for
+
+pytestmark = [pytest.mark.lab, pytest.mark.anyio]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def lab(lxc_box: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with new_lab(tmp_path_factory, "tui", "1m-2a") as directory:
+        yield directory
+
+
+def shot(app: MesoslabApp, name: str) -> None:
+    folder = os.environ.get("MESOSLAB_SCREENSHOTS")
+    if folder:
+        app.clear_notifications()
+        app.save_screenshot(f"{name}.svg", folder)
+
+
+def notes(app: MesoslabApp) -> str:
+    return "\n".join(n.message for n in app._notifications)
+
+
+async def run_focused_cell(pilot: Pilot[None], app: MesoslabApp, lesson: LessonScreen) -> None:
+    """`r` on the step (its cell), confirm, wait until the command has run on every node."""
+    await pilot.press("r")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    cell = lesson.focused
+    assert isinstance(cell, CommandCell) and cell.step == lesson.current
+    before = cell.record  # replaced when the run ends
+    await pilot.press("y")
+    await wait_for(pilot, lambda: not cell.running and cell.record is not before, 180)
+    assert cell.record is not None and cell.record.ok, static_text(
+        cell.query_one(".cell-output", Static)
+    )
+
+
+async def verify_step(pilot: Pilot[None], lesson: LessonScreen) -> CheckList:
+    checklist = lesson.query_one(f"#checks-{lesson.current}", CheckList)
+    before = checklist.results  # a verify replaces it when it starts and when it ends
+    await pilot.press("v")
+    await wait_for(
+        pilot, lambda: checklist.state == "done" and checklist.results is not before, 180
+    )
+    return checklist
+
+
+async def test_a_learner_brings_the_lab_up_and_turns_lesson_3_green(lab: Path) -> None:
+    app = make_app(lab, refresh_every=0, freeze_gc=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, LabScreen)
+        # -- up, streamed into the output panel
+        await pilot.press("u")
+        await wait_for(pilot, lambda: screen.busy, 10)
+        await wait_for(pilot, lambda: not screen.busy, 900)
+        log = log_text(screen.log_panel)
+        assert "master1 │ Importing base box" in log, log[-3000:]
+        assert "Press l for the lessons" in notes(app), log[-3000:]
+        await pilot.press("r")
+        table = screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table_text(table).count(" | running | ") == 3, 60)
+        shot(app, "lab-up")
+
+        # -- lesson 3 from the lessons list; lesson 1 is not done on this fresh lab
+        await pilot.press("l")
+        assert isinstance(app.screen, LessonsScreen)
+        await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count >= 3)
+        await pilot.press("down", "down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen))
+        lesson = app.screen
+        assert isinstance(lesson, LessonScreen) and lesson.lesson_id == "lesson-3"
+        await wait_for(pilot, lambda: lesson.ready)
+        note = lesson.query_one("#prerequisites", Static)
+        await wait_for(pilot, lambda: bool(note.display))
+        assert "lesson-1 (Your first cluster): 0/6 steps passed" in static_text(note)
+        shot(app, "lesson-prerequisites")
+
+        # -- catch up through lessons 1 and 2 (the real commands, over SSH)
+        await pilot.press("C", "y")
+        await wait_for(pilot, lambda: isinstance(app.screen, CatchUpScreen))
+        catch_up = app.screen
+        assert isinstance(catch_up, CatchUpScreen)
+        await wait_for(pilot, lambda: catch_up.done, 900)
+        status = static_text(catch_up.query_one("#catch-up-status", Static))
+        assert "caught up through lesson-2" in status, status
+        shot(app, "catch-up")
+        await pilot.press("escape")
+        assert app.screen is lesson
+        await wait_for(pilot, lambda: not note.display, 10)  # the progress says lesson 1 is done
+
+        # -- step 1: what the agents offer today
+        assert lesson.current == 1
+        await run_focused_cell(pilot, app, lesson)
+        output = static_text(app.focused.query_one(".cell-output", Static))  # type: ignore[union-attr]
+        assert 'agent1 │ "ports":"[31000-32000]"' in output, output
+        checks = await verify_step(pilot, lesson)
+        assert checks.has_class("-passed"), checks_text(checks)
+
+        # -- step 2, with a typo first: the learner's range is not the lesson's
+        await pilot.press("n")
+        assert lesson.current == 2
+        cell = app.focused
+        assert isinstance(cell, CommandCell)
+        await pilot.press("e")
+        editor = cell.query_one(".cell-editor", TextArea)
+        assert '{"begin": 21000, "end": 24000}' in editor.text
+        editor.text = editor.text.replace('"begin": 21000', '"begin": 22000')
+        await pilot.press("escape")
+        await run_focused_cell(pilot, app, lesson)
+        checks = await verify_step(pilot, lesson)
+        assert checks.has_class("-failed")
+        text = checks_text(checks)
+        assert "✘ host.file_json_equals [agent1]" in text and "22000" in text, text
+        assert lesson.states[2] == "failed"
+        shot(app, "lesson-failed-step")
+        await pilot.press("u")  # reset the cell to the lesson's command, run it again
+        assert '"begin": 21000' in cell.code
+        await run_focused_cell(pilot, app, lesson)
+        checks = await verify_step(pilot, lesson)
+        assert checks.has_class("-passed"), checks_text(checks)
+
+        # -- steps 3 and 4: the agents restart with the new ranges; an app on port 21001
+        for number in (3, 4):
+            await pilot.press("n")
+            assert lesson.current == number
+            await run_focused_cell(pilot, app, lesson)
+            checks = await verify_step(pilot, lesson)
+            assert checks.has_class("-passed"), checks_text(checks)
+            assert lesson.query_one(f"#step-{number}").heading.has_class("-passed")  # type: ignore[attr-defined]
+        assert "[21000-24000, 30000-64000]" in checks_text(lesson.query_one("#checks-3", CheckList))
+        assert lesson.states == {1: "passed", 2: "passed", 3: "passed", 4: "passed"}
+        assert "Every step of lesson-3 has passed" in notes(app)
+        shot(app, "lesson-passed")
+
+        # -- the lessons list shows the progress
+        await pilot.press("escape")
+        lessons = app.screen
+        assert isinstance(lessons, LessonsScreen)
+        rows = lessons.query_one(DataTable)
+        await wait_for(pilot, lambda: "lesson-3 | Custom port ranges | 4/4 ✔" in table_text(rows))
+        assert "lesson-1 | Your first cluster | 6/6 ✔" in table_text(rows)
