@@ -37,8 +37,10 @@ ABOUT = {
         "command on any node.\n\n"
         "**Verify** runs the step's checks against the lab, all at once: each goes from "
         "pending to pass or fail, with what was expected, what was observed and a hint. If "
-        "the hint is not enough, the solution shows the step's commands. **Catch up** applies "
-        "the previous lessons' solutions to your lab."
+        "the hint is not enough, the solution shows the step's commands. **Catch up** (C) "
+        "applies the previous lessons' solutions to your lab; the lesson says when an earlier "
+        "lesson is not done there yet. n and p move between the steps, the step's first cell "
+        "in focus."
     ),
     "FirstRunScreen": (
         "## No lab yet\n\n"
@@ -51,7 +53,7 @@ ABOUT = {
 }
 
 CELL_KEYS = [
-    ("r / ctrl+r", "run the focused cell (asks first)"),
+    ("r / ctrl+r", "run the focused cell, or the current step's (asks first)"),
     ("e", "edit the focused cell; Escape when done"),
     ("u", "reset an edited cell to the lesson's command"),
     ("c", "stop the running cell (its output so far is kept); Escape stops a catch up"),
