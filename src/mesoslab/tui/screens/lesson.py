@@ -24,7 +24,7 @@ from mesoslab.tui.screens.base import BaseScreen
 from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from mesoslab.tui.widgets.command_cell import CommandCell
-from mesoslab.tui.widgets.step_section import Prose, StepHeading, StepSection
+from mesoslab.tui.widgets.step_section import StepHeading, StepSection
 from mesoslab.tui.widgets.step_toc import StepToc
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class LessonScreen(BaseScreen):
                 )
             )
         if lesson.intro:
-            intro = Prose(readable_prose(lesson.intro))
+            intro = Markdown(readable_prose(lesson.intro), open_links=False, classes="prose")
             heading = StepHeading(0, "Introduction", "opens with step 1")
             widgets.append(StepSection(0, heading, [intro]))
         for step in lesson.steps:
@@ -224,7 +224,7 @@ class LessonScreen(BaseScreen):
             segments = step_segments(step, platform)
             for seg in segments:
                 if seg.kind == PROSE:
-                    children.append(Prose(seg.text))
+                    children.append(Markdown(seg.text, open_links=False, classes="prose"))
                 elif seg.kind == CELL and seg.action is not None:
                     key = seg.cell_key(step.number)
                     children.append(
@@ -256,45 +256,20 @@ class LessonScreen(BaseScreen):
     @work(group="mount", exclusive=True, exit_on_error=False)
     async def _mount_notebook(self, widgets: list[Widget], current: int) -> None:
         """Mount the notebook a widget at a time while it is hidden (no layout, no painting
-        of a half-built page), letting the app take keys in between; then show it, and open
-        the steps that open first a few widgets per frame: every layout of the screen goes
-        through all it has not measured yet, and a long step's all at once took 100-250 ms.
-        Only those steps get their prose made now (a closed step's prose is made when it
-        opens); what comes after the steps (the scratch cell) shows last, below them; no
-        full pass of the garbage collector comes in between (one runs after)."""
+        of a half-built page), letting the app take keys in between; then show it in one go.
+        A long lesson never freezes the screen while it opens."""
         notebook = self.notebook
-        opening = [0, 1] if current == 1 else [current]  # the introduction leads in to step 1
-        sections = [i for i, w in enumerate(widgets) if isinstance(w, StepSection)]
-        after = widgets[sections[-1] + 1 :] if sections else []
-        with self.mapp.full_collections_deferred():
-            for widget in after:
-                widget.display = False
-            for widget in widgets:
-                await notebook.mount(widget)
-                if isinstance(widget, StepSection):
-                    widget.set_state(self.states.get(widget.number, ""))
-                    await widget.fill(prose=widget.number in opening)
-                await asyncio.sleep(0)
-            self.query_one(StepToc).set_states(self.states)
-            await self._painted()
-            self.query_one("#opening").display = False
-            notebook.display = True
-            await self._painted()
-            for number in opening:
-                section = self.section(number)
-                if section is not None:
-                    await section.open_gradually(current=number == current, painted=self._painted)
-            for widget in after:
-                widget.display = True
-            self.ready = True
-            self.set_current(current, scroll=current != 1)
-            await self._painted()
-
-    async def _painted(self) -> None:
-        """Until the screen has been laid out and painted."""
-        painted = asyncio.Event()
-        self.call_after_refresh(painted.set)
-        await painted.wait()
+        for widget in widgets:
+            await notebook.mount(widget)
+            if isinstance(widget, StepSection):
+                widget.set_state(self.states.get(widget.number, ""))
+                await widget.fill()
+            await asyncio.sleep(0)
+        self.query_one("#opening").display = False
+        notebook.display = True
+        self.query_one(StepToc).set_states(self.states)
+        self.ready = True
+        self.call_after_refresh(self.set_current, current, scroll=current != 1)
 
     # ------------------------------------------------------------------ steps
 
