@@ -51,8 +51,10 @@ def free_addresses(count: int) -> list[str]:
     listing = subprocess.run(["lxc-ls", "-f", "-F", "IPV4"], capture_output=True, text=True)
     for line in listing.stdout.splitlines()[1:]:
         used.update(a.strip() for a in line.split(","))
-    start = 150 + (os.getpid() % 25) * 4
-    free = [f"10.0.3.{i}" for i in range(start, 250) if f"10.0.3.{i}" not in used]
+    start = 150 + (os.getpid() % 25) * 4  # spread by pid; wraps round within .150-.249
+    order = [*range(start, 250), *range(150, start)]
+    free = [f"10.0.3.{i}" for i in order if f"10.0.3.{i}" not in used]
+    assert len(free) >= count, f"fewer than {count} free addresses in 10.0.3.150-249"
     return free[:count]
 
 
