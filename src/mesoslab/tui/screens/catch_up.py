@@ -108,15 +108,13 @@ class CatchUpScreen(ModalScreen[None]):
 
     def _record(self, report: VerifyReport) -> None:
         """A step passed: keep it in the learner's progress (worker thread), as verify does."""
-        from mesoslab.tui.screens.lesson import record_verify
+        from mesoslab.tui.screens.lesson import keep_verify
 
-        app = cast(Any, self.app)
-        states, warning = record_verify(report, app.context.progress_path())
+        states, warning = keep_verify(self.app, report)
         if states is not None:  # None: no progress file (no lab file) or it cannot be saved
             self.recorded += sum(1 for s in report.steps if s.passed)
         if warning:
             self._record_warning = warning
-        app.cell_store().put_checks(report.lesson, {s.step: s.results for s in report.steps})
 
     def _failed(self, exc: MesoslabError) -> None:
         self.query_one(LogPanel).flush()

@@ -463,8 +463,7 @@ class LessonScreen(BaseScreen):
             session.close()
         if session.cancelled.is_set():
             return  # the lesson was closed: partial results are not recorded
-        states, warning = record_verify(report, ctx.progress_path())
-        self.mapp.cell_store().put_checks(lesson.id, {s.step: s.results for s in report.steps})
+        states, warning = keep_verify(self.mapp, report)
         self._ui(self._verify_done, report, states, warning)
 
     def _checklist(self, step: int) -> CheckList | None:
@@ -633,6 +632,14 @@ def step_states(lesson: Lesson, progress_path: Any) -> tuple[dict[int, str], str
         for number, entry in store.steps(lesson.id).items()
     }
     return states, store.warning
+
+
+def keep_verify(app: Any, report: VerifyReport) -> tuple[dict[int, str] | None, str | None]:
+    """What a verify (or a catch-up step's settling) found, kept: the steps' outcomes in the
+    learner's progress, the checks beside the lesson's cells (shown when it reopens)."""
+    kept = record_verify(report, app.context.progress_path())
+    app.cell_store().put_checks(report.lesson, {s.step: s.results for s in report.steps})
+    return kept
 
 
 def record_verify(
