@@ -7,8 +7,10 @@ Prints, measured in one run:
   * a thread streams log lines into the output panel (the path `up` output takes),
   * the same lines arrive one `call_from_thread` each,
   * a whole-lesson verify runs against a loopback cluster (some checks failing),
-  * a lesson notebook opens (the shipped lesson 1, the longest), the first time (Textual
-    parses the CSS of the Markdown widgets once per process) and again;
+  * a lesson notebook opens (the shipped lesson 1, the longest) until it is on the terminal
+    with its first step open, the first time (Textual parses the CSS of the Markdown widgets
+    once per process) and again, the worst of REOPENINGS openings; and it closes (the app
+    collects the closed notebook's garbage right after): the worst of those closings;
   target <= 100 ms each.
 
 Run: .venv/bin/python benchmarks/tui_bench.py   (from the repository root)
@@ -38,6 +40,7 @@ from tests.test_tui_helpers import NODES, make_test_app, write_lessons  # noqa: 
 LINES = 20_000
 BURST = 50  # lines between two reads of the pipe (at most 50 000 lines/s)
 TICK = 0.005
+REOPENINGS = 3
 
 FIRST_PAINT = r"""
 import time
@@ -95,17 +98,34 @@ class LagProbe:
         return ordered[-1], ordered[int(len(ordered) * 0.99)]
 
 
-async def measured(label: str, probe: LagProbe, work: Callable[[], Awaitable[str]]) -> None:
+Measure = tuple[float, float, float, str]  # worst stall, p99, seconds taken, what ran
+
+
+async def measure(probe: LagProbe, work: Callable[[], Awaitable[str]]) -> Measure:
     probe.start()
     started = time.perf_counter()
     extra = await work()
     elapsed = time.perf_counter() - started
     worst, p99 = await probe.stop()
+    return worst, p99, elapsed, extra
+
+
+def report(label: str, result: Measure) -> None:
+    worst, p99, elapsed, extra = result
     verdict = "ok" if worst <= 0.1 else "over the 100 ms target"
     print(
         f"  {label:<34} max stall {worst * 1000:6.1f} ms  p99 {p99 * 1000:5.1f} ms  "
         f"({elapsed:.2f} s{extra}) {verdict}"
     )
+
+
+async def measured(label: str, probe: LagProbe, work: Callable[[], Awaitable[str]]) -> None:
+    report(label, await measure(probe, work))
+
+
+def worst_of(results: list[Measure]) -> Measure:
+    worst, p99, elapsed, extra = max(results)
+    return worst, p99, elapsed, f"{extra}, worst of {len(results)}"
 
 
 def first_paint(inventory: Path, runs: int = 3) -> None:
@@ -134,6 +154,7 @@ async def stalls(inventory: Path) -> None:
     from mesoslab.tui.screens.lesson import LessonScreen
     from mesoslab.tui.widgets.check_list import CheckList
     from mesoslab.tui.widgets.log_panel import LogPanel
+    from mesoslab.tui.widgets.step_section import StepSection
 
     app = make_test_app(inventory, verify_timeout=1.5, freeze_gc=True)  # as `mesoslab` runs
     probe = LagProbe()
@@ -204,6 +225,8 @@ async def stalls(inventory: Path) -> None:
         await pilot.pause(0.2)
 
         async def open_long_lesson() -> str:
+            # until the notebook is on the terminal with its first step open (the layout of
+            # that step used to come after `ready`), then a moment more for what follows
             os.environ["MESOSLAB_LESSONS"] = str(ROOT / "lessons")
             try:
                 app.open_lesson("lesson-1")
@@ -211,12 +234,53 @@ async def stalls(inventory: Path) -> None:
                     await asyncio.sleep(0.01)
             finally:
                 os.environ["MESOSLAB_LESSONS"] = lessons
-            return f", shipped lesson-1, {len(list(app.screen.query('*')))} widgets"
+            lesson = app.screen
+            while not any(s.heading.open for s in lesson.query(StepSection)):
+                await asyncio.sleep(0.01)
+            painted = asyncio.Event()
+            lesson.call_after_refresh(painted.set)
+            await painted.wait()
+            await asyncio.sleep(0.3)
+            return f", shipped lesson-1, {len(list(lesson.query('*')))} widgets"
+
+        async def close_lesson() -> str:
+            # until the lesson screen is gone, then a moment more: taking it apart and
+            # collecting its garbage land in this row
+            await pilot.press("escape")
+            while isinstance(app.screen, LessonScreen):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)
+            return ", its garbage collected"
 
         await measured("open a lesson notebook (1st)", probe, open_long_lesson)
+        closings = [await measure(probe, close_lesson)]
+        openings = []
+        for _ in range(REOPENINGS):
+            openings.append(await measure(probe, open_long_lesson))
+            closings.append(await measure(probe, close_lesson))
+        report("open it again", worst_of(openings))
+        report("close it", worst_of(closings))
+
+        async def change_steps() -> str:
+            # n to the last step and p back to the first, each until the new step is painted
+            # open, then a moment for what follows (as a reader pauses on a step)
+            lesson = app.screen
+            assert isinstance(lesson, LessonScreen)
+            count = len(list(lesson.query(StepSection))) - 1
+            for key in ["n"] * (count - 1) + ["p"] * (count - 1):
+                before = lesson.current
+                await pilot.press(key)
+                while lesson.current == before:
+                    await asyncio.sleep(0.01)
+                painted = asyncio.Event()
+                lesson.call_after_refresh(painted.set)
+                await painted.wait()
+                await asyncio.sleep(0.1)
+            return f", n/p through {count} steps and back"
+
+        await open_long_lesson()
+        await measured("change step (n/p)", probe, change_steps)
         await pilot.press("escape")
-        await pilot.pause(0.3)
-        await measured("open it again", probe, open_long_lesson)
 
 
 def main() -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import gc
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -23,6 +25,7 @@ from textual.worker import Worker
 
 from mesoslab.tui.context import LabContext, resolve_context
 from mesoslab.tui.errors import error_parts, short_message
+from mesoslab.tui.release import release_closed
 from mesoslab.tui.screens.base import BaseScreen
 from mesoslab.tui.screens.confirm import ConfirmScreen
 
@@ -32,6 +35,21 @@ if TYPE_CHECKING:
     from mesoslab.tui.screens.lab import LabScreen
 
 DARK, LIGHT = "textual-dark", "textual-light"
+_T = TypeVar("_T")
+
+
+class FreshContextExecutor(ThreadPoolExecutor):
+    """The event loop's default executor, running each job in a new, empty context.
+
+    Textual (8.x) runs a thread worker by setting its ``active_worker`` context variable in
+    the pool thread's own context, and never resets it. So a finished worker, with the screen
+    that started it and every widget on that screen, stayed alive until the same pool thread
+    ran another thread worker: a closed lesson (~50 000 objects) outlived its screen, and the
+    collector went through it on every full pass while the next lesson was open.
+    """
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        return super().submit(contextvars.Context().run, fn, *args, **kwargs)
 
 
 class MesoslabApp(App[None]):
@@ -68,6 +86,9 @@ class MesoslabApp(App[None]):
 
     def on_mount(self) -> None:
         self.theme = DARK
+        asyncio.get_running_loop().set_default_executor(
+            FreshContextExecutor(thread_name_prefix="mesoslab-worker")
+        )
         if self.freeze_gc:
             # What is alive once the first screen is up lives as long as the app: keep it out
             # of the garbage collector's full passes, which otherwise stall the screen.
@@ -114,6 +135,10 @@ class MesoslabApp(App[None]):
             self.pop_screen()
             return
         self.push_screen(HelpScreen(self.screen))
+
+    def screen_closed(self) -> None:
+        """A screen was taken apart: let go of what Textual keeps of it (tui/release.py)."""
+        release_closed(self)
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK

@@ -16,6 +16,9 @@ class BaseScreen(Screen[None]):
     def mapp(self) -> MesoslabApp:
         return cast("MesoslabApp", self.app)
 
+    def on_unmount(self) -> None:
+        self.mapp.call_later(self.mapp.screen_closed)
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that raised (a bug, or an error its code did not expect) is reported."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:

@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Markdown, Static
 
+from mesoslab.tui.screens.base import BaseScreen
+
 ABOUT = {
     "LabScreen": (
         "## The lab\n\n"
@@ -90,7 +92,7 @@ def _keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
     return table
 
 
-class HelpScreen(Screen[None]):
+class HelpScreen(BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "close", "Close")]
 
     def __init__(self, under: Screen[Any]) -> None:

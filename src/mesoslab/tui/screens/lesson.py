@@ -24,7 +24,7 @@ from mesoslab.tui.screens.base import BaseScreen
 from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from mesoslab.tui.widgets.command_cell import CommandCell
-from mesoslab.tui.widgets.step_section import StepHeading, StepSection
+from mesoslab.tui.widgets.step_section import Prose, StepHeading, StepSection
 from mesoslab.tui.widgets.step_toc import StepToc
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class LessonScreen(BaseScreen):
                 )
             )
         if lesson.intro:
-            intro = Markdown(readable_prose(lesson.intro), open_links=False, classes="prose")
+            intro = Prose(readable_prose(lesson.intro))
             heading = StepHeading(0, "Introduction", "opens with step 1")
             widgets.append(StepSection(0, heading, [intro]))
         for step in lesson.steps:
@@ -224,7 +224,7 @@ class LessonScreen(BaseScreen):
             segments = step_segments(step, platform)
             for seg in segments:
                 if seg.kind == PROSE:
-                    children.append(Markdown(seg.text, open_links=False, classes="prose"))
+                    children.append(Prose(seg.text))
                 elif seg.kind == CELL and seg.action is not None:
                     key = seg.cell_key(step.number)
                     children.append(
@@ -256,14 +256,15 @@ class LessonScreen(BaseScreen):
     @work(group="mount", exclusive=True, exit_on_error=False)
     async def _mount_notebook(self, widgets: list[Widget], current: int) -> None:
         """Mount the notebook a widget at a time while it is hidden (no layout, no painting
-        of a half-built page), letting the app take keys in between; then show it in one go.
-        A long lesson never freezes the screen while it opens."""
+        of a half-built page), letting the app take keys in between; then show it in one go,
+        the step that opens first with its prose (the others' prose is made when they open)."""
         notebook = self.notebook
+        opening = {current, 0} if current == 1 else {current}  # the introduction leads in
         for widget in widgets:
             await notebook.mount(widget)
             if isinstance(widget, StepSection):
                 widget.set_state(self.states.get(widget.number, ""))
-                await widget.fill()
+                await widget.fill(prose=widget.number in opening)
             await asyncio.sleep(0)
         self.query_one("#opening").display = False
         notebook.display = True
@@ -522,11 +523,18 @@ class LessonScreen(BaseScreen):
         if first_failed is not None:
             if first_failed.step != self.current:
                 self.set_current(first_failed.step, scroll=False)
-            self.call_after_refresh(
-                self.notebook.scroll_to_widget, first_failed, top=True, animate=False
-            )
+            self._scroll_to_checks(first_failed)
         if warning:
             self.notify(warning, title="Progress file", severity="warning")
+
+    @work(group="scroll", exclusive=True, exit_on_error=False)
+    async def _scroll_to_checks(self, checks: CheckList) -> None:
+        """Bring a step's checks to the top once the prose above them is made (a step that
+        just opened makes it after this frame)."""
+        section = self.section(checks.step)
+        if section is not None:
+            await section.prose_ready()
+        self.call_after_refresh(self.notebook.scroll_to_widget, checks, top=True, animate=False)
 
     def _what_next(self, report: VerifyReport) -> str:
         lesson = self.lesson

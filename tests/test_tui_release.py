@@ -1,0 +1,80 @@
+"""A closed lesson is freed, and a step's prose is made when it first opens (tui/release.py,
+tui/app.py FreshContextExecutor, tui/widgets/step_section.py Prose). Textual keeps closed
+widgets in its watcher lists and thread workers' contexts: these tests fail if an upgrade of
+Textual brings either back."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+import pytest
+from textual.widgets import Header
+
+from mesoslab.tui.screens.lesson import LessonScreen
+from mesoslab.tui.widgets.command_cell import CommandCell
+from mesoslab.tui.widgets.step_section import Prose, StepSection
+from tests.lesson3_cluster import Lesson3Cluster as Cluster
+from tests.test_tui_app import open_lesson, wait_for
+from tests.test_tui_helpers import cluster, make_test_app
+
+__all__ = ["cluster"]  # a fixture used by name
+
+SHIPPED = Path(__file__).resolve().parents[1] / "lessons"
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def shipped_lessons(monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MESOSLAB_LESSONS", str(SHIPPED))
+    return SHIPPED
+
+
+async def test_a_closed_lesson_is_freed(
+    cluster: tuple[Cluster, Path], shipped_lessons: Path
+) -> None:
+    _, inventory = cluster
+    app = make_test_app(inventory)
+    async with app.run_test(size=(100, 36)) as pilot:
+        for _ in range(2):  # the second visit runs its thread workers on the same threads
+            screen = await open_lesson(pilot, app, "lesson-1")
+            refs = [
+                weakref.ref(screen),
+                weakref.ref(screen.query_one(Header)),
+                weakref.ref(screen.query(CommandCell).first()),
+            ]
+            del screen
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, LessonScreen))
+            await pilot.pause(0.3)
+            gc.collect()
+            alive = [type(ref()).__name__ for ref in refs if ref() is not None]
+            assert alive == [], f"still alive after the lesson closed: {alive}"
+
+
+async def test_a_step_prose_is_made_when_it_first_opens(
+    cluster: tuple[Cluster, Path], shipped_lessons: Path
+) -> None:
+    _, inventory = cluster
+    app = make_test_app(inventory)
+    async with app.run_test(size=(100, 36)) as pilot:
+        screen = await open_lesson(pilot, app, "lesson-1")
+
+        def prose(number: int) -> list[Prose]:
+            section = screen.query_one(f"#step-{number}", StepSection)
+            return list(section.query(Prose))
+
+        assert prose(1) and all(p.made and p.children for p in prose(1))
+        assert prose(3) and not any(p.made or p.children for p in prose(3))
+        await pilot.press("n", "n")
+        await wait_for(pilot, lambda: screen.current == 3)
+        await wait_for(pilot, lambda: all(p.children for p in prose(3)))
+        await pilot.press("p")  # closing a step keeps what was made
+        await wait_for(pilot, lambda: screen.current == 2)
+        assert all(p.made and p.children for p in prose(3))
