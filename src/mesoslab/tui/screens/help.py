@@ -77,7 +77,7 @@ def key_rows(screen: Screen[Any], key_display: Any) -> list[tuple[str, str]]:
     for binding in Binding.make_bindings(getattr(type(screen), "BINDINGS", [])):
         action = binding.action.split("(", 1)[0]
         if binding.description and screen.check_action(action, ()) is not False:
-            rows.append((key_display(binding), binding.description))
+            rows.append((key_display(binding), binding.tooltip or binding.description))
     if type(screen).__name__ == "LessonScreen":
         rows += CELL_KEYS
     return rows

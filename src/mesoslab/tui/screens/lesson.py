@@ -41,9 +41,9 @@ _LESSON_LINK = re.compile(r"(?:^|/)(?:lesson-?)?0*(\d{1,2})(?:-[\w-]+)?(?:/lesso
 class LessonScreen(BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run_step", "Run"),
-        Binding("v", "verify_step", "Verify step"),
+        Binding("v", "verify_step", "Verify", tooltip="Verify this step"),
         Binding("V", "verify_lesson", "Verify all", show=False),
-        Binding("n", "next_step", "Next step"),
+        Binding("n", "next_step", "Next", tooltip="Next step"),
         Binding("p", "prev_step", "Prev step", show=False),
         Binding("s", "solution", "Solution", show=False),
         Binding("x", "scratch", "Scratch cell", show=False),
@@ -51,6 +51,7 @@ class LessonScreen(BaseScreen):
         Binding("a", "toggle_all", "All steps", show=False),
         Binding("b", "toggle_toc", "Steps panel", show=False),
         Binding("escape", "back", "Back"),
+        Binding("q", "app.quit", "Quit", show=False),  # in the help: 80 columns are full
     ]
 
     def __init__(self, lesson_id: str) -> None:

@@ -60,8 +60,8 @@ class CommandCell(Vertical, can_focus=True):
     """One runnable command block of a lesson step."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r,ctrl+r", "run", "Run cell"),
-        Binding("e", "edit", "Edit cell"),
+        Binding("r,ctrl+r", "run", "Run", tooltip="Run this cell"),
+        Binding("e", "edit", "Edit", tooltip="Edit this cell"),
         Binding("escape", "stop_editing", "Done editing"),
         Binding("u", "reset", "Reset cell", show=False),
         Binding("c", "stop", "Stop"),  # shown only while the cell runs (check_action)

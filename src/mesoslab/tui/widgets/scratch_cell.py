@@ -17,8 +17,8 @@ from mesoslab.tui.widgets.command_cell import CommandCell, record_text
 
 class ScratchCell(CommandCell):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r,ctrl+r", "run", "Run cell"),
-        Binding("e", "edit", "Edit cell"),
+        Binding("r,ctrl+r", "run", "Run", tooltip="Run this cell"),
+        Binding("e", "edit", "Edit", tooltip="Edit this cell"),
         Binding("escape", "stop_editing", "Done editing"),
     ]
 
