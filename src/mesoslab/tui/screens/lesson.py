@@ -51,7 +51,7 @@ class LessonScreen(BaseScreen):
         Binding("a", "toggle_all", "All steps", show=False),
         Binding("b", "toggle_toc", "Steps panel", show=False),
         Binding("escape", "back", "Back"),
-        Binding("q", "app.quit", "Quit", show=False),  # in the help: 80 columns are full
+        Binding("q", "app.quit", "", show=False),  # "q / ctrl+q" is in the help's global keys
     ]
 
     def __init__(self, lesson_id: str) -> None:
