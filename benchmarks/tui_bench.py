@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,6 +37,9 @@ from tests.fixture_server import FakeLab  # noqa: E402
 from tests.lesson3_cluster import DEFAULT, write_inventory  # noqa: E402
 from tests.lesson3_cluster import Lesson3Cluster as Cluster  # noqa: E402
 from tests.test_tui_helpers import NODES, make_test_app, write_lessons  # noqa: E402
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 LINES = 20_000
 BURST = 50  # lines between two reads of the pipe (at most 50 000 lines/s)
@@ -121,6 +125,13 @@ def report(label: str, result: Measure) -> None:
 
 async def measured(label: str, probe: LagProbe, work: Callable[[], Awaitable[str]]) -> None:
     report(label, await measure(probe, work))
+
+
+async def painted(screen: Screen[object]) -> None:
+    """Until ``screen`` has been laid out and painted."""
+    done = asyncio.Event()
+    screen.call_after_refresh(done.set)
+    await done.wait()
 
 
 def worst_of(results: list[Measure]) -> Measure:
@@ -237,20 +248,18 @@ async def stalls(inventory: Path) -> None:
             lesson = app.screen
             while not any(s.heading.open for s in lesson.query(StepSection)):
                 await asyncio.sleep(0.01)
-            painted = asyncio.Event()
-            lesson.call_after_refresh(painted.set)
-            await painted.wait()
+            await painted(lesson)
             await asyncio.sleep(0.3)
             return f", shipped lesson-1, {len(list(lesson.query('*')))} widgets"
 
         async def close_lesson() -> str:
-            # until the lesson screen is gone, then a moment more: taking it apart and
-            # collecting its garbage land in this row
+            # until the lesson screen is gone, then a moment more: taking it apart, and a
+            # collection of its garbage if one comes then, land in this row
             await pilot.press("escape")
             while isinstance(app.screen, LessonScreen):
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.3)
-            return ", its garbage collected"
+            return ", then 0.3 s"
 
         await measured("open a lesson notebook (1st)", probe, open_long_lesson)
         closings = [await measure(probe, close_lesson)]
@@ -265,16 +274,14 @@ async def stalls(inventory: Path) -> None:
             # n to the last step and p back to the first, each until the new step is painted
             # open, then a moment for what follows (as a reader pauses on a step)
             lesson = app.screen
-            assert isinstance(lesson, LessonScreen)
-            count = len(list(lesson.query(StepSection))) - 1
+            assert isinstance(lesson, LessonScreen) and lesson.lesson is not None
+            count = len(lesson.lesson.steps)
             for key in ["n"] * (count - 1) + ["p"] * (count - 1):
                 before = lesson.current
                 await pilot.press(key)
                 while lesson.current == before:
                     await asyncio.sleep(0.01)
-                painted = asyncio.Event()
-                lesson.call_after_refresh(painted.set)
-                await painted.wait()
+                await painted(lesson)
                 await asyncio.sleep(0.1)
             return f", n/p through {count} steps and back"
 
