@@ -73,6 +73,9 @@ def test_five_megabytes_of_output_arrive_complete(ssh_pool: SshPool, ssh_node: N
 
 
 def test_timeout_returns_output_so_far_and_does_not_hang(ssh_pool: SshPool, ssh_node: Node) -> None:
+    # connect first: the timeout also bounds the connect, which on a slow, busy machine can
+    # take most of a second by itself, and this test is about the command's own timeout
+    assert ssh_pool.run(ssh_node, "true").ok
     start = time.monotonic()
     result = ssh_pool.run(ssh_node, "echo started; sleep 6", timeout=1.0)
     elapsed = time.monotonic() - start
