@@ -30,6 +30,7 @@ from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.screens.lessons import LessonsScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from mesoslab.tui.widgets.command_cell import CommandCell
+from mesoslab.tui.widgets.footer import KeyFooter
 from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.scratch_cell import ScratchCell
 from mesoslab.tui.widgets.step_section import StepSection
@@ -355,6 +356,33 @@ async def test_a_cell_runs_after_asking_streams_output_and_keeps_it(
         cell.focus()
         await pilot.press("u")
         assert cell.code == 'echo "hello from $(hostname)"'
+
+
+async def test_the_footer_is_rebuilt_only_when_its_keys_change(
+    cluster: tuple[Cluster, Path], test_lessons: Path
+) -> None:
+    _, inventory = cluster
+    app = make_test_app(inventory)
+    async with app.run_test(size=SIZE) as pilot:
+        lesson = await open_lesson(pilot, app, "lesson-3")
+        footer = lesson.query_one(KeyFooter)
+
+        def shown() -> list[str]:
+            return [f"{key.key} {key.description}" for key in footer.query("FooterKey")]
+
+        lesson.step_cells(1)[0].focus()
+        await pilot.pause(0.1)
+        keys = list(footer.query("FooterKey"))
+        assert "r Run" in shown() and "e Edit" in shown()
+        await pilot.press("n")  # the next step's cell has the same keys: the same key widgets
+        await pilot.pause(0.1)
+        assert app.focused is lesson.step_cells(2)[0]
+        assert list(footer.query("FooterKey")) == keys
+        await pilot.press("e")  # editing: other keys, shown
+        await wait_for(pilot, lambda: "escape Done editing" in shown())
+        assert "r Run" not in shown()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "r Run" in shown())
 
 
 # --------------------------------------------------------------------------- first run and up

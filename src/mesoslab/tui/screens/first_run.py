@@ -16,13 +16,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
-from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.widgets import Header, Input, Label, Select, Static
 
 from mesoslab.errors import MesoslabError
 from mesoslab.lab.presets import PRESETS
 from mesoslab.lab.spec import LAB_FILE, PLATFORMS, PROVIDERS
 from mesoslab.tui.screens.base import BaseScreen
 from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from mesoslab.lab.doctor import Finding
@@ -122,7 +123,7 @@ class FirstRunScreen(BaseScreen):
                 "[b]l[/b] reads the lessons first",
                 id="first-run-keys",
             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "no lab yet"

@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown, Static
+from textual.widgets import Header, Markdown, Static
 
 from mesoslab.tui.screens.base import BaseScreen
+from mesoslab.tui.widgets.footer import KeyFooter
 
 ABOUT = {
     "LabScreen": (
@@ -109,7 +110,7 @@ class HelpScreen(BaseScreen):
             )
             yield Static(_keys_table("Everywhere", GLOBAL_KEYS), id="help-global")
             yield Markdown(ABOUT.get(name, "## mesoslab") + "\n\n" + MOUSE, id="help-text")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "help"

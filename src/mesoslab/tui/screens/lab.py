@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker
 
 from mesoslab.errors import MesoslabError
@@ -26,6 +26,7 @@ from mesoslab.tui.errors import error_parts
 from mesoslab.tui.screens.ask_text import AskTextScreen
 from mesoslab.tui.screens.base import BaseScreen
 from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.widgets.footer import KeyFooter
 from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.node_progress import NodeProgress
 from mesoslab.tui.widgets.node_table import NodeTable
@@ -84,7 +85,7 @@ class LabScreen(BaseScreen):
         if ctx.has_vms:
             log.border_subtitle = "up, provision, halt and destroy stream their output here"
         yield log
-        yield Footer()
+        yield KeyFooter()
 
     def _title_text(self) -> Text:
         ctx = self.mapp.context

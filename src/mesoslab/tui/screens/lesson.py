@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Markdown, OptionList, Static
+from textual.widgets import Header, Markdown, OptionList, Static
 from textual.worker import Worker
 
 from mesoslab.errors import MesoslabError
@@ -24,6 +24,7 @@ from mesoslab.tui.screens.base import BaseScreen
 from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from mesoslab.tui.widgets.command_cell import CommandCell
+from mesoslab.tui.widgets.footer import KeyFooter
 from mesoslab.tui.widgets.step_section import Prose, StepHeading, StepSection
 from mesoslab.tui.widgets.step_toc import StepToc
 
@@ -66,6 +67,7 @@ class LessonScreen(BaseScreen):
         self._verify_worker: Worker[None] | None = None
         self._verify_session: Session | None = None
         self._plan_steps: dict[int, int] = {}
+        self.sections: dict[int, StepSection] = {}  # by step number (0: the introduction)
 
     # ------------------------------------------------------------------ layout
 
@@ -79,7 +81,7 @@ class LessonScreen(BaseScreen):
             notebook = VerticalScroll(id="notebook")
             notebook.display = False  # filled out of sight, then shown in one go
             yield notebook
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def notebook(self) -> VerticalScroll:
@@ -203,6 +205,7 @@ class LessonScreen(BaseScreen):
         self.lesson = lesson
         self.runtime = runtime
         self.states = states
+        self.sections = {}
         self.sub_title = f"{lesson.id} · {self.mapp.context.label}"
         platform = runtime.platform
         widgets: list[Widget] = [
@@ -219,7 +222,8 @@ class LessonScreen(BaseScreen):
         if lesson.intro:
             intro = Prose(readable_prose(lesson.intro))
             heading = StepHeading(0, "Introduction", "opens with step 1")
-            widgets.append(StepSection(0, heading, [intro]))
+            self.sections[0] = StepSection(0, heading, [intro])
+            widgets.append(self.sections[0])
         for step in lesson.steps:
             children: list[Widget] = []
             segments = step_segments(step, platform)
@@ -245,7 +249,8 @@ class LessonScreen(BaseScreen):
             cells = sum(1 for seg in segments if seg.kind == CELL)
             summary = f"{_count(cells, 'command')} · {_count(len(step.checks), 'check')}"
             heading = StepHeading(step.number, step.title, summary)
-            widgets.append(StepSection(step.number, heading, children))
+            self.sections[step.number] = StepSection(step.number, heading, children)
+            widgets.append(self.sections[step.number])
         if self.mapp.context.has_lab:
             widgets.append(ScratchCell(runtime))
         toc = StepToc([(s.number, s.title) for s in lesson.steps], id="toc")
@@ -276,8 +281,10 @@ class LessonScreen(BaseScreen):
     # ------------------------------------------------------------------ steps
 
     def section(self, number: int) -> StepSection | None:
-        found = self.query(f"#step-{number}")
-        return found.first(StepSection) if found else None
+        """Step ``number``'s section once it is on the screen (kept by number: a query walks
+        the whole notebook, a cost paid on every step change)."""
+        section = self.sections.get(number)
+        return section if section is not None and section.is_attached else None
 
     def set_current(self, number: int, *, scroll: bool) -> None:
         """Make step ``number`` the current one: its body opens (the others close unless every
@@ -285,7 +292,7 @@ class LessonScreen(BaseScreen):
         if self.lesson is None or self.lesson.step(number) is None:
             return
         self.current = number
-        for section in self.query(StepSection):
+        for section in self._attached_sections():
             current = section.number == number
             intro_open = section.number == 0 and number == 1  # the introduction leads in
             section.show(current=current, open_=current or intro_open or self.show_all)
@@ -297,9 +304,13 @@ class LessonScreen(BaseScreen):
                 self.notebook.scroll_to_widget, section, top=True, animate=False
             )
 
+    def _attached_sections(self) -> list[StepSection]:
+        return [s for s in self.sections.values() if s.is_attached]
+
     def step_cells(self, number: int) -> list[CommandCell]:
         section = self.section(number)
-        return list(section.query(CommandCell)) if section is not None else []
+        found = [w for w in section.body if isinstance(w, CommandCell)] if section else []
+        return [cell for cell in found if cell.is_attached]
 
     def _go_to_step(self, number: int) -> None:
         """Step ``number`` becomes current, its heading at the top, its first cell focused
@@ -469,8 +480,9 @@ class LessonScreen(BaseScreen):
         self._ui(self._verify_done, report, states, warning)
 
     def _checklist(self, step: int) -> CheckList | None:
-        found = self.query(f"#checks-{step}")
-        return found.first(CheckList) if found else None
+        section = self.section(step)
+        found = [w for w in section.body if isinstance(w, CheckList)] if section else []
+        return found[0] if found and found[0].is_attached else None
 
     def _verify_started(self, rows: list[tuple[int, int, str, str]], step: int | None) -> None:
         self._plan_steps = {index: s for index, s, _, _ in rows}
@@ -507,7 +519,7 @@ class LessonScreen(BaseScreen):
                     states[s.step] = "passed" if s.passed else "failed"
         self.states = states
         self.query_one(StepToc).set_states(states)
-        for section in self.query(StepSection):
+        for section in self._attached_sections():
             section.set_state(states.get(section.number, ""))
         counts = report.counts()
         failed, passed = counts[Status.FAIL], counts[Status.PASS]
@@ -569,10 +581,9 @@ class LessonScreen(BaseScreen):
 
     def _solution_closed(self, go: bool | None) -> None:
         if go:
-            section = self.section(self.current)
-            cells = section.query(CommandCell) if section is not None else None
+            cells = self.step_cells(self.current)
             if cells:
-                cell = cells.first()
+                cell = cells[0]
                 self.notebook.scroll_to_widget(cell, top=True, animate=False)
                 cell.focus()
 

@@ -11,9 +11,10 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from mesoslab.tui.screens.base import BaseScreen
+from mesoslab.tui.widgets.footer import KeyFooter
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class LessonsScreen(BaseScreen):
         table: DataTable[Text | str] = DataTable(id="lesson-table", cursor_type="row")
         yield table
         yield Static("", id="lesson-summary")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         ctx = self.mapp.context
