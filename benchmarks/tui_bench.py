@@ -9,9 +9,12 @@ Prints, measured in one run:
   * a whole-lesson verify runs against a loopback cluster (some checks failing),
   * a lesson notebook opens (the shipped lesson 1, the longest) until it is on the terminal
     with its first step open, the first time (Textual parses the CSS of the Markdown widgets
-    once per process) and again, the worst of REOPENINGS openings; and it closes (the app
-    collects the closed notebook's garbage right after): the worst of those closings;
-  target <= 100 ms each.
+    once per process) and again, the worst of REOPENINGS openings; and it closes: the worst of
+    those closings,
+  * steps change (n/p through lesson 1 and back),
+  target <= 100 ms each; and then
+  * a pause on a step, and one after closing the lesson: the collector's full passes wait
+    for a second without input (tui/gc_pacing.py), these rows show what they cost then.
 
 Run: .venv/bin/python benchmarks/tui_bench.py   (from the repository root)
 Not a timed test: numbers vary by machine (and by what else runs on it).
@@ -37,6 +40,8 @@ from tests.fixture_server import FakeLab  # noqa: E402
 from tests.lesson3_cluster import DEFAULT, write_inventory  # noqa: E402
 from tests.lesson3_cluster import Lesson3Cluster as Cluster  # noqa: E402
 from tests.test_tui_helpers import NODES, make_test_app, write_lessons  # noqa: E402
+
+from mesoslab.tui.gc_pacing import IDLE_AFTER  # noqa: E402
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -167,7 +172,7 @@ async def stalls(inventory: Path) -> None:
     from mesoslab.tui.widgets.log_panel import LogPanel
     from mesoslab.tui.widgets.step_section import StepSection
 
-    app = make_test_app(inventory, verify_timeout=1.5, freeze_gc=True)  # as `mesoslab` runs
+    app = make_test_app(inventory, verify_timeout=1.5, pace_gc=True)  # as `mesoslab` runs
     probe = LagProbe()
     print("event-loop stalls (target <= 100 ms):")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -285,9 +290,19 @@ async def stalls(inventory: Path) -> None:
                 await asyncio.sleep(0.1)
             return f", n/p through {count} steps and back"
 
+        async def reading_pause() -> str:
+            # the learner stops to read: the collector's full pass, if one is due, runs now
+            assert app.gc_pacer is not None
+            passes = app.gc_pacer.passes
+            await asyncio.sleep(IDLE_AFTER + 1.0)
+            ran = app.gc_pacer.passes - passes
+            return f", {IDLE_AFTER + 1.0:.0f} s without input: {ran} full collection(s)"
+
         await open_long_lesson()
         await measured("change step (n/p)", probe, change_steps)
+        await measured("then a pause on the step", probe, reading_pause)
         await pilot.press("escape")
+        await measured("a pause after closing it", probe, reading_pause)
 
 
 def main() -> None:

@@ -446,7 +446,7 @@ async def test_first_run_creates_a_lab_then_up_streams_and_quitting_cancels_it(
         refresh_every=0,
         probe_timeout=0.3,
         doctor_host=host,
-        freeze_gc=False,
+        pace_gc=False,
     )
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
@@ -502,7 +502,7 @@ async def test_lab_errors_are_messages_not_tracebacks(
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     result = write_lab(tmp_path / "lab", platform="rehearsal")
     write_machines(result.spec)  # as after a first `up`
-    app = MesoslabApp(for_spec(result.spec), refresh_every=0, probe_timeout=0.3, freeze_gc=False)
+    app = MesoslabApp(for_spec(result.spec), refresh_every=0, probe_timeout=0.3, pace_gc=False)
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         assert isinstance(lab, LabScreen)

@@ -158,7 +158,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Cluster, Path]]:
 def make_test_app(inventory: Path | None = None, **options: object) -> MesoslabApp:
     """The app as `mesoslab --inventory FILE` starts it, with no background refresh."""
     context = resolve_context(inventory=str(inventory)) if inventory else LabContext()
-    settings: dict[str, object] = {"refresh_every": 0, "verify_timeout": 1.0, "freeze_gc": False}
+    settings: dict[str, object] = {"refresh_every": 0, "verify_timeout": 1.0, "pace_gc": False}
     settings.update(options)
     return MesoslabApp(context, **settings)  # type: ignore[arg-type]
 

@@ -80,7 +80,7 @@ async def verify_step(pilot: Pilot[None], lesson: LessonScreen) -> CheckList:
 
 
 async def test_a_learner_brings_the_lab_up_and_turns_lesson_3_green(lab: Path) -> None:
-    app = make_app(lab, refresh_every=0, freeze_gc=False)
+    app = make_app(lab, refresh_every=0, pace_gc=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, LabScreen)

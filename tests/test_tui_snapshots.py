@@ -66,7 +66,7 @@ def test_first_run_screen(snap_compare: object, size: tuple[int, int]) -> None:
         LabContext(folder=Path("/home/learner/mylab")),  # not created: nothing is pressed
         refresh_every=0,
         doctor_host=host,
-        freeze_gc=False,
+        pace_gc=False,
     )
 
     def ready() -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import gc
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
@@ -25,6 +25,7 @@ from textual.worker import Worker
 
 from mesoslab.tui.context import LabContext, resolve_context
 from mesoslab.tui.errors import error_parts, short_message
+from mesoslab.tui.gc_pacing import GcPacer
 from mesoslab.tui.release import release_closed
 from mesoslab.tui.screens.base import BaseScreen
 from mesoslab.tui.screens.confirm import ConfirmScreen
@@ -70,7 +71,7 @@ class MesoslabApp(App[None]):
         probe_timeout: float = 2.0,
         verify_timeout: float | None = None,
         doctor_host: Host | None = None,
-        freeze_gc: bool = True,
+        pace_gc: bool = True,
     ) -> None:
         super().__init__()
         self.context = context
@@ -78,7 +79,8 @@ class MesoslabApp(App[None]):
         self.probe_timeout = probe_timeout  # one service probe of the lab screen
         self.verify_timeout = verify_timeout  # bounds each check's settling (None: lesson's)
         self.doctor_host = doctor_host  # where the first-run doctor looks (tests)
-        self.freeze_gc = freeze_gc  # off in tests: many apps share one process
+        # off in tests: many apps share one process, and the collector with them
+        self.gc_pacer = GcPacer() if pace_gc else None
         self._cells: CellStore | None = None
         self._cells_lock = threading.Lock()
 
@@ -89,10 +91,10 @@ class MesoslabApp(App[None]):
         asyncio.get_running_loop().set_default_executor(
             FreshContextExecutor(thread_name_prefix="mesoslab-worker")
         )
-        if self.freeze_gc:
-            # What is alive once the first screen is up lives as long as the app: keep it out
-            # of the garbage collector's full passes, which otherwise stall the screen.
-            self.call_after_refresh(gc.freeze)
+        if self.gc_pacer is not None:
+            # the collector's full passes wait for the learner's pauses (tui/gc_pacing.py)
+            self.call_after_refresh(self.gc_pacer.start)
+            self.set_interval(0.5, self.gc_pacer.tick)
         if self.context.has_lab:
             from mesoslab.tui.screens.lab import LabScreen
 
@@ -101,6 +103,15 @@ class MesoslabApp(App[None]):
             from mesoslab.tui.screens.first_run import FirstRunScreen
 
             self.push_screen(FirstRunScreen())
+
+    def on_unmount(self) -> None:
+        if self.gc_pacer is not None:
+            self.gc_pacer.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent) and self.gc_pacer is not None:
+            self.gc_pacer.input_seen()  # a key or the mouse: no full pass for a while
+        await super().on_event(event)
 
     def lab_screen(self) -> LabScreen | None:
         from mesoslab.tui.screens.lab import LabScreen

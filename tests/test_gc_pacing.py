@@ -1,0 +1,126 @@
+"""The TUI's garbage-collector pacing (tui/gc_pacing.py), on the real collector."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mesoslab.tui.gc_pacing import AUTOMATIC_EVERY, IDLE_AFTER, GcPacer
+from tests.lesson3_cluster import Lesson3Cluster as Cluster
+from tests.test_tui_helpers import cluster, make_test_app
+
+__all__ = ["cluster"]  # a fixture used by name
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Cycle:
+    """Garbage only a full pass can free (a reference cycle)."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+@pytest.fixture
+def pacer() -> Iterator[tuple[GcPacer, Clock]]:
+    clock = Clock()
+    pacer = GcPacer(clock)
+    before = gc.get_threshold()
+    pacer.start()
+    try:
+        yield pacer, clock
+    finally:
+        pacer.stop()
+        assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def survivors(count: int) -> list[list[int]]:
+    """``count`` objects that outlive young passes, into the old generation."""
+    kept = [[i] for i in range(count)]
+    gc.collect(1)  # the survivors move on to the old generation
+    return kept
+
+
+def full_passes() -> int:
+    return gc.get_stats()[2]["collections"]
+
+
+def make_due() -> list[list[int]]:
+    """Enough young passes and old-generation growth for a full pass to be due."""
+    kept = survivors(2 * max(len(gc.get_objects(generation=2)), 1000))
+    for _ in range(12):
+        gc.collect(0)
+        gc.collect(1)
+    return kept
+
+
+def test_start_freezes_and_raises_the_automatic_trigger(pacer: tuple[GcPacer, Clock]) -> None:
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[2] == AUTOMATIC_EVERY
+
+
+def test_no_full_pass_while_input_keeps_coming(pacer: tuple[GcPacer, Clock]) -> None:
+    p, clock = pacer
+    kept = make_due()
+    assert p.due()
+    p.input_seen()
+    clock.now += IDLE_AFTER / 2
+    passes = full_passes()
+    assert not p.tick()
+    assert full_passes() == passes and p.passes == 0
+    del kept
+
+
+def test_a_pause_runs_the_due_pass_and_frees_cycles(pacer: tuple[GcPacer, Clock]) -> None:
+    p, clock = pacer
+    kept = make_due()
+    garbage = Cycle()
+    gc.collect(1)  # the cycle is old now: only a full pass frees it
+    del garbage
+    clock.now += IDLE_AFTER + 0.1
+    passes = full_passes()
+    assert p.tick()
+    assert full_passes() == passes + 1 and p.passes == 1
+    assert not any(isinstance(o, Cycle) for o in gc.get_objects())
+    # just collected: nothing due at the next pause
+    assert not p.tick() and p.passes == 1
+    del kept
+
+
+def test_no_full_pass_when_the_old_generation_barely_grew(pacer: tuple[GcPacer, Clock]) -> None:
+    p, clock = pacer
+    gc.collect()  # the baseline becomes what this full pass left
+    for _ in range(12):  # young passes enough, but hardly any survivors
+        gc.collect(0)
+        gc.collect(1)
+    clock.now += IDLE_AFTER + 0.1
+    assert gc.get_count()[2] >= 10
+    assert not p.due() and not p.tick()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_app_paces_the_collector_and_gives_it_back(
+    cluster: tuple[Cluster, Path], anyio_backend: str
+) -> None:
+    before = gc.get_threshold()
+    _, inventory = cluster
+    app = make_test_app(inventory, pace_gc=True)
+    async with app.run_test(size=(100, 36)) as pilot:
+        pacer = app.gc_pacer
+        assert pacer is not None
+        await pilot.pause(0.2)  # first paint: what the lab screen made is frozen
+        assert gc.get_freeze_count() > 0 and gc.get_threshold()[2] == AUTOMATIC_EVERY
+        seen = pacer.last_input
+        await pilot.press("question_mark")  # a key: the pacer waits for a pause again
+        assert pacer.last_input > seen
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
