@@ -276,6 +276,29 @@ def test_drill_step_is_skipped_by_a_whole_lesson_verify(tmp_path: Path) -> None:
     assert {pc.step for pc in plan_lesson(lesson, inventory, 5)} == {5}
 
 
+def test_a_drill_step_does_not_count_towards_done(tmp_path: Path) -> None:
+    from mesoslab.checks.result import CheckResult, Status
+    from mesoslab.lessons.verify import StepReport, VerifyReport
+    from mesoslab.progress import ProgressStore, progress_path_for_inventory
+    from mesoslab.tui.screens.lessons import lesson_rows
+
+    inventory = tmp_path / "inv.toml"
+    inventory.write_text(
+        '[[node]]\nname = "master1"\naddress = "127.0.0.1"\nroles = ["master"]\n',
+        encoding="utf-8",
+    )
+    progress = progress_path_for_inventory(inventory)
+    ok = CheckResult("mesos.leader", "master1", Status.PASS, "ok", "", "", "", 1, 0.1)
+    passed = [StepReport(n, f"step {n}", [ok]) for n in (1, 2, 3, 4, 6)]  # not drill step 5
+    ProgressStore(progress).record(VerifyReport("lesson-4", "HA masters", passed))
+    rows, _ = lesson_rows(progress)
+    row = next(r for r in rows if r.id == "lesson-4")
+    assert (row.passed, row.steps, row.drills) == (5, 5, 1)
+    out = mesoslab("lessons", "-i", str(inventory), cwd=tmp_path)
+    line = next(line for line in out.stdout.splitlines() if "lesson-4" in line)
+    assert "6 (drill: 5)" in line and "5/5 ✔" in line, out.stdout
+
+
 def test_verify_watch_waits_until_the_cluster_converges(
     cluster: tuple[Lesson3Cluster, Path],
 ) -> None:

@@ -173,4 +173,5 @@ async def test_a_learner_brings_the_lab_up_and_turns_lesson_3_green(lab: Path) -
         assert isinstance(lessons, LessonsScreen)
         rows = lessons.query_one(DataTable)
         await wait_for(pilot, lambda: "lesson-3 | Custom port ranges | 4/4 ✔" in table_text(rows))
+        shot(app, "lessons")
         assert "lesson-1 | Your first cluster | 6/6 ✔" in table_text(rows)

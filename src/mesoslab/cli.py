@@ -105,16 +105,19 @@ def lessons(inventory: str | None) -> None:
                 entry.id, f"[red]cannot load: {result.problems[0].message}[/]", "", "", ""
             )
             continue
-        total = len(lesson.steps)
+        total = len(lesson.counted_steps)  # a drill step does not count towards done
         if store is None:
             progress = "[dim]no lab[/]"
         else:
-            done = len(store.passed_steps(lesson.id) & {s.number for s in lesson.steps})
+            done = len(store.passed_steps(lesson.id) & lesson.counted_steps)
             progress = f"[green]{done}/{total} ✔[/]" if done == total else f"{done}/{total}"
         problems = (
             f" [red]({len(result.problems)} problems: mesoslab lint)[/]" if result.problems else ""
         )
-        table.add_row(lesson.id, lesson.title + problems, lesson.preset, str(total), progress)
+        steps = str(len(lesson.steps))
+        if lesson.drill_steps:
+            steps += f" (drill: {', '.join(map(str, lesson.drill_steps))})"
+        table.add_row(lesson.id, lesson.title + problems, lesson.preset, steps, progress)
     console.print(table)
     if store is None:
         console.print("[dim]Progress is shown for a lab: pass --inventory FILE.[/]")

@@ -57,3 +57,8 @@ class Lesson:
 
     def step(self, number: int) -> Step | None:
         return next((s for s in self.steps if s.number == number), None)
+
+    @property
+    def counted_steps(self) -> frozenset[int]:
+        """The steps that make the lesson done: every step but the drills."""
+        return frozenset(s.number for s in self.steps) - frozenset(self.drill_steps)

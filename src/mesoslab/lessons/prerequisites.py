@@ -47,7 +47,7 @@ def unfinished_prerequisites(lesson: Lesson, progress_path: Path) -> list[Prereq
         todo.extend(earlier.builds_on)
     unfinished = []
     for earlier in sorted(seen.values(), key=lambda item: item.number):
-        counted = {s.number for s in earlier.steps} - set(earlier.drill_steps)
+        counted = earlier.counted_steps
         passed = len(store.passed_steps(earlier.id) & counted)
         if passed < len(counted):
             unfinished.append(Prerequisite(earlier.id, earlier.title, passed, len(counted)))

@@ -553,8 +553,7 @@ class LessonScreen(BaseScreen):
         lesson = self.lesson
         if lesson is None:
             return ""
-        counted = {s.number for s in lesson.steps} - set(lesson.drill_steps)
-        if all(self.states.get(n) == "passed" for n in counted):
+        if all(self.states.get(n) == "passed" for n in lesson.counted_steps):
             return f"Every step of {lesson.id} has passed: well done. Escape goes back."
         if len(report.steps) == 1 and report.steps[0].step < len(lesson.steps):
             return f"n goes to step {report.steps[0].step + 1}."

@@ -23,9 +23,10 @@ class LessonRow:
     title: str
     summary: str
     preset: str
-    steps: int
+    steps: int  # the steps that make it done (a drill step is not one)
     passed: int | None  # None: no lab, so no progress
     problem: str = ""  # why the lesson cannot be loaded
+    drills: int = 0  # drill steps, on top of ``steps``
 
 
 def lesson_rows(progress_path: Path | None) -> tuple[list[LessonRow], str | None]:
@@ -49,10 +50,16 @@ def lesson_rows(progress_path: Path | None) -> tuple[list[LessonRow], str | None
             continue
         passed = None
         if store is not None:
-            passed = len(store.passed_steps(lesson.id) & {s.number for s in lesson.steps})
+            passed = len(store.passed_steps(lesson.id) & lesson.counted_steps)
         rows.append(
             LessonRow(
-                lesson.id, lesson.title, lesson.summary, lesson.preset, len(lesson.steps), passed
+                lesson.id,
+                lesson.title,
+                lesson.summary,
+                lesson.preset,
+                len(lesson.counted_steps),
+                passed,
+                drills=len(lesson.drill_steps),
             )
         )
     return rows, store.warning if store is not None else None
@@ -132,7 +139,8 @@ class LessonsScreen(BaseScreen):
             row = self.rows[index]
             text = Text(row.problem, "red") if row.problem else Text(row.summary)
             if row.preset:
-                text.append(f"\nneeds preset {row.preset} · {row.steps} steps", "dim")
+                drills = f" (+ {row.drills} drill, not counted)" if row.drills else ""
+                text.append(f"\nneeds preset {row.preset} · {row.steps} steps{drills}", "dim")
             self.query_one("#lesson-summary", Static).update(text)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
