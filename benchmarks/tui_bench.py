@@ -13,8 +13,9 @@ Prints, measured in one run:
     those closings,
   * steps change (n/p through lesson 1 and back),
   target <= 100 ms each; and then
-  * a pause on a step, and one after closing the lesson: the collector's full passes wait
-    for a second without input (tui/gc_pacing.py), these rows show what they cost then.
+  * a pause on the lessons list after each closing, and one on a step: the collector's full
+    passes wait for a second without input (tui/gc_pacing.py), these rows show what they
+    cost there.
 
 Run: .venv/bin/python benchmarks/tui_bench.py   (from the repository root)
 Not a timed test: numbers vary by machine (and by what else runs on it).
@@ -266,14 +267,25 @@ async def stalls(inventory: Path) -> None:
             await asyncio.sleep(0.3)
             return ", then 0.3 s"
 
+        async def reading_pause() -> str:
+            # the learner stops to read: the collector's full pass, if one is due, runs now
+            assert app.gc_pacer is not None
+            passes = app.gc_pacer.passes
+            await asyncio.sleep(IDLE_AFTER + 1.0)
+            ran = app.gc_pacer.passes - passes
+            return f", {IDLE_AFTER + 1.0:.0f} s without input: {ran} full collection(s)"
+
         await measured("open a lesson notebook (1st)", probe, open_long_lesson)
         closings = [await measure(probe, close_lesson)]
+        pauses = [await measure(probe, reading_pause)]  # on the lessons list, choosing
         openings = []
         for _ in range(REOPENINGS):
             openings.append(await measure(probe, open_long_lesson))
             closings.append(await measure(probe, close_lesson))
+            pauses.append(await measure(probe, reading_pause))
         report("open it again", worst_of(openings))
         report("close it", worst_of(closings))
+        report("then a pause on the list", worst_of(pauses))
 
         async def change_steps() -> str:
             # n to the last step and p back to the first, each until the new step is painted
@@ -290,19 +302,10 @@ async def stalls(inventory: Path) -> None:
                 await asyncio.sleep(0.1)
             return f", n/p through {count} steps and back"
 
-        async def reading_pause() -> str:
-            # the learner stops to read: the collector's full pass, if one is due, runs now
-            assert app.gc_pacer is not None
-            passes = app.gc_pacer.passes
-            await asyncio.sleep(IDLE_AFTER + 1.0)
-            ran = app.gc_pacer.passes - passes
-            return f", {IDLE_AFTER + 1.0:.0f} s without input: {ran} full collection(s)"
-
         await open_long_lesson()
         await measured("change step (n/p)", probe, change_steps)
         await measured("then a pause on the step", probe, reading_pause)
         await pilot.press("escape")
-        await measured("a pause after closing it", probe, reading_pause)
 
 
 def main() -> None:

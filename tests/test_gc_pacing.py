@@ -88,7 +88,9 @@ def test_a_pause_runs_the_due_pass_and_frees_cycles(pacer: tuple[GcPacer, Clock]
     del garbage
     clock.now += IDLE_AFTER + 0.1
     passes = full_passes()
-    assert p.tick()
+    assert not p.tick()  # young passes since the last tick: the app may still be busy
+    assert full_passes() == passes
+    assert p.tick()  # a quiet tick later
     assert full_passes() == passes + 1 and p.passes == 1
     assert not any(isinstance(o, Cycle) for o in gc.get_objects())
     # just collected: nothing due at the next pause
@@ -104,7 +106,20 @@ def test_no_full_pass_when_the_old_generation_barely_grew(pacer: tuple[GcPacer, 
         gc.collect(1)
     clock.now += IDLE_AFTER + 0.1
     assert gc.get_count()[2] >= 10
-    assert not p.due() and not p.tick()
+    assert not p.due() and not p.tick() and not p.tick()
+
+
+def test_no_full_pass_while_the_app_keeps_allocating(pacer: tuple[GcPacer, Clock]) -> None:
+    p, clock = pacer
+    kept = make_due()
+    clock.now += IDLE_AFTER + 0.1  # no input, but objects keep coming (a lesson being built)
+    passes = full_passes()
+    for _ in range(5):
+        gc.collect(1)  # a young-generation pass between every two ticks
+        assert not p.tick()
+    assert full_passes() == passes and p.passes == 0
+    assert p.tick()  # it went quiet
+    del kept
 
 
 @pytest.mark.anyio

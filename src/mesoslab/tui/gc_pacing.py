@@ -7,11 +7,12 @@ that is 70 000-160 000 objects and 60-150 ms a pass, more just after a lesson cl
 garbage). CPython starts a pass when enough new objects survived, which is while the
 learner acts: on a step change (`n`/`p`), on a keystroke.
 
-The pacer raises the automatic trigger tenfold and runs the pass itself once the app has
-had no input for ``IDLE_AFTER`` seconds and CPython's own rule says one is due: at least
-``DUE_AFTER`` young-generation passes since the last full one, and the old generation grown
-by a quarter. Passes are as frequent as before, they only land in pauses; under
-non-stop input the raised trigger still collects.
+The pacer raises the automatic trigger fivefold and runs the pass itself in a pause: the app
+has had no input for ``IDLE_AFTER`` seconds and made few objects since the last tick (no
+young-generation pass in between: not in the middle of building a lesson, say), and
+CPython's own rule says a pass is due: at least ``DUE_AFTER`` young-generation passes since
+the last full one, and the old generation grown by a quarter. Passes are as frequent as
+before, they only land in pauses; under non-stop work the raised trigger still collects.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Callable
 IDLE_AFTER = 1.0  # seconds without a key or mouse event
 DUE_AFTER = 10  # CPython's third threshold: young passes between two full ones
 GROWTH = 1.25  # CPython runs a full pass once the survivors grew by a quarter
-AUTOMATIC_EVERY = 100  # the raised third threshold: a full pass even under non-stop input
+AUTOMATIC_EVERY = 50  # the raised third threshold: a full pass even under non-stop input
 
 
 class GcPacer:
@@ -35,6 +36,8 @@ class GcPacer:
         self.passes = 0  # full passes run at pauses (the benchmark reports them)
         self._baseline = 0  # old-generation objects after the last full pass
         self._full_passes = 0  # CPython's count of full passes when the baseline was taken
+        self._young_passes = -1  # young-generation passes since the last full one, last tick
+        self._not_due_at: tuple[int, int] | None = None  # (full, young) passes at the last no
         self._thresholds: tuple[int, int, int] | None = None
 
     def start(self) -> None:
@@ -61,17 +64,22 @@ class GcPacer:
         self._full_passes = gc.get_stats()[2]["collections"]
 
     def due(self) -> bool:
-        if gc.get_count()[2] < DUE_AFTER:
+        # the old generation grows only by a young-generation pass: no pass, no new answer
+        when = (gc.get_stats()[2]["collections"], gc.get_count()[2])
+        if when[1] < DUE_AFTER or when == self._not_due_at:
             return False
-        if gc.get_stats()[2]["collections"] != self._full_passes:  # CPython ran one itself
+        if when[0] != self._full_passes:  # CPython ran one itself
             self._take_baseline()
-        return len(gc.get_objects(generation=2)) > max(self._baseline, 1000) * GROWTH
+        grown = len(gc.get_objects(generation=2)) > max(self._baseline, 1000) * GROWTH
+        self._not_due_at = None if grown else when
+        return grown
 
     def tick(self) -> bool:
         """Run a full pass if the app is idle and one is due; True if it ran."""
+        young, self._young_passes = self._young_passes, gc.get_count()[2]
         if self._thresholds is None or self._clock() - self.last_input < IDLE_AFTER:
             return False
-        if not self.due():
+        if young != self._young_passes or not self.due():  # still busy, or nothing due
             return False
         gc.collect()
         self.passes += 1
