@@ -175,3 +175,11 @@ async def test_a_learner_brings_the_lab_up_and_turns_lesson_3_green(lab: Path) -
         await wait_for(pilot, lambda: "lesson-3 | Custom port ranges | 4/4 ✔" in table_text(rows))
         shot(app, "lessons")
         assert "lesson-1 | Your first cluster | 6/6 ✔" in table_text(rows)
+
+        # -- back on the lab screen, the services lessons 1-3 set up answer
+        await pilot.press("escape")
+        assert app.screen is screen
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "leader" in table_text(table), 60)
+        await wait_for(pilot, lambda: table_text(table).count("✔ registered") == 2, 60)
+        shot(app, "lab")
