@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -17,7 +18,8 @@ import pytest
 from textual.widgets import Button, Static, TextArea
 
 from mesoslab.checks.context import Session
-from mesoslab.lab.inventory import Inventory, Node
+from mesoslab.errors import RemoteError
+from mesoslab.lab.inventory import Inventory, Node, SshTarget
 from mesoslab.lessons.catchup import catch_up
 from mesoslab.progress import ProgressStore
 from mesoslab.remote import run_on_nodes
@@ -139,6 +141,35 @@ def test_a_command_cancelled_before_it_starts_does_not_run(
     assert result.cancelled and not result.ok and result.output == ""
     time.sleep(0.2)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("phase", ["tcp", "handshake"])
+def test_cancel_stops_a_connect_that_hangs(ssh_pool: SshPool, phase: str) -> None:
+    # tcp: the listener's backlog is full, so Linux drops the SYN and the connect hangs;
+    # handshake: TCP connects, but nothing ever speaks SSH
+    with contextlib.ExitStack() as stack:
+        listener = stack.enter_context(socket.socket())
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0 if phase == "tcp" else 8)
+        port = listener.getsockname()[1]
+        if phase == "tcp":
+            for _ in range(3):  # fill the backlog (never accepted)
+                filler = stack.enter_context(socket.socket())
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+                time.sleep(0.05)
+        node = Node("stuck", "127.0.0.1", ("agent",), ssh=SshTarget("127.0.0.1", "root", port))
+        cancel = threading.Event()
+        set_later(cancel, 0.5)
+        start = time.monotonic()
+        result = ssh_pool.run(node, "true", timeout=20, cancel=cancel)
+        waited = time.monotonic() - start - 0.5
+        assert result.cancelled and not result.timed_out and not result.ok, result
+        assert waited < 1.0, f"took {waited:.1f}s to stop connecting"
+        # a cancelled connect is no failure: without a cancel, the same node is tried anew
+        # and its error says what happened
+        with pytest.raises(RemoteError, match=f"stuck.*127.0.0.1:{port}"):
+            ssh_pool.run(node, "true", timeout=1)
 
 
 def test_cancel_stops_a_command_that_never_stops_writing(

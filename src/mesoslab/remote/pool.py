@@ -12,8 +12,9 @@ How a command travels (the checks and the provisioner only say *what* to run):
   the command, so it may run on until it next writes output or ends by itself);
 * a caller can stop waiting: when the ``cancel`` event it passes is set, the channel is
   closed within a quarter of a second and the result says ``cancelled`` with the output so
-  far (the command on the node is not signalled either, as on a timeout); a connect in
-  progress is not interrupted, but it is bounded (below);
+  far (the command on the node is not signalled either, as on a timeout); so is a connect
+  in progress (the TCP connect is polled, the SSH handshake's socket is shut down), and a
+  wait for another thread's connect;
 * connects are bounded too (TCP, banner and login each by the time left, at most 15 s),
   and threads waiting for the same node share one connect attempt and its failure;
 * a connection that dies while a command runs raises :class:`ConnectionDropped`; the command
@@ -26,6 +27,8 @@ only; the user's ``~/.ssh/known_hosts`` is neither read nor written.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import errno
 import logging
 import os
 import select
@@ -74,6 +77,10 @@ class _Connection:
     # The last failed connect (when it ended, why): threads that waited for that attempt
     # get its answer instead of queueing up one connect timeout after another.
     failure: tuple[float, RemoteError] | None = None
+
+
+class _Cancelled(Exception):
+    """The caller's cancel event was set while connecting (not an error to report)."""
 
 
 @dataclass
@@ -233,15 +240,16 @@ class SshPool:
         target: SshTarget,
         conn: _Connection,
         deadline: float,
+        cancel: threading.Event | None,
         stale: paramiko.Transport | None = None,
     ) -> paramiko.Transport:
         """A live transport for ``conn``: the cached one, or a new connection.
 
         ``stale`` is a transport that just failed: replace it unless another thread
-        already has.
+        already has. Raises _Cancelled when ``cancel`` is set while connecting or waiting.
         """
         asked = time.monotonic()
-        if not conn.lock.acquire(timeout=max(0.0, deadline - asked)):
+        if not _take(conn.lock, deadline, cancel):
             raise RemoteError(
                 f"no SSH connection to {node.name} ({_where(target)}) within "
                 f"{max(0.0, deadline - asked):.1f}s: an earlier connection attempt is still "
@@ -260,10 +268,10 @@ class SshPool:
                 client.close()
             conn.client = None
             try:
-                conn.client = _connect(node, target, deadline)
+                conn.client = _connect(node, target, deadline, cancel)
             except RemoteError as exc:
                 conn.failure = (time.monotonic(), exc)
-                raise
+                raise  # (a cancelled attempt is no failure: the next waiter tries itself)
             conn.failure = None
             transport = conn.client.get_transport()
             assert transport is not None
@@ -272,16 +280,21 @@ class SshPool:
             conn.lock.release()
 
     def _open_channel(
-        self, node: Node, target: SshTarget, conn: _Connection, deadline: float
+        self,
+        node: Node,
+        target: SshTarget,
+        conn: _Connection,
+        deadline: float,
+        cancel: threading.Event | None,
     ) -> tuple[paramiko.Transport, paramiko.Channel]:
-        transport = self._transport(node, target, conn, deadline)
+        transport = self._transport(node, target, conn, deadline, cancel)
         try:
             return transport, transport.open_session(timeout=_bounded(deadline))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             # The cached connection died between commands (machine rebooted, network
             # blip). Nothing ran yet, so reconnecting once and retrying is safe.
             log.debug("reconnecting to %s after %r", node.name, exc)
-        transport = self._transport(node, target, conn, deadline, stale=transport)
+        transport = self._transport(node, target, conn, deadline, cancel, stale=transport)
         try:
             return transport, transport.open_session(timeout=_bounded(deadline))
         except (paramiko.SSHException, EOFError, OSError) as exc:
@@ -314,7 +327,10 @@ class SshPool:
             stopped = waited == "cancelled"
             return _Raw(b"", b"", -1, not stopped, time.monotonic() - start, cancelled=stopped)
         try:
-            transport, chan = self._open_channel(node, target, conn, deadline)
+            try:
+                transport, chan = self._open_channel(node, target, conn, deadline, cancel)
+            except _Cancelled:
+                return _Raw(b"", b"", -1, False, time.monotonic() - start, cancelled=True)
             try:
                 return self._drive(
                     node,
@@ -470,14 +486,23 @@ class _LineSplitter:
 # ---------------------------------------------------------------------- connecting
 
 
-def _connect(node: Node, target: SshTarget, deadline: float) -> paramiko.SSHClient:
-    """A logged-in client, or a RemoteError saying in one line what to do."""
+def _connect(
+    node: Node, target: SshTarget, deadline: float, cancel: threading.Event | None
+) -> paramiko.SSHClient:
+    """A logged-in client, or a RemoteError saying in one line what to do; _Cancelled
+    as soon as ``cancel`` is set."""
     where = _where(target)
     keys = _key_files(node, target)
     limit = _bounded(deadline)
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(_InMemoryHostKeys())
+    connected = threading.Event()
     try:
+        sock = _open_socket(target, limit, cancel)
+        if cancel is not None:  # the handshake blocks in paramiko: end it from outside
+            threading.Thread(
+                target=_shut_on_cancel, args=(sock, cancel, connected), daemon=True
+            ).start()
         client.connect(
             target.host,
             port=target.port,
@@ -489,15 +514,68 @@ def _connect(node: Node, target: SshTarget, deadline: float) -> paramiko.SSHClie
             banner_timeout=limit,
             auth_timeout=limit,
             channel_timeout=limit,
+            sock=sock,
         )
+    except _Cancelled:
+        client.close()
+        raise
     except Exception as exc:
         client.close()
+        if cancel is not None and cancel.is_set():
+            raise _Cancelled from None
         raise _connect_error(node, target, keys, limit, exc) from None
+    finally:
+        connected.set()
     transport = client.get_transport()
     if transport is not None:
         transport.set_keepalive(_KEEPALIVE)
     log.debug("connected to %s at %s", node.name, where)
     return client
+
+
+def _open_socket(target: SshTarget, limit: float, cancel: threading.Event | None) -> socket.socket:
+    """A TCP connection to the node's sshd within ``limit`` seconds, given up as soon as
+    ``cancel`` is set; failures as paramiko's own connect raises them."""
+    deadline = time.monotonic() + limit
+    refused: dict[tuple[str, int], Exception] = {}
+    for family, kind, proto, _, address in socket.getaddrinfo(
+        target.host, target.port, type=socket.SOCK_STREAM
+    ):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            code = sock.connect_ex(address)
+            while code == errno.EINPROGRESS:
+                if cancel is not None and cancel.is_set():
+                    raise _Cancelled
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("timed out")
+                _, ready, _ = select.select([], [sock], [], min(_TICK, remaining))
+                if ready:
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code in (errno.ECONNREFUSED, errno.EHOSTUNREACH):
+                refused[address[:2]] = OSError(code, os.strerror(code))
+                sock.close()
+                continue
+            if code:
+                raise OSError(code, os.strerror(code))
+            sock.setblocking(True)
+            return sock
+        except BaseException:
+            sock.close()
+            raise
+    raise paramiko.ssh_exception.NoValidConnectionsError(refused)
+
+
+def _shut_on_cancel(sock: socket.socket, cancel: threading.Event, done: threading.Event) -> None:
+    """Shut ``sock`` down when ``cancel`` is set before ``done``: paramiko's handshake,
+    waiting on it, then fails at once."""
+    while not done.wait(_TICK):
+        if cancel.is_set():
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            return
 
 
 def _connect_error(
@@ -604,6 +682,20 @@ def _acquire(
             return "acquired"
         if remaining <= wait:
             return "timed out"
+
+
+def _take(lock: threading.Lock, deadline: float, cancel: threading.Event | None) -> bool:
+    """Take ``lock`` before ``deadline``: False when it stayed busy; _Cancelled when
+    ``cancel`` is set while waiting."""
+    while True:
+        if cancel is not None and cancel.is_set():
+            raise _Cancelled
+        remaining = deadline - time.monotonic()
+        wait = max(0.0, remaining) if cancel is None else max(0.0, min(_TICK, remaining))
+        if lock.acquire(timeout=wait):
+            return True
+        if remaining <= wait:
+            return False
 
 
 def _bounded(deadline: float) -> float:
