@@ -172,6 +172,28 @@ def test_cancel_stops_a_connect_that_hangs(ssh_pool: SshPool, phase: str) -> Non
             ssh_pool.run(node, "true", timeout=1)
 
 
+def test_stop_does_not_wait_for_the_masters_to_say_who_leads() -> None:
+    from mesoslab.lab.inventory import parse_inventory
+    from mesoslab.tui.cells import CellStore
+    from mesoslab.tui.runtime import NotebookRuntime, run_cell
+
+    with socket.socket() as silent:  # accepts HTTP connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        master = {"name": "master1", "address": "127.0.0.1", "roles": ["master"]}
+        inventory = parse_inventory({"node": [master], "ports": {"mesos_master": port}})
+        runtime = NotebookRuntime("lesson-1", "rehearsal", inventory, CellStore(None))
+        cancel = threading.Event()
+        set_later(cancel, 0.5)
+        start = time.monotonic()
+        record = run_cell(runtime, "leading-master", "hostname", sudo=False, cancel=cancel)
+        waited = time.monotonic() - start - 0.5
+    assert waited < 1.0, f"took {waited:.1f}s to stop"
+    assert not record.ok and not record.outputs
+    assert "stopped by you" in record.error and "nothing ran" in record.error
+
+
 def test_cancel_stops_a_command_that_never_stops_writing(
     ssh_pool: SshPool, ssh_node: Node, tag: str
 ) -> None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from mesoslab.errors import MesoslabError
-from mesoslab.lab.inventory import Inventory
+from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lessons.model import LEADING_MASTER, Action
 from mesoslab.tui.cells import CellRecord, CellStore, NodeOutput, now_text
 
 if TYPE_CHECKING:
     from mesoslab.checks.context import Session
+
+_T = TypeVar("_T")
 
 COMMAND_TIMEOUT = 600.0  # a package install can take minutes (as `mesoslab run`)
 
@@ -97,11 +99,17 @@ def run_cell(
     started = now_text()
     try:
         session = runtime.session()
-        nodes = resolve_targets(
-            Action(code=command, on=target, sudo=sudo), session.inventory, session
-        )
+        action = Action(code=command, on=target, sudo=sudo)
+
+        def find() -> list[Node]:
+            return resolve_targets(action, session.inventory, session)
+
+        nodes = _until_cancelled(find, cancel) if target == LEADING_MASTER else find()
     except MesoslabError as exc:
         return CellRecord(command, target, sudo, ran_at=started, edited=edited, error=str(exc))
+    if nodes is None:
+        error = "stopped by you while asking the masters which one leads; nothing ran"
+        return CellRecord(command, target, sudo, ran_at=started, edited=edited, error=error)
     if on_nodes is not None:
         on_nodes([n.name for n in nodes])
     sink = None
@@ -132,3 +140,30 @@ def run_cell(
         ran_at=started,
         edited=edited,
     )
+
+
+def _until_cancelled(find: Callable[[], _T], cancel: threading.Event | None) -> _T | None:
+    """``find()``, or None as soon as ``cancel`` is set: asking the masters who leads waits
+    up to 10 s when they do not answer, and Stop should not. The abandoned lookup ends by
+    itself in a daemon thread (it only reads)."""
+    if cancel is None:
+        return find()
+    found: list[_T] = []
+    failed: list[BaseException] = []
+    done = threading.Event()
+
+    def look() -> None:
+        try:
+            found.append(find())
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=look, name="mesoslab-targets", daemon=True).start()
+    while not done.wait(0.1):
+        if cancel.is_set():
+            return None
+    if failed:
+        raise failed[0]
+    return found[0]
