@@ -322,15 +322,21 @@ class SshPool:
         start = time.monotonic()
         deadline = start + timeout
         conn = self._connection(target)
-        waited = _acquire(conn.slots, deadline, cancel)
-        if waited != "acquired":
-            stopped = waited == "cancelled"
-            return _Raw(b"", b"", -1, not stopped, time.monotonic() - start, cancelled=stopped)
+
+        def nothing_ran(*, timed_out: bool) -> _Raw:
+            elapsed = time.monotonic() - start
+            return _Raw(b"", b"", -1, timed_out, elapsed, cancelled=not timed_out)
+
+        try:
+            if not _take(conn.slots, deadline, cancel):
+                return nothing_ran(timed_out=True)  # every channel stayed busy
+        except _Cancelled:
+            return nothing_ran(timed_out=False)
         try:
             try:
                 transport, chan = self._open_channel(node, target, conn, deadline, cancel)
             except _Cancelled:
-                return _Raw(b"", b"", -1, False, time.monotonic() - start, cancelled=True)
+                return nothing_ran(timed_out=False)
             try:
                 return self._drive(
                     node,
@@ -666,33 +672,22 @@ def _where(target: SshTarget) -> str:
     return f"{host}:{target.port}"
 
 
-def _acquire(
-    slots: threading.BoundedSemaphore, deadline: float, cancel: threading.Event | None
-) -> str:
-    """Take a channel slot: "acquired", or "timed out" / "cancelled" when none came free."""
-    while True:
-        if cancel is not None and cancel.is_set():
-            return "cancelled"
-        remaining = deadline - time.monotonic()
-        wait = max(0.0, remaining) if cancel is None else max(0.0, min(_TICK, remaining))
-        if slots.acquire(timeout=wait):
-            if cancel is not None and cancel.is_set():
-                slots.release()
-                return "cancelled"
-            return "acquired"
-        if remaining <= wait:
-            return "timed out"
-
-
-def _take(lock: threading.Lock, deadline: float, cancel: threading.Event | None) -> bool:
-    """Take ``lock`` before ``deadline``: False when it stayed busy; _Cancelled when
-    ``cancel`` is set while waiting."""
+def _take(
+    lock: threading.Lock | threading.BoundedSemaphore,
+    deadline: float,
+    cancel: threading.Event | None,
+) -> bool:
+    """Take ``lock`` (a lock, or a channel slot) before ``deadline``: False when it stayed
+    busy; _Cancelled when ``cancel`` is set while waiting (then nothing is held)."""
     while True:
         if cancel is not None and cancel.is_set():
             raise _Cancelled
         remaining = deadline - time.monotonic()
         wait = max(0.0, remaining) if cancel is None else max(0.0, min(_TICK, remaining))
         if lock.acquire(timeout=wait):
+            if cancel is not None and cancel.is_set():
+                lock.release()
+                raise _Cancelled
             return True
         if remaining <= wait:
             return False
