@@ -246,6 +246,8 @@ async def stalls(inventory: Path) -> None:
             # that step used to come after `ready`), then a moment more for what follows
             os.environ["MESOSLAB_LESSONS"] = str(ROOT / "lessons")
             try:
+                assert app.gc_pacer is not None
+                app.gc_pacer.input_seen()  # as the Enter that opens it from the lessons list
                 app.open_lesson("lesson-1")
                 while not (isinstance(app.screen, LessonScreen) and app.screen.ready):
                     await asyncio.sleep(0.01)
