@@ -148,6 +148,8 @@ def _until_cancelled(find: Callable[[], _T], cancel: threading.Event | None) -> 
     itself in a daemon thread (it only reads)."""
     if cancel is None:
         return find()
+    if cancel.is_set():
+        return None
     found: list[_T] = []
     failed: list[BaseException] = []
     done = threading.Event()

@@ -139,7 +139,8 @@ class LessonsScreen(BaseScreen):
             row = self.rows[index]
             text = Text(row.problem, "red") if row.problem else Text(row.summary)
             if row.preset:
-                drills = f" (+ {row.drills} drill, not counted)" if row.drills else ""
+                plural = "s" if row.drills > 1 else ""
+                drills = f" (+ {row.drills} drill step{plural}, not counted)" if row.drills else ""
                 text.append(f"\nneeds preset {row.preset} · {row.steps} steps{drills}", "dim")
             self.query_one("#lesson-summary", Static).update(text)
 
