@@ -6,7 +6,8 @@ turns green; a mistake typed into a cell (a wrong port range) turns the step red
 the agent really has, and resetting the cell fixes it.
 
 With MESOSLAB_SCREENSHOTS=DIR set, the screens on the way are saved there as SVG (the
-README's screenshots come from this walk on a real lab).
+README's lab, lessons, catch-up and lesson-3 screenshots come from this walk;
+docs/screenshots/render.sh makes the PNGs).
 """
 
 from __future__ import annotations
