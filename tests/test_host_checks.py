@@ -51,7 +51,8 @@ def planned(node: Node, kind: str, **params: Any) -> PlannedCheck:
 def check(session: Session, node: Node, kind: str, **params: Any) -> Observation:
     """One attempt of ``kind`` against ``node``, as the runner makes it."""
     assert catalogue()[kind].problems(params) == [], "test uses invalid params"
-    return attempt(planned(node, kind, **params), session, time.monotonic() + 5)
+    # a generous deadline: a read over SSH takes milliseconds, but seconds on a busy machine
+    return attempt(planned(node, kind, **params), session, time.monotonic() + 30)
 
 
 def assert_pass(obs: Observation) -> None:
@@ -251,8 +252,8 @@ def test_command(session: Session, node: Node) -> None:
 def test_command_timeout_is_a_fail_within_the_deadline(session: Session, node: Node) -> None:
     pc = planned(node, "host.command", command="echo waiting; sleep 6")
     start = time.monotonic()
-    obs = attempt(pc, session, time.monotonic() + 1.0)
-    assert time.monotonic() - start < 2.5
+    obs = attempt(pc, session, time.monotonic() + 2.0)  # (time for "waiting" on a busy host)
+    assert time.monotonic() - start < 3.5
     assert_fail(obs)
     assert "did not finish within" in obs.summary and "waiting" in obs.observed
 
@@ -318,20 +319,30 @@ def test_unreachable_node_is_a_fail_naming_host_and_port(sshd_server: SshServer)
 
 
 def test_settle_retries_until_the_file_appears(
-    session: Session, node: Node, tmp_path: Path
+    session: Session, node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "late"
     pc = planned(node, "host.file_contains", path=str(path), text="ready")
+    seen: list[Observation] = []
+    first = threading.Event()
 
-    def write_later() -> None:
-        time.sleep(0.6)
+    def watched(*args: Any) -> Observation:
+        seen.append(attempt(*args))
+        first.set()
+        return seen[-1]
+
+    monkeypatch.setattr("mesoslab.checks.runner.attempt", watched)
+
+    def write_later() -> None:  # once the first attempt has seen no file (however slow)
+        first.wait(30)
         path.write_text("ready\n")
 
     writer = threading.Thread(target=write_later)
     writer.start()
-    result: CheckResult = settle(pc, session, 8)
+    result: CheckResult = settle(pc, session, 30)
     writer.join()
-    assert result.status is Status.PASS and result.attempts >= 2
+    assert seen[0].status is Status.FAIL
+    assert result.status is Status.PASS and result.attempts == len(seen) >= 2
 
 
 def test_params_are_validated() -> None:

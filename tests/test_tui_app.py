@@ -52,7 +52,7 @@ def anyio_backend() -> str:
 
 
 async def wait_for(
-    pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10.0
+    pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 30.0
 ) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
