@@ -26,7 +26,7 @@ from tests.twin_lab import Daemon, TwinLab, wait_until
 
 MASTERS = {"master1": "127.0.0.1", "master2": "127.0.0.2", "master3": "127.0.0.3"}
 AGENT = ("agent1", "127.0.0.4")
-FAST = {"zk_session_timeout": "3secs"}
+SESSION = {"zk_session_timeout": "10secs"}  # Mesos' default; see test_twin_behaviour.py
 
 
 @dataclass
@@ -75,7 +75,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         hosts = ",".join(f"{a}:{servers[0].client_port}" for a in MASTERS.values())
         zk_url = f"zk://{hosts}/mesos"
         masters = {
-            n: twins.master(n, a, zk=zk_url, quorum=2, extra=FAST) for n, a in MASTERS.items()
+            n: twins.master(n, a, zk=zk_url, quorum=2, extra=SESSION) for n, a in MASTERS.items()
         }
         agent = twins.agent(AGENT[0], AGENT[1], master=zk_url)
         for daemon in (*masters.values(), agent):

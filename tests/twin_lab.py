@@ -74,7 +74,7 @@ def http(
     url: str,
     body: Any = None,
     *,
-    timeout: float = 5.0,
+    timeout: float = 30.0,  # generous: a busy CI machine can stall a daemon for seconds
     accept: str = "application/json",
 ) -> Answer:
     """One HTTP request; redirects are returned, not followed."""
@@ -90,9 +90,12 @@ def http(
 
 
 def wait_until(
-    what: str, probe: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1
+    what: str, probe: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1
 ) -> Any:
-    """Poll ``probe`` until it returns something truthy (exceptions count as not yet)."""
+    """Poll ``probe`` until it returns something truthy (exceptions count as not yet).
+
+    The deadline is generous on purpose: it only costs time when something is wrong, and a
+    busy 2-core CI machine has made 20 s waits fail that passed in 2 s on a quiet one."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
