@@ -9,6 +9,11 @@ registers a framework named ``mesos-execute instance``, launches one task whose 
 are ``N`` on the first offer that fits, prints its status updates like the real tool, and
 tears the framework down at the end (it then shows under ``completed_frameworks``). Exit
 status: 0 when the task finished, 1 otherwise (the real tool always exits 0).
+
+Unlike the real tool, it launches the task again when the master has not known it for
+``UNKNOWN_FOR`` seconds: a launch that never reached the master, or that a failed-over master
+took with it before the agent got it, would otherwise leave the learner's command waiting
+forever. It says so when it does.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import signal
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
 from mesoslab.twin.scheduler import Driver, Launches, Offers
 from mesoslab.twin.values import Amounts, duration_seconds, parse_resources
+
+UNKNOWN_FOR = 15.0  # seconds; agents re-register with a new master well within it
 
 TERMINAL = frozenset(
     {
@@ -99,6 +107,7 @@ class Execute:
         self.launched = False
         self.final: str | None = None
         self.done = threading.Event()
+        self.unknown_since: float | None = None
 
     def task_info(self, agent_id: str) -> dict[str, Any]:
         shell = self.options.get("shell", "true") != "false"
@@ -143,6 +152,26 @@ class Execute:
                 print(f"Submitted task '{self.name}' to agent '{offer['agent_id']}'", flush=True)
                 return [(offer["agent_id"], [self.task_info(offer["agent_id"])])]
         return []
+
+    def tasks(self, known: list[dict[str, Any]], now: float | None = None) -> None:
+        """The master's live tasks of this framework, after every poll (and after its
+        updates, so a task that just ended is no longer here but ``done`` is set)."""
+        if not self.launched or self.done.is_set():
+            return
+        if any(status.get("task_id") == self.name for status in known):
+            self.unknown_since = None
+            return
+        now = time.monotonic() if now is None else now
+        if self.unknown_since is None:
+            self.unknown_since = now
+        elif now - self.unknown_since >= UNKNOWN_FOR:
+            print(
+                f"The master does not know task '{self.name}' (lost in a master failover?); "
+                "launching it again",
+                flush=True,
+            )
+            self.launched = False
+            self.unknown_since = None
 
     def update(self, status: dict[str, Any]) -> None:
         if status.get("task_id") != self.name:
@@ -198,6 +227,7 @@ def execute_main(args: list[str]) -> int:
             ),
             on_update=execute.update,
             on_offers=execute.offers,
+            on_tasks=execute.tasks,
             wants_offers=lambda: not execute.launched,
         )
     except ValueError as exc:

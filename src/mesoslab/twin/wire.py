@@ -25,6 +25,10 @@ from urllib.parse import urlsplit
 
 from mesoslab.twin import TWIN_HEADER, TWIN_HEADER_VALUE
 
+# Generous: a busy machine can stall a daemon for seconds, and a call that times out costs a
+# re-registration. An unreachable daemon is refused at once, not waited for.
+WIRE_TIMEOUT = 10.0
+
 
 class WireError(Exception):
     """The other daemon could not be reached or answered something unusable."""
@@ -49,7 +53,7 @@ def request(
     path: str,
     payload: Any = None,
     *,
-    timeout: float = 3.0,
+    timeout: float = WIRE_TIMEOUT,
     headers: dict[str, str] | None = None,
 ) -> Answer:
     """One HTTP request to ``host:port`` (no redirects followed). Raises WireError."""
@@ -76,5 +80,5 @@ def request(
         raise WireError(f"{address}{path}: {exc}") from None
 
 
-def post(address: str, path: str, payload: Any, *, timeout: float = 3.0) -> Answer:
+def post(address: str, path: str, payload: Any, *, timeout: float = WIRE_TIMEOUT) -> Answer:
     return request(address, "POST", path, payload, timeout=timeout)
