@@ -38,7 +38,9 @@ def node(sshd_server: SshServer) -> Node:
 
 @pytest.fixture(scope="module")
 def session(node: Node) -> Iterator[Session]:
-    with Session(Inventory(nodes=(node,))) as shared:
+    # One attempt per test (see check()), so no retry covers for a command that takes more
+    # than the product's 5 s cap on a busy machine (`ss -ltn` on loopback once did).
+    with Session(Inventory(nodes=(node,)), attempt_timeout=30) as shared:
         yield shared
 
 

@@ -22,8 +22,9 @@ ATTEMPT_TIMEOUT = 5.0
 class Session:
     """Clients shared by every check of one verify run (thread-safe, created lazily)."""
 
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(self, inventory: Inventory, *, attempt_timeout: float = ATTEMPT_TIMEOUT) -> None:
         self.inventory = inventory
+        self.attempt_timeout = attempt_timeout  # cap on one request of one attempt
         self.cancelled = threading.Event()
         self._lock = threading.Lock()
         self._http: httpx.Client | None = None
@@ -86,7 +87,7 @@ class CheckContext:
 
     def request_timeout(self) -> float:
         """Timeout for one request: bounded by the attempt cap and the deadline."""
-        return max(0.2, min(ATTEMPT_TIMEOUT, self.remaining()))
+        return max(0.2, min(self.session.attempt_timeout, self.remaining()))
 
     def port(self, key: str) -> int:
         return self.inventory.ports[key]
