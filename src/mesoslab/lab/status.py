@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from mesoslab.lab.spec import LabSpec
 
 PROBE_TIMEOUT = 2.0  # one service probe, all its requests included
-VM_STATES_TIMEOUT = 30.0  # `vagrant status` is slow but must not hold status up forever
+# `vagrant status` must not hold status up forever, but it is slow: 3-10 s for six LXC nodes on
+# a quiet machine, and over 30 s on a busy one, where the VM column then said "unknown".
+VM_STATES_TIMEOUT = 60.0
 # Role -> the service probed for it, in display order.
 SERVICES = ("master", "agent", "zookeeper", "marathon", "chronos")
 OK, WARN, DOWN = "ok", "warn", "down"
