@@ -81,7 +81,9 @@ def test_lab_screen(
 ) -> None:
     lab, inventory = cluster
     lab.serve(DEFAULT, registered=("agent1",))  # agent2 answers but is not registered
-    app = make_test_app(inventory)
+    # Every probe gets an answer, however busy the machine: with the app's 2 s, Marathon's or
+    # Chronos' probe can time out on a slow CI machine and the screen differs.
+    app = make_test_app(inventory, probe_timeout=30.0)
 
     def ready() -> bool:
         table = app.screen.query_one(DataTable)
