@@ -347,6 +347,51 @@ def test_settle_retries_until_the_file_appears(
     assert result.status is Status.PASS and result.attempts == len(seen) >= 2
 
 
+def test_a_late_attempt_that_saw_nothing_does_not_hide_what_the_check_saw(
+    session: Session, node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine the last read of a wrong file timed out, and the failure said "did not
+    finish" instead of the wrong value the learner has to fix."""
+    pc = planned(node, "host.file_json_equals", path="/etc/x.json", json="{}")
+    wrong = Observation.fail("holds other ranges", expected="[21000-24000]", observed="[31000]")
+    late = Observation.fail(
+        "reading /etc/x.json did not finish", observed="timed out", answered=False
+    )
+    calls: list[float] = []
+
+    def scripted(*_args: Any) -> Observation:
+        calls.append(time.monotonic())
+        return wrong if len(calls) == 1 else late
+
+    monkeypatch.setattr("mesoslab.checks.runner.attempt", scripted)
+    result = settle(pc, session, 2.0)
+    assert result.attempts == len(calls) >= 2
+    assert (result.summary, result.observed) == ("holds other ranges", "[31000]")
+    assert result.hint == "a hint"
+
+    monkeypatch.setattr("mesoslab.checks.runner.attempt", lambda *_args: late)
+    nothing = settle(pc, session, 0.1)  # never an answer: the failure says so
+    assert nothing.summary == "reading /etc/x.json did not finish"
+
+
+def test_no_attempt_starts_in_the_last_instant(
+    session: Session, node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pc = planned(node, "host.file_exists", path="/nonexistent")
+    left: list[float] = []
+
+    def failing(_pc: Any, _session: Any, deadline: float) -> Observation:
+        left.append(deadline - time.monotonic())
+        return Observation.fail("missing")
+
+    monkeypatch.setattr("mesoslab.checks.runner.attempt", failing)
+    # pauses 0.5, 0.75, 1.125, 1.69 s: without the rule a fifth attempt starts 0.24 s before
+    # the deadline; with it, none starts with less than a second (less a busy machine's lag)
+    settle(pc, session, 4.3)
+    assert len(left) >= 3, left  # it still retries
+    assert min(left) >= 0.5, left
+
+
 def test_params_are_validated() -> None:
     kinds = catalogue()
     contains = kinds["host.file_contains"]

@@ -55,7 +55,9 @@ def first_answer(
     if len(errors) == 1:
         raise errors[0][1]
     problems = [f"{node.name}: {short_reason(exc)}" for node, exc in errors]
-    raise ProbeError(f"no {what} answered: " + "; ".join(problems), ", ".join(problems))
+    raise ProbeError(
+        f"no {what} answered: " + "; ".join(problems), ", ".join(problems), answered=False
+    )
 
 
 def short_reason(exc: ProbeError) -> str:

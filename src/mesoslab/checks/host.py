@@ -435,6 +435,7 @@ def _run(ctx: CheckContext, node: Node, cmd: str, *, sudo: bool) -> CommandResul
             f"`{_cut(' '.join(cmd.split()), 60)}` on {node.name} did not finish within "
             f"{timeout:.1f}s",
             "timed out" + (f"; output so far: {result.tail(1, 100)}" if result.output else ""),
+            answered=False,
         )
     return result
 

@@ -20,10 +20,11 @@ from mesoslab.lab.inventory import Node
 class ProbeError(Exception):
     """A probe could not observe what it asked for; ``summary`` says why in one line."""
 
-    def __init__(self, summary: str, observed: str = "") -> None:
+    def __init__(self, summary: str, observed: str = "", *, answered: bool = True) -> None:
         super().__init__(summary)
         self.summary = summary
         self.observed = observed or summary
+        self.answered = answered  # False: no answer came back (unreachable, timed out)
 
 
 def get(
@@ -64,18 +65,24 @@ def _request(
         raise ProbeError(
             f"no answer from {where} within {timeout:.1f}s (host down or unreachable?)",
             "connect timeout",
+            answered=False,
         ) from None
     except httpx.ConnectError as exc:
         raise ProbeError(
-            f"cannot connect to {where}: {_connect_reason(exc)}", _connect_reason(exc)
+            f"cannot connect to {where}: {_connect_reason(exc)}",
+            _connect_reason(exc),
+            answered=False,
         ) from None
     except httpx.TimeoutException:
         raise ProbeError(
             f"{where} accepted the connection but did not answer within {timeout:.1f}s",
             "read timeout",
+            answered=False,
         ) from None
     except httpx.HTTPError as exc:
-        raise ProbeError(f"HTTP request to {where} failed: {exc}", str(exc)) from None
+        raise ProbeError(
+            f"HTTP request to {where} failed: {exc}", str(exc), answered=False
+        ) from None
     if response.status_code in allow:
         return response
     if response.status_code >= 500:

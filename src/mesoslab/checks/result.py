@@ -21,14 +21,17 @@ class Observation:
     summary: str
     expected: str = ""
     observed: str = ""
+    answered: bool = True  # False: nothing to judge came back (unreachable, timed out)
 
     @classmethod
     def ok(cls, summary: str, *, expected: str = "", observed: str = "") -> Observation:
         return cls(Status.PASS, summary, expected, observed)
 
     @classmethod
-    def fail(cls, summary: str, *, expected: str = "", observed: str = "") -> Observation:
-        return cls(Status.FAIL, summary, expected, observed)
+    def fail(
+        cls, summary: str, *, expected: str = "", observed: str = "", answered: bool = True
+    ) -> Observation:
+        return cls(Status.FAIL, summary, expected, observed, answered)
 
     @classmethod
     def skip(cls, summary: str) -> Observation:

@@ -27,6 +27,10 @@ DEFAULT_TIMEOUT = 20.0
 MAX_WORKERS = 32
 _FIRST_PAUSE = 0.5
 _MAX_PAUSE = 3.0
+# No attempt starts with less time than this left (a quarter of a short timeout): one squeezed
+# into the last instant gets a 0.2 s budget, times out, and its "did not finish" hid what the
+# earlier attempts saw.
+_MIN_ATTEMPT = 1.0
 
 
 @dataclass(frozen=True)
@@ -61,20 +65,34 @@ def effective_timeout(spec: CheckSpec, cli_timeout: float | None) -> float:
 
 
 def settle(pc: PlannedCheck, session: Session, timeout: float) -> CheckResult:
-    """Attempt ``pc`` until it passes or ``timeout`` seconds have gone by."""
+    """Attempt ``pc`` until it passes or ``timeout`` seconds have gone by.
+
+    A failed check reports its last attempt, unless that one got no answer (timed out,
+    unreachable) after an earlier attempt did: then what the check last saw is the better
+    reason (on a busy machine, a slow last read hid the wrong value the learner must fix)."""
     start = time.monotonic()
     deadline = start + timeout
     attempts = 0
     pause = _FIRST_PAUSE
+    judged: Observation | None = None  # the last failed attempt that had an answer to judge
+    least = min(_MIN_ATTEMPT, timeout / 4)
     while True:
         attempts += 1
         obs = attempt(pc, session, deadline)
+        if obs.status is Status.FAIL and obs.answered:
+            judged = obs
         now = time.monotonic()
-        if obs.status is not Status.FAIL or now + pause >= deadline or session.cancelled.is_set():
+        if (
+            obs.status is not Status.FAIL
+            or now + pause + least > deadline
+            or session.cancelled.is_set()
+        ):
             break
         if session.cancelled.wait(pause):
             break
         pause = min(_MAX_PAUSE, pause * 1.5)
+    if obs.status is Status.FAIL and not obs.answered and judged is not None:
+        obs = judged
     return CheckResult(
         kind=pc.kind.name,
         node=pc.label,
@@ -110,9 +128,10 @@ def attempt(pc: PlannedCheck, session: Session, deadline: float) -> Observation:
             return pc.kind.fn(ctx, pc.nodes[0], params)
         return pc.kind.fn(ctx, list(pc.nodes), params)
     except ProbeError as exc:
-        return Observation.fail(exc.summary, observed=exc.observed)
+        return Observation.fail(exc.summary, observed=exc.observed, answered=exc.answered)
     except MesoslabError as exc:
-        return Observation.fail(str(exc), observed=exc.message)
+        # the remote layer's errors: the node could not be reached or did not answer in time
+        return Observation.fail(str(exc), observed=exc.message, answered=False)
     except Exception as exc:  # a check must never crash a verify
         log.exception("check %s crashed", pc.kind.name)
         return Observation.fail(

@@ -115,21 +115,26 @@ def send_4lw(host: str, port: int, word: str, timeout: float) -> str:
             f"cannot connect to ZooKeeper at {where}: connection refused "
             "(is zookeeper running and listening on that address and port?)",
             "connection refused",
+            answered=False,
         ) from None
     except TimeoutError:
         raise ProbeError(
             f"no answer from ZooKeeper at {where} within {timeout:.1f}s "
             "(host down or unreachable, or a firewall dropping packets?)",
             "connect timeout",
+            answered=False,
         ) from None
     except socket.gaierror:
         raise ProbeError(
             f"cannot connect to ZooKeeper at {where}: host name does not resolve",
             "host name does not resolve",
+            answered=False,
         ) from None
     except OSError as exc:
         reason = exc.strerror or str(exc) or exc.__class__.__name__
-        raise ProbeError(f"cannot connect to ZooKeeper at {where}: {reason}", reason) from None
+        raise ProbeError(
+            f"cannot connect to ZooKeeper at {where}: {reason}", reason, answered=False
+        ) from None
     chunks: list[bytes] = []
     size = 0
     try:
@@ -151,6 +156,7 @@ def send_4lw(host: str, port: int, word: str, timeout: float) -> str:
             f"{word!r} within {timeout:.1f}s"
             + (f" (partial answer: {snippet(got)})" if got else ""),
             "read timeout",
+            answered=False,
         ) from None
     except OSError as exc:
         if not chunks:  # a reset after a complete answer is harmless; before it is not
@@ -158,6 +164,7 @@ def send_4lw(host: str, port: int, word: str, timeout: float) -> str:
             raise ProbeError(
                 f"ZooKeeper at {where} dropped the connection before answering {word!r}: {reason}",
                 reason,
+                answered=False,
             ) from None
     finally:
         sock.close()
