@@ -217,9 +217,14 @@ def test_catch_up_stops_when_a_step_does_not_settle(
     master1 = replace(agent1, name="master1", roles=("master",))  # the preset's master
     inventory = replace(base, nodes=(master1, *base.nodes))
     with Session(inventory) as session:
-        report = catch_up("lesson-1", inventory, platform="centos7", session=session)
+        report = catch_up(
+            "lesson-1", inventory, platform="centos7", session=session, patience=2.5
+        )
     assert not report.ok
     assert report.failed is None  # every command ran fine
     assert report.unsettled is not None and report.unsettled.step == 1
+    # the check's own timeout is 1 s; catch-up gave it its patience instead
+    [unsettled] = report.unsettled.results
+    assert unsettled.elapsed_s > 1.0, unsettled
     assert report.unsettled_lesson == "lesson-1"
     assert not never.exists()  # step 2 was not run on an unsettled step 1

@@ -58,9 +58,14 @@ def plan(specs: Iterable[CheckSpec], inventory: Inventory, *, step: int = 0) -> 
     return planned
 
 
-def effective_timeout(spec: CheckSpec, cli_timeout: float | None) -> float:
-    """The lesson's timeout for the check, bounded by ``--timeout`` when given."""
+def effective_timeout(
+    spec: CheckSpec, cli_timeout: float | None, patience: float | None = None
+) -> float:
+    """The lesson's timeout for the check, raised to ``patience`` when given (a step that
+    automation has just applied is waited for longer), bounded by ``--timeout`` when given."""
     own = spec.timeout if spec.timeout is not None else DEFAULT_TIMEOUT
+    if patience is not None:
+        own = max(own, patience)
     return min(own, cli_timeout) if cli_timeout is not None else own
 
 
@@ -147,6 +152,7 @@ def run_all(
     timeout: float | None = None,
     on_result: Callable[[int, CheckResult], None] | None = None,
     max_workers: int = MAX_WORKERS,
+    patience: float | None = None,
 ) -> list[CheckResult]:
     """Settle every planned check concurrently; results come back in plan order.
 
@@ -158,7 +164,7 @@ def run_all(
 
     def work(index: int) -> None:
         pc = planned[index]
-        result = settle(pc, session, effective_timeout(pc.spec, timeout))
+        result = settle(pc, session, effective_timeout(pc.spec, timeout, patience))
         results[index] = result
         if on_result is not None:
             on_result(index, result)

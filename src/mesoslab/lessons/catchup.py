@@ -25,6 +25,10 @@ from mesoslab.lessons.model import Action, Lesson
 from mesoslab.lessons.run import StepRun, run_step
 from mesoslab.lessons.verify import StepReport, VerifyReport, verify_lesson
 
+# Seconds every check of a step just applied may settle, at least: a learner can press Verify
+# again, automation cannot, and on a busy machine reading a file over SSH has taken seconds
+# (a check's own timeout, 20 s by default, is meant for a learner's quick look).
+CONVERGE_TIMEOUT = 60.0
 
 @dataclass
 class CatchUpReport:
@@ -92,9 +96,10 @@ def catch_up(
     on_action: Callable[[Action, list[Node]], None] | None = None,
     on_output: Callable[[Node, str], None] | None = None,
     on_verified: Callable[[VerifyReport], None] | None = None,
+    patience: float | None = CONVERGE_TIMEOUT,
 ) -> CatchUpReport:
     """Run every step of lessons 1…N in order; stop at the first failure, or as soon as
-    ``session.cancelled`` is set.
+    ``session.cancelled`` is set. Each step's checks settle for at least ``patience`` s.
 
     ``on_verified`` is called (from this thread) with each step's report as soon as its
     checks pass, so a caller can record progress even if a later step raises.
@@ -126,7 +131,9 @@ def catch_up(
                 return report
             if not run.ok:
                 return report
-            settled = verify_lesson(lesson, inventory, step=step.number, session=session)
+            settled = verify_lesson(
+                lesson, inventory, step=step.number, session=session, patience=patience
+            )
             if settled.passed:
                 report.verified.append(settled)
                 if on_verified is not None:

@@ -2,7 +2,8 @@
 
 For every step of a lesson, in order: (a) verify the step with a short timeout and expect it
 to fail (the commands have not run yet), (b) run the step's commands for the lab's platform,
-(c) verify the step with the lesson's own timeouts and expect it to pass. A step whose checks
+(c) verify the step with the lesson's own timeouts, each raised to at least a minute
+(catchup.CONVERGE_TIMEOUT), and expect it to pass. A step whose checks
 already pass before its commands run is a finding, not an error; a drill step is not checked
 before. A lesson that builds on earlier ones gets their state by catching up first.
 """
@@ -19,7 +20,7 @@ from mesoslab.checks.result import CheckResult, Status
 from mesoslab.errors import UsageError
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lessons.catalog import load
-from mesoslab.lessons.catchup import CatchUpReport, catch_up, check_lab_fits
+from mesoslab.lessons.catchup import CONVERGE_TIMEOUT, CatchUpReport, catch_up, check_lab_fits
 from mesoslab.lessons.ids import normalize_lesson_id
 from mesoslab.lessons.model import Action, Lesson
 from mesoslab.lessons.run import StepRun, run_step
@@ -285,7 +286,9 @@ def _check_step(
         return check
     cb.phase(lesson.id, number, "after")
     started = time.monotonic()
-    check.after = verify_lesson(lesson, inventory, step=number, session=session).steps[0]
+    check.after = verify_lesson(
+        lesson, inventory, step=number, session=session, patience=CONVERGE_TIMEOUT
+    ).steps[0]
     check.after_s = time.monotonic() - started
     return check
 

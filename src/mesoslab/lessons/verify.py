@@ -79,13 +79,18 @@ def verify_lesson(
     planned: list[PlannedCheck] | None = None,
     on_result: Callable[[int, CheckResult], None] | None = None,
     session: Session | None = None,
+    patience: float | None = None,
 ) -> VerifyReport:
-    """Check every step (or one) of ``lesson``; a failed step does not hide later ones."""
+    """Check every step (or one) of ``lesson``; a failed step does not hide later ones.
+
+    ``patience`` raises every check's settling time to at least that many seconds."""
     planned = planned if planned is not None else plan_lesson(lesson, inventory, step)
     own_session = session is None
     session = session or Session(inventory)
     try:
-        results = run_all(planned, session, timeout=timeout, on_result=on_result)
+        results = run_all(
+            planned, session, timeout=timeout, on_result=on_result, patience=patience
+        )
     finally:
         if own_session:
             session.close()
