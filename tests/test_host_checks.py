@@ -252,10 +252,10 @@ def test_command(session: Session, node: Node) -> None:
 
 
 def test_command_timeout_is_a_fail_within_the_deadline(session: Session, node: Node) -> None:
-    pc = planned(node, "host.command", command="echo waiting; sleep 6")
+    pc = planned(node, "host.command", command="echo waiting; sleep 30")
     start = time.monotonic()
     obs = attempt(pc, session, time.monotonic() + 2.0)  # (time for "waiting" on a busy host)
-    assert time.monotonic() - start < 3.5
+    assert time.monotonic() - start < 10  # unbounded: 30 s
     assert_fail(obs)
     assert "did not finish within" in obs.summary and "waiting" in obs.observed
 

@@ -62,11 +62,11 @@ def test_server_error_is_reported_with_its_body(lab: FakeLab, session: Session) 
 
 
 def test_slow_answer_past_the_timeout_is_cut_off(lab: FakeLab, session: Session) -> None:
-    lab.server("master1", "mesos_master").json("/version", {"version": "1.2.0"}, delay=3.0)
+    lab.server("master1", "mesos_master").json("/version", {"version": "1.2.0"}, delay=20.0)
     start = time.monotonic()
     with pytest.raises(ProbeError) as info:
         get_json(ctx_for(session, 0.5), node(lab, "master1"), "mesos_master", "/version")
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 8  # not cut off: 20 s
     assert "did not answer within 0.5s" in info.value.summary
     assert info.value.observed == "read timeout"
 
@@ -175,9 +175,9 @@ def test_a_probe_error_becomes_a_fail_in_the_runner(lab: FakeLab) -> None:
 
 
 def test_a_slow_service_fails_within_the_check_timeout(lab: FakeLab) -> None:
-    lab.server("master1", "mesos_master").json("/version", {"version": "1.2.0"}, delay=5.0)
+    lab.server("master1", "mesos_master").json("/version", {"version": "1.2.0"}, delay=20.0)
     start = time.monotonic()
     result = run_check(lab.inventory, "mesos.version", on="master1", timeout=0.6)
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 8  # not bounded: 20 s
     assert result.status is Status.FAIL
     assert result.observed == "read timeout"

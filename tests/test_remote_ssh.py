@@ -69,7 +69,7 @@ def test_five_megabytes_of_output_arrive_complete(ssh_pool: SshPool, ssh_node: N
     output = big_stderr.output
     assert output.count("done\n") == 1
     assert output.replace("done\n", "", 1) == "".join(f"{i}\n" for i in range(1, 600_001))
-    assert time.monotonic() - start < 15
+    assert time.monotonic() - start < 45
 
 
 def test_timeout_returns_output_so_far_and_does_not_hang(ssh_pool: SshPool, ssh_node: Node) -> None:
@@ -77,15 +77,15 @@ def test_timeout_returns_output_so_far_and_does_not_hang(ssh_pool: SshPool, ssh_
     # take most of a second by itself, and this test is about the command's own timeout
     assert ssh_pool.run(ssh_node, "true").ok
     start = time.monotonic()
-    result = ssh_pool.run(ssh_node, "echo started; sleep 6", timeout=1.0)
+    result = ssh_pool.run(ssh_node, "echo started; sleep 30", timeout=1.0)
     elapsed = time.monotonic() - start
     assert result.timed_out and result.exit_status == -1
     assert result.output == "started\n"
-    assert 0.9 <= elapsed < 2.0
+    assert 0.9 <= elapsed < 10  # unbounded: 30 s
     # output closed but the command still runs: still bounded by the timeout
     start = time.monotonic()
-    result = ssh_pool.run(ssh_node, "exec >/dev/null 2>&1; sleep 6", timeout=1.0)
-    assert result.timed_out and time.monotonic() - start < 2.0
+    result = ssh_pool.run(ssh_node, "exec >/dev/null 2>&1; sleep 30", timeout=1.0)
+    assert result.timed_out and time.monotonic() - start < 10
     assert ssh_pool.run(ssh_node, "echo still usable").output == "still usable\n"
 
 
@@ -117,8 +117,8 @@ def test_connection_refused_is_a_fast_clear_error(
     node = sshd_server.node("agent7", port=port)
     start = time.monotonic()
     with pytest.raises(RemoteError) as info:
-        ssh_pool.run(node, "true", timeout=5)
-    assert time.monotonic() - start < 1.0
+        ssh_pool.run(node, "true", timeout=20)
+    assert time.monotonic() - start < 8  # waited for the timeout instead: 20 s
     message = str(info.value)
     assert "agent7" in message and f"127.0.0.1:{port}" in message
     assert "connection refused" in message and "\n" not in message
@@ -134,7 +134,7 @@ def test_silent_port_times_out_within_the_timeout(ssh_pool: SshPool) -> None:
         start = time.monotonic()
         with pytest.raises(RemoteError) as info:
             ssh_pool.run(node, "true", timeout=1.0)
-        assert time.monotonic() - start < 2.5
+        assert time.monotonic() - start < 8  # unbounded: never
     assert f"127.0.0.1:{port}" in str(info.value) and "silent" in str(info.value)
 
 
@@ -147,7 +147,7 @@ def test_threads_waiting_for_a_dead_node_share_one_connect_attempt(ssh_pool: Ssh
 
         def attempt(_: int) -> str:
             try:
-                ssh_pool.run(node, "true", timeout=1.0)
+                ssh_pool.run(node, "true", timeout=2.0)
             except RemoteError as exc:
                 return str(exc)
             return "no error"
@@ -157,7 +157,8 @@ def test_threads_waiting_for_a_dead_node_share_one_connect_attempt(ssh_pool: Ssh
             errors = list(ex.map(attempt, range(6)))
         elapsed = time.monotonic() - start
     assert all(f"127.0.0.1:{port}" in e for e in errors), errors
-    assert elapsed < 3.0, f"connect attempts queued up: {elapsed:.1f}s"
+    # one after another: 6 x 2 s
+    assert elapsed < 8, f"connect attempts queued up: {elapsed:.1f}s"
 
 
 def test_bad_or_missing_key_is_a_clear_error(sshd_server: SshServer, tmp_path: Path) -> None:
@@ -260,7 +261,7 @@ def test_fan_out_runs_in_parallel_and_keeps_node_order(
 
     start = time.monotonic()
     results = run_on_nodes(
-        ssh_pool, nodes, "echo hello; sleep 1; echo bye", timeout=10, on_output=on_output
+        ssh_pool, nodes, "echo hello; sleep 3; echo bye", timeout=30, on_output=on_output
     )
     elapsed = time.monotonic() - start
     assert [r.node for r in results] == [n.name for n in nodes]
@@ -268,7 +269,7 @@ def test_fan_out_runs_in_parallel_and_keeps_node_order(
         assert result.ok and result.output == "hello\nbye\n"
     dead = results[4]
     assert not dead.ok and dead.exit_status == -1 and "connection refused" in dead.error
-    assert elapsed < 2.5, f"fan-out took {elapsed:.1f}s: not parallel"
+    assert elapsed < 9, f"fan-out took {elapsed:.1f}s: not parallel"  # one by one: 12 s
     for node in nodes[:4]:
         assert [line for name, line in lines if name == node.name] == ["hello", "bye"]
     assert run_on_nodes(ssh_pool, [], "true") == []

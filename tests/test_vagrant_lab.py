@@ -217,10 +217,10 @@ while true; do echo "==> m1: still working"; sleep 0.2; done
             machines=["m1"],
             on_line=on_line,
             cancel=cancel,
-            grace=10,
+            grace=30,
             on_start=pgids.append,
         )
-    assert time.monotonic() - start < 8
+    assert time.monotonic() - start < 15  # Vagrant not waited for: the 30 s grace, then kill
     assert "cancelled" in str(info.value)
     assert "mesoslab destroy" in info.value.hint
     assert not processes_in_group(pgids[0])
@@ -252,7 +252,7 @@ while true; do sleep 0.1; done
             on_start=pgids.append,
         )
     elapsed = time.monotonic() - start
-    assert elapsed < 5  # SIGINT (ignored, 0.5 s), SIGTERM (ignored, 0.5 s), SIGKILL
+    assert elapsed < 15  # SIGINT (ignored, 0.5 s), SIGTERM (ignored, 0.5 s), SIGKILL; or never
     assert not processes_in_group(pgids[0])
 
 
