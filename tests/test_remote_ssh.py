@@ -247,7 +247,7 @@ def test_many_threads_share_one_connection(ssh_pool: SshPool, ssh_node: Node) ->
 
 
 def test_fan_out_runs_in_parallel_and_keeps_node_order(
-    ssh_pool: SshPool, sshd_server: SshServer
+    ssh_pool: SshPool, sshd_server: SshServer, tmp_path: Path
 ) -> None:
     nodes = [sshd_server.node(f"agent{i}") for i in range(1, 4)]
     nodes.insert(1, sshd_server.node("localhost-agent", host="localhost"))
@@ -259,17 +259,19 @@ def test_fan_out_runs_in_parallel_and_keeps_node_order(
         with lock:
             lines.append((node.name, line))
 
-    start = time.monotonic()
-    results = run_on_nodes(
-        ssh_pool, nodes, "echo hello; sleep 3; echo bye", timeout=30, on_output=on_output
+    # each node says bye only once the command has started on all four (or gives up after
+    # 20 s): parallel however slow the machine, where an elapsed-time bound was not
+    rendezvous = (
+        f"echo hello; mktemp {tmp_path}/started.XXXXXX >/dev/null; tries=0; "
+        f'until [ "$(ls {tmp_path} | wc -l)" -ge 4 ]; do '
+        'tries=$((tries + 1)); [ "$tries" -le 200 ] || exit 9; sleep 0.1; done; echo bye'
     )
-    elapsed = time.monotonic() - start
+    results = run_on_nodes(ssh_pool, nodes, rendezvous, timeout=60, on_output=on_output)
     assert [r.node for r in results] == [n.name for n in nodes]
     for result in results[:4]:
-        assert result.ok and result.output == "hello\nbye\n"
+        assert result.ok and result.output == "hello\nbye\n", result
     dead = results[4]
     assert not dead.ok and dead.exit_status == -1 and "connection refused" in dead.error
-    assert elapsed < 9, f"fan-out took {elapsed:.1f}s: not parallel"  # one by one: 12 s
     for node in nodes[:4]:
         assert [line for name, line in lines if name == node.name] == ["hello", "bye"]
     assert run_on_nodes(ssh_pool, [], "true") == []

@@ -87,11 +87,11 @@ async def test_a_learner_brings_the_lab_up_and_turns_lesson_3_green(lab: Path) -
         assert isinstance(screen, LabScreen)
         # -- up, streamed into the output panel
         await pilot.press("u")
-        await wait_for(pilot, lambda: screen.busy, 10)
+        await wait_for(pilot, lambda: screen.busy)
         await wait_for(pilot, lambda: not screen.busy, 900)
         log = log_text(screen.log_panel)
         assert "master1 │ Importing base box" in log, log[-3000:]
-        assert "Press l for the lessons" in notes(app), log[-3000:]
+        await wait_for(pilot, lambda: "Press l for the lessons" in notes(app))
         await pilot.press("r")
         table = screen.query_one(DataTable)
         await wait_for(pilot, lambda: table_text(table).count(" | running | ") == 3, 60)
@@ -122,7 +122,7 @@ async def test_a_learner_brings_the_lab_up_and_turns_lesson_3_green(lab: Path) -
         shot(app, "catch-up")
         await pilot.press("escape")
         assert app.screen is lesson
-        await wait_for(pilot, lambda: not note.display, 10)  # the progress says lesson 1 is done
+        await wait_for(pilot, lambda: not note.display)  # the progress says lesson 1 is done
 
         # -- step 1: what the agents offer today
         assert lesson.current == 1
@@ -165,7 +165,7 @@ async def test_a_learner_brings_the_lab_up_and_turns_lesson_3_green(lab: Path) -
             assert lesson.query_one(f"#step-{number}").heading.has_class("-passed")  # type: ignore[attr-defined]
         assert "[21000-24000, 30000-64000]" in checks_text(lesson.query_one("#checks-3", CheckList))
         assert lesson.states == {1: "passed", 2: "passed", 3: "passed", 4: "passed"}
-        assert "Every step of lesson-3 has passed" in notes(app)
+        await wait_for(pilot, lambda: "Every step of lesson-3 has passed" in notes(app))
         shot(app, "lesson-passed")
 
         # -- the lessons list shows the progress

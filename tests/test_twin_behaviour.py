@@ -525,10 +525,15 @@ def test_failover_keeps_agents_frameworks_and_tasks(cluster: Cluster) -> None:
     new = wait_until("a new elected master", cluster.find_leader)
     assert new is not old
     remaining = [d for d in cluster.masters.values() if d.running]
-    for daemon in remaining:
-        redirect = daemon.get("/master/redirect")
-        assert redirect.status == 307
-        assert redirect.headers["Location"].startswith(f"//{new.name.removeprefix('master-')}:")
+    leader_at = f"//{new.name.removeprefix('master-')}:"
+
+    def all_redirect_to_the_new_leader() -> bool:
+        # each master learns of the new leader from its own ZooKeeper watch, a moment apart
+        answers = [d.get("/master/redirect") for d in remaining]
+        assert all(a.status == 307 for a in answers), [a.status for a in answers]
+        return all(a.headers["Location"].startswith(leader_at) for a in answers)
+
+    wait_until("every master redirecting to the new leader", all_redirect_to_the_new_leader)
     wait_until("both agents re-registered", cluster._ready, 90)
     state = new.get("/master/state").json()
     tasks = [
