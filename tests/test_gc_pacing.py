@@ -10,6 +10,7 @@ import pytest
 
 from mesoslab.tui.gc_pacing import AUTOMATIC_EVERY, IDLE_AFTER, GcPacer
 from tests.lesson3_cluster import Lesson3Cluster as Cluster
+from tests.test_tui_app import wait_for
 from tests.test_tui_helpers import cluster, make_test_app
 
 __all__ = ["cluster"]  # a fixture used by name
@@ -133,8 +134,9 @@ async def test_the_app_paces_the_collector_and_gives_it_back(
     async with app.run_test(size=(100, 36)) as pilot:
         pacer = app.gc_pacer
         assert pacer is not None
-        await pilot.pause(0.2)  # first paint: what the lab screen made is frozen
-        assert gc.get_freeze_count() > 0 and gc.get_threshold()[2] == AUTOMATIC_EVERY
+        # first paint: what the lab screen made is frozen
+        await wait_for(pilot, lambda: gc.get_freeze_count() > 0)
+        assert gc.get_threshold()[2] == AUTOMATIC_EVERY
         seen = pacer.last_input
         await pilot.press("question_mark")  # a key: the pacer waits for a pause again
         assert pacer.last_input > seen

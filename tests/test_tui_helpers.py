@@ -158,7 +158,10 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Cluster, Path]]:
 def make_test_app(inventory: Path | None = None, **options: object) -> MesoslabApp:
     """The app as `mesoslab --inventory FILE` starts it, with no background refresh."""
     context = resolve_context(inventory=str(inventory)) if inventory else LabContext()
-    settings: dict[str, object] = {"refresh_every": 0, "verify_timeout": 1.0, "pace_gc": False}
+    # checks settle for at most 5 s: a failing one ends soon, and one attempt still gets the
+    # product's whole 5 s for an answer (the loopback servers share the GIL with the app, and
+    # a busy machine has made them take over 0.5 s)
+    settings: dict[str, object] = {"refresh_every": 0, "verify_timeout": 5.0, "pace_gc": False}
     settings.update(options)
     return MesoslabApp(context, **settings)  # type: ignore[arg-type]
 
