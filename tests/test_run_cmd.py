@@ -217,9 +217,7 @@ def test_catch_up_stops_when_a_step_does_not_settle(
     master1 = replace(agent1, name="master1", roles=("master",))  # the preset's master
     inventory = replace(base, nodes=(master1, *base.nodes))
     with Session(inventory) as session:
-        report = catch_up(
-            "lesson-1", inventory, platform="centos7", session=session, patience=2.5
-        )
+        report = catch_up("lesson-1", inventory, platform="centos7", session=session, patience=2.5)
     assert not report.ok
     assert report.failed is None  # every command ran fine
     assert report.unsettled is not None and report.unsettled.step == 1

@@ -30,6 +30,7 @@ from mesoslab.lessons.verify import StepReport, VerifyReport, verify_lesson
 # (a check's own timeout, 20 s by default, is meant for a learner's quick look).
 CONVERGE_TIMEOUT = 60.0
 
+
 @dataclass
 class CatchUpReport:
     through: str

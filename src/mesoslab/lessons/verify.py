@@ -88,9 +88,7 @@ def verify_lesson(
     own_session = session is None
     session = session or Session(inventory)
     try:
-        results = run_all(
-            planned, session, timeout=timeout, on_result=on_result, patience=patience
-        )
+        results = run_all(planned, session, timeout=timeout, on_result=on_result, patience=patience)
     finally:
         if own_session:
             session.close()
