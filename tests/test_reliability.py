@@ -116,7 +116,15 @@ def test_an_agent_killed_mid_verify_is_a_failure_then_recovers(lab: Lab) -> None
     down = lab.verify(CheckSpec("mesos.agent_resources", {"cpus": 1}, hint="h"), timeout=3)[0]
     assert down.status is Status.FAIL and down.node == "agent1"
     assert "refused" in down.summary, down
-    # verify is running (settling) while the agent comes back: it recovers and passes
+    # verify is running (settling) while the agent comes back: it recovers and passes. The
+    # master has to see the agent gone first (2 s without a heartbeat)
+
+    def agent_inactive() -> bool:
+        leader = lab.leader()
+        slaves = leader.get("/master/slaves").json()["slaves"] if leader else [{"active": True}]
+        return not any(agent["active"] for agent in slaves)
+
+    wait_until("the master to mark agent1 inactive", agent_inactive)
     thread, out = settle_in_background(lab, REGISTERED, timeout=60)
     time.sleep(1)
     lab.agent.start()

@@ -410,15 +410,17 @@ def _fake_vagrant(bin_dir: Path) -> Path:
     return script
 
 
-def _pids_running(name: str) -> list[int]:
+def _ups_running(vagrant: Path) -> list[int]:
+    """Processes running ``vagrant up`` (not the lab screen's short ``vagrant status`` calls,
+    one of which a busy CI machine caught still starting)."""
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                argv = (proc / "cmdline").read_bytes().decode().split("\0")
             except OSError:
                 continue
-            if name in cmdline:
+            if str(vagrant) in argv and "up" in argv:
                 found.append(int(proc.name))
     return found
 
@@ -471,7 +473,7 @@ async def test_first_run_creates_a_lab_then_up_streams_and_quitting_cancels_it(
         text = log_text(log)
         assert "master1 │ Importing base box" in text and "agent1 │ Booting VM" in text
         assert lab.busy and lab.cancellable
-        assert _pids_running(str(bin_dir / "vagrant"))
+        assert _ups_running(bin_dir / "vagrant")
         # quitting asks, then stops vagrant, waits for it and quits
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmScreen)
@@ -484,7 +486,7 @@ async def test_first_run_creates_a_lab_then_up_streams_and_quitting_cancels_it(
                 break
             await asyncio.sleep(0.05)
     assert not app.is_running
-    assert not _pids_running(str(bin_dir / "vagrant"))
+    assert not _ups_running(bin_dir / "vagrant")
     assert "up cancelled" in log_text(log) or "stopping up" in log_text(log)
 
 

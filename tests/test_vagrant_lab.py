@@ -191,13 +191,15 @@ def test_without_an_error_text_the_last_busy_machine_is_named(tmp_path: Path) ->
 
 def test_cancel_stops_the_whole_process_group(tmp_path: Path) -> None:
     # Vagrant's children (here: sleep) are in its process group; a cancel reaches them all,
-    # even a child that outlives its parent's graceful exit.
+    # even a child that outlives its parent's graceful exit. (The script waits with `wait`:
+    # bash skips its INT trap when a foreground child it waits for does not die of SIGINT,
+    # which happened when the signal came between that child's fork and exec.)
     command = script(
         tmp_path,
         """
 sleep 300 &
 trap 'echo "==> m1: Waiting for cleanup before exiting..."; exit 1' INT
-while true; do echo "==> m1: still working"; sleep 0.2; done
+while true; do echo "==> m1: still working"; sleep 0.2 & wait $!; done
 """,
     )
     cancel = threading.Event()

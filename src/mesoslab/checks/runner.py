@@ -98,6 +98,13 @@ def settle(pc: PlannedCheck, session: Session, timeout: float) -> CheckResult:
         pause = min(_MAX_PAUSE, pause * 1.5)
     if obs.status is Status.FAIL and not obs.answered and judged is not None:
         obs = judged
+    return concluded(pc, obs, attempts=attempts, elapsed_s=time.monotonic() - start)
+
+
+def concluded(
+    pc: PlannedCheck, obs: Observation, *, attempts: int, elapsed_s: float
+) -> CheckResult:
+    """The settled result of ``pc`` whose attempts ended with ``obs``."""
     return CheckResult(
         kind=pc.kind.name,
         node=pc.label,
@@ -107,7 +114,7 @@ def settle(pc: PlannedCheck, session: Session, timeout: float) -> CheckResult:
         observed=obs.observed,
         hint=pc.spec.hint if obs.status is Status.FAIL else "",
         attempts=attempts,
-        elapsed_s=time.monotonic() - start,
+        elapsed_s=elapsed_s,
     )
 
 
