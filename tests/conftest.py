@@ -3,11 +3,19 @@ own modules (tests/sshd.py, tests/zkserver.py, tests/fixture_server.py)."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["tests.lxc"]  # the lxc_box fixture of the real LXC lab tests
+
+# The tests stop Vagrant stand-ins with SIGINT, as mesoslab stops Vagrant. A test run started in
+# the background (`cmd &`, nohup) inherits SIGINT ignored, and a child that starts with it
+# ignored can neither trap it nor die of it: the stand-ins then ran until the 30 s grace was up.
+# Children start with the default disposition, as under a terminal, however pytest was started.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"

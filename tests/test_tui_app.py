@@ -481,7 +481,7 @@ async def test_first_run_creates_a_lab_then_up_streams_and_quitting_cancels_it(
         await pilot.press("n")
         assert lab.busy  # "keep running"
         await pilot.press("q", "y")
-        for _ in range(200):
+        for _ in range(1200):  # 60 s: a vagrant that ignored SIGINT still ends (SIGTERM at 30 s)
             if not app.is_running:
                 break
             await asyncio.sleep(0.05)

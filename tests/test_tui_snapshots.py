@@ -8,6 +8,7 @@ answers never change, no clock, no timings and no temporary paths on screen. Reg
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from mesoslab.lessons.verify import StepReport, VerifyReport
 from mesoslab.progress import ProgressStore
 from mesoslab.tui.app import MesoslabApp
 from mesoslab.tui.context import LabContext
+from mesoslab.tui.screens.help import HelpScreen
 from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from tests.lesson3_cluster import DEFAULT
@@ -33,11 +35,24 @@ __all__ = ["cluster", "test_lessons"]  # fixtures used by name
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
 
+async def still(pilot: Pilot[None], timeout: float = 30.0) -> None:
+    """Wait until three screenshots 0.25 s apart are the same: on a busy machine a repaint
+    (DataTable's header after its columns were measured) came after the snapshot."""
+    deadline = time.monotonic() + timeout
+    shots: list[str] = []
+    while time.monotonic() < deadline:
+        shots = [*shots[-2:], pilot.app.export_screenshot()]
+        if len(shots) == 3 and len(set(shots)) == 1:
+            return
+        await pilot.pause(0.25)
+    raise AssertionError("the screen never stopped changing")
+
+
 def _settled(check: Callable[[], bool]) -> Callable[[Pilot[None]], object]:
     async def run_before(pilot: Pilot[None]) -> None:
         await wait_for(pilot, check)
         pilot.app.clear_notifications()
-        await pilot.pause(0.1)
+        await still(pilot)
 
     return run_before
 
@@ -131,7 +146,7 @@ def test_lesson_list(
         await wait_for(pilot, lambda: table.row_count == 2 and laid_out(table))
         await pilot.press("down")
         await wait_for(pilot, lambda: table.cursor_row == 1)
-        await pilot.pause(0.1)
+        await still(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=open_list)  # type: ignore[operator]
 
@@ -149,9 +164,11 @@ def test_lesson_with_a_failed_check(
         await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.ready)
         await pilot.press("n", "n", "v")
         checklist = app.screen.query_one("#checks-3", CheckList)
-        await wait_for(pilot, lambda: checklist.state == "done", 15)
+        await wait_for(pilot, lambda: checklist.state == "done")
+        # the verify's own notification comes a moment after the checks: clear it too
+        await wait_for(pilot, lambda: any("2 failed" in n.message for n in app._notifications))
         app.clear_notifications()
-        await pilot.pause(0.2)
+        await still(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=verify_step_3)  # type: ignore[operator]
 
@@ -165,6 +182,7 @@ def test_help_screen(
 
     async def open_help(pilot: Pilot[None]) -> None:
         await pilot.press("question_mark")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await still(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=open_help)  # type: ignore[operator]
