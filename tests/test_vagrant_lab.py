@@ -191,9 +191,8 @@ def test_without_an_error_text_the_last_busy_machine_is_named(tmp_path: Path) ->
 
 def test_cancel_stops_the_whole_process_group(tmp_path: Path) -> None:
     # Vagrant's children (here: sleep) are in its process group; a cancel reaches them all,
-    # even a child that outlives its parent's graceful exit. (The script waits with `wait`:
-    # bash skips its INT trap when a foreground child it waits for does not die of SIGINT,
-    # which happened when the signal came between that child's fork and exec.)
+    # even a child that outlives its parent's graceful exit. (The script sleeps through `wait`,
+    # which bash interrupts to run the INT trap at once; a foreground sleep defers the trap.)
     command = script(
         tmp_path,
         """
