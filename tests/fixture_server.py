@@ -299,17 +299,19 @@ def run_checks(
 ONE_ATTEMPT_WAIT = 30.0  # seconds one attempt may wait for its answers (see attempt_checks)
 
 
-def attempt_checks(inventory: Inventory, specs: list[CheckSpec]) -> list[CheckResult]:
-    """One attempt of each check, all at once, each given up to ONE_ATTEMPT_WAIT s for its
-    answers: a check that fails fails at once, one that passes passes at once. (A settling
-    timeout of 0.3 s did the same on a quiet machine; on a busy one, loopback servers took
-    longer than that to answer, and checks failed for want of an answer.)"""
+def attempt_checks(
+    inventory: Inventory, specs: list[CheckSpec], *, wait: float = ONE_ATTEMPT_WAIT
+) -> list[CheckResult]:
+    """One attempt of each check, all at once, each given up to ``wait`` s for its answers:
+    a check that fails fails at once, one that passes passes at once. (A settling timeout of
+    0.3 s did the same on a quiet machine; on a busy one, loopback servers took longer than
+    that to answer, and checks failed for want of an answer.)"""
     with Session(inventory) as session:
         planned = plan(specs, inventory)
 
-        def once(pc: Any) -> CheckResult:
+        def once(pc: runner.PlannedCheck) -> CheckResult:
             start = time.monotonic()
-            obs = runner.attempt(pc, session, start + ONE_ATTEMPT_WAIT)
+            obs = runner.attempt(pc, session, start + wait)
             return runner.concluded(pc, obs, attempts=1, elapsed_s=time.monotonic() - start)
 
         if not planned:

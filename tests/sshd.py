@@ -91,6 +91,19 @@ def keygen(path: Path) -> Path:
     return path
 
 
+def rendezvous(folder: Path, parties: int) -> str:
+    """Shell that marks its arrival in ``folder`` (empty at first), then waits until
+    ``parties`` have arrived; it fails after 30 s of waiting. Commands on several nodes that all
+    pass through it ran at the same time, however slow the machine: elapsed-time bounds of
+    parallelism failed on a busy CI machine."""
+    return (
+        f"mktemp {folder}/arrived.XXXXXX >/dev/null; tries=0; "
+        f'until [ "$(ls {folder} | wc -l)" -ge {parties} ]; do '
+        'tries=$((tries + 1)); [ "$tries" -le 300 ] || '
+        '{ echo "the others never arrived" >&2; exit 1; }; sleep 0.1; done'
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -30,7 +30,7 @@ from mesoslab.provision.runner import remote_command
 from mesoslab.provision.steps import CHANGED_MARK, FileSync, SyncFile
 from mesoslab.remote.pool import SshPool
 from tests.fixture_server import FixtureServer
-from tests.sshd import SshServer, free_port, ssh_pool, sshd_server
+from tests.sshd import SshServer, free_port, rendezvous, ssh_pool, sshd_server
 
 __all__ = ["ssh_pool", "sshd_server"]  # fixtures used by name
 
@@ -171,27 +171,6 @@ def own_connection(node: Node, index: int) -> Node:
     return replace(node, ssh=replace(node.ssh, extra_keys=(node.ssh.key,) * index))
 
 
-def rendezvous_step(step_id: str, folder: Path, nodes: int) -> ProvisionStep:
-    """Marks that it started on its node, then waits for the step to have started on all
-    ``nodes`` before it ends; it fails after 30 s of waiting. So it passes everywhere only when
-    the nodes run it at the same time, however slow the machine (a check of start and end
-    times failed on a busy CI machine that started the fourth node's step late)."""
-    return ProvisionStep(
-        id=step_id,
-        title=f"rendezvous {step_id}",
-        script=(
-            "set -eu\n"
-            f'touch "{folder}/$MESOSLAB_NODE.{step_id}.started"\n'
-            "tries=0\n"
-            f'until [ "$(ls {folder} | grep -c "\\.{step_id}\\.started$")" -ge {nodes} ]; do\n'
-            "  tries=$((tries + 1))\n"
-            '  [ "$tries" -le 300 ] || { echo "the others never started" >&2; exit 1; }\n'
-            "  sleep 0.1\n"
-            "done\n"
-        ),
-    )
-
-
 def test_nodes_are_provisioned_at_the_same_time(
     sshd_server: SshServer, ssh_pool: SshPool, tmp_path: Path
 ) -> None:
@@ -199,7 +178,10 @@ def test_nodes_are_provisioned_at_the_same_time(
     time ratio 4 nodes : 1 node is measured by benchmarks/provision_bench.py)."""
     spec, inventory = lab(sshd_server, ["p1", "p2", "p3", "p4"])
     four = Inventory(nodes=tuple(own_connection(n, i) for i, n in enumerate(inventory.nodes)))
-    report = provision_lab(spec, four, ssh_pool, steps=[rendezvous_step("s1", tmp_path, 4)])
+    # each node's step waits until it has started on all four (tests/sshd.py rendezvous);
+    # one after another, the first would fail waiting (checked with a single worker)
+    step = ProvisionStep(id="s1", title="rendezvous", script=rendezvous(tmp_path, 4))
+    report = provision_lab(spec, four, ssh_pool, steps=[step])
     assert len(report.outcomes) == 4
     assert report.ok, [(o.node, o.message, o.tail) for o in report.failed]
 

@@ -121,8 +121,9 @@ def test_an_agent_killed_mid_verify_is_a_failure_then_recovers(lab: Lab) -> None
 
     def agent_inactive() -> bool:
         leader = lab.leader()
-        slaves = leader.get("/master/slaves").json()["slaves"] if leader else [{"active": True}]
-        return not any(agent["active"] for agent in slaves)
+        if leader is None:
+            return False
+        return not any(agent["active"] for agent in leader.get("/master/slaves").json()["slaves"])
 
     wait_until("the master to mark agent1 inactive", agent_inactive)
     thread, out = settle_in_background(lab, REGISTERED, timeout=60)

@@ -24,7 +24,16 @@ from mesoslab.remote import (
     wrap_sudo,
 )
 from mesoslab.remote.pool import SshPool
-from tests.sshd import SshServer, free_port, keygen, skip_reason, ssh_node, ssh_pool, sshd_server
+from tests.sshd import (
+    SshServer,
+    free_port,
+    keygen,
+    rendezvous,
+    skip_reason,
+    ssh_node,
+    ssh_pool,
+    sshd_server,
+)
 
 __all__ = ["ssh_node", "ssh_pool", "sshd_server"]  # fixtures used by name
 
@@ -259,14 +268,10 @@ def test_fan_out_runs_in_parallel_and_keeps_node_order(
         with lock:
             lines.append((node.name, line))
 
-    # each node says bye only once the command has started on all four (or gives up after
-    # 20 s): parallel however slow the machine, where an elapsed-time bound was not
-    rendezvous = (
-        f"echo hello; mktemp {tmp_path}/started.XXXXXX >/dev/null; tries=0; "
-        f'until [ "$(ls {tmp_path} | wc -l)" -ge 4 ]; do '
-        'tries=$((tries + 1)); [ "$tries" -le 200 ] || exit 9; sleep 0.1; done; echo bye'
-    )
-    results = run_on_nodes(ssh_pool, nodes, rendezvous, timeout=60, on_output=on_output)
+    # each node says bye only once the command has started on all four (or gives up): in
+    # parallel however slow the machine
+    command = f"echo hello; {rendezvous(tmp_path, 4)}; echo bye"
+    results = run_on_nodes(ssh_pool, nodes, command, timeout=60, on_output=on_output)
     assert [r.node for r in results] == [n.name for n in nodes]
     for result in results[:4]:
         assert result.ok and result.output == "hello\nbye\n", result

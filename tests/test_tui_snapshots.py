@@ -58,9 +58,9 @@ def _settled(check: Callable[[], bool]) -> Callable[[Pilot[None]], object]:
 
 
 def laid_out(table: DataTable[object]) -> bool:
-    """The table has measured its new rows. DataTable sizes its columns when its message queue
-    next runs dry, so a screenshot taken before then (a busy CI machine took one) shows the
-    old column widths in the header."""
+    """The table has measured its new rows: DataTable sizes its columns when its message queue
+    next runs dry. (The header is repainted with the new widths later still: still() waits
+    for that.)"""
     return not table._require_update_dimensions
 
 

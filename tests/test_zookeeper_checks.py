@@ -25,7 +25,7 @@ from mesoslab.checks.context import CheckContext, Session
 from mesoslab.checks.http import ProbeError
 from mesoslab.checks.registry import catalogue
 from mesoslab.checks.result import CheckResult, Status
-from mesoslab.checks.runner import attempt, plan, settle
+from mesoslab.checks.runner import plan, settle
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.checks.zk4lw import (
     FourLetterRefused,
@@ -39,6 +39,7 @@ from mesoslab.checks.zk4lw import (
 from mesoslab.lab.inventory import DEFAULT_PORTS, Inventory, Node
 from tests import zkserver
 from tests.conftest import FIXTURES
+from tests.fixture_server import attempt_checks
 from tests.zkserver import ZkServer
 
 # --------------------------------------------------------------------------- servers
@@ -112,28 +113,10 @@ def run(
     params = params or {}
     assert catalogue()[kind].problems(params) == []
     spec = CheckSpec(kind, params, timeout=timeout)
-    results = []
+    if once:
+        return attempt_checks(inventory, [spec], wait=timeout)
     with Session(inventory) as session:
-        for pc in plan([spec], inventory):
-            if once:
-                start = time.monotonic()
-                obs = attempt(pc, session, start + timeout)
-                results.append(
-                    CheckResult(
-                        kind,
-                        pc.label,
-                        obs.status,
-                        obs.summary,
-                        obs.expected,
-                        obs.observed,
-                        "",
-                        1,
-                        time.monotonic() - start,
-                    )
-                )
-            else:
-                results.append(settle(pc, session, timeout))
-    return results
+        return [settle(pc, session, timeout) for pc in plan([spec], inventory)]
 
 
 def run_one(
