@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fixture_server import FakeLab, Reply  # noqa: E402
 
-from mesoslab.checks.context import Session  # noqa: E402
 from mesoslab.checks.runner import plan, run_all  # noqa: E402
 from mesoslab.checks.spec import CheckSpec  # noqa: E402
+from mesoslab.remote.session import Session  # noqa: E402
 
 MESOSLAB = str(Path(sys.executable).with_name("mesoslab"))
 

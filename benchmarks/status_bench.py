@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fixture_server import FakeLab, Reply  # noqa: E402
 
-from mesoslab.checks.context import Session  # noqa: E402
 from mesoslab.lab.inventory import Inventory  # noqa: E402
-from mesoslab.lab.status import node_services, probe_service, status_rows  # noqa: E402
+from mesoslab.ops.status import node_services, probe_service, status_rows  # noqa: E402
+from mesoslab.remote.session import Session  # noqa: E402
 
 DELAY = 0.2
 RUNS = 5

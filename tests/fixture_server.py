@@ -26,12 +26,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from mesoslab.checks import runner
-from mesoslab.checks.context import Session
 from mesoslab.checks.registry import catalogue
 from mesoslab.checks.result import CheckResult
 from mesoslab.checks.runner import plan, run_all
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.lab.inventory import DEFAULT_PORTS, Inventory, Node
+from mesoslab.remote.session import Session
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 

@@ -68,7 +68,7 @@ def mesoslab(
 ) -> subprocess.CompletedProcess[str]:
     """`mesoslab ARGS` run in ``lab`` as a user would (a real process, no terminal)."""
     return subprocess.run(
-        [sys.executable, "-m", "mesoslab.cli", *args],
+        [sys.executable, "-m", "mesoslab", *args],
         cwd=lab,
         capture_output=True,
         text=True,

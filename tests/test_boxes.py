@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mesoslab.errors import LabError
 from mesoslab.lab import boxes
 from mesoslab.lab.boxes import (
     REHEARSAL_BOX,
@@ -27,7 +28,6 @@ from mesoslab.lab.boxes import (
     recipe_hash,
     write_catalog,
 )
-from mesoslab.lab.errors import LabError
 from mesoslab.lab.vagrant import box_add, box_list
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, Static, TextArea
 
-from mesoslab.checks.context import Session
 from mesoslab.errors import RemoteError
 from mesoslab.lab.inventory import Inventory, Node, SshTarget
-from mesoslab.lessons.catchup import catch_up
+from mesoslab.ops.catchup import catch_up
 from mesoslab.progress import ProgressStore
 from mesoslab.remote import run_on_nodes
 from mesoslab.remote.pool import SshPool
+from mesoslab.remote.session import Session
 from mesoslab.tui.screens.catch_up import CatchUpScreen
 from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.screens.lessons import lesson_rows

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mesoslab.cli import main
+from mesoslab.cli.main import main
 from tests.fixture_server import FakeLab
 from tests.lesson3_cluster import CUSTOM, Lesson3Cluster, write_inventory
 
-MESOSLAB = [sys.executable, "-m", "mesoslab.cli"]
+MESOSLAB = [sys.executable, "-m", "mesoslab"]
 
 
 def mesoslab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from mesoslab.cli import _Group
-from mesoslab.cli_lab import doctor as doctor_cmd
+from mesoslab.cli.lab import doctor as doctor_cmd
+from mesoslab.cli.main import _Group
 from mesoslab.lab.doctor import (
     FAIL,
     OK,

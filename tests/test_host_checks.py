@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from mesoslab.checks.context import Session
-from mesoslab.checks.host import json_difference, listening_ports
+from mesoslab.checks.kinds.host import json_difference, listening_ports
 from mesoslab.checks.registry import catalogue
 from mesoslab.checks.result import CheckResult, Observation, Status
 from mesoslab.checks.runner import PlannedCheck, attempt, plan, settle
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.lab.inventory import Inventory, Node
+from mesoslab.remote.session import Session
 from tests.sshd import STD_PATH, SshServer, free_port, sshd_server
 
 __all__ = ["sshd_server"]  # fixture used by name

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from mesoslab.checks.context import CheckContext, Session
-from mesoslab.checks.http import ProbeError, get, get_json
 from mesoslab.checks.result import Status
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import ProbeError, get, get_json
+from mesoslab.remote.session import CheckContext, Session
 from tests.fixture_server import FakeLab, Reply, load_fixture, redirect, run_check
 
 MASTERS = [("master1", ["master"]), ("master2", ["master"])]

@@ -11,14 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mesoslab.cli import _Group
-from mesoslab.cli_lab import doctor, init, status
-from mesoslab.lab.init import (
-    InitError,
-    bundled_vagrantfile,
-    render_lab_toml,
-    write_lab,
-)
+from mesoslab.cli.lab import doctor, init, status
+from mesoslab.cli.main import _Group
+from mesoslab.errors import InitError
+from mesoslab.lab.init import bundled_vagrantfile, render_lab_toml, write_lab
 from mesoslab.lab.presets import PRESETS
 from mesoslab.lab.spec import (
     DEFAULT_BOX,

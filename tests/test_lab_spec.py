@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mesoslab.lab.spec import LabSpecError, find_lab_dir, load_lab, parse_lab
+from mesoslab.errors import LabSpecError
+from mesoslab.lab.spec import find_lab_dir, load_lab, parse_lab
 
 
 def test_presets_place_masters_and_agents_in_the_subnet() -> None:

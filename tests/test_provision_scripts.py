@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from mesoslab.lab.spec import LabSpec, LabSpecError, parse_lab
+from mesoslab.errors import ChannelError, LabSpecError
+from mesoslab.lab.spec import LabSpec, parse_lab
 from mesoslab.lessons import catalog
 from mesoslab.provision import channels
 from mesoslab.provision.centos7 import base_repo_file, centos7_steps
 from mesoslab.provision.channels import (
     CENTOS_BASE_PACKAGES,
     STACK_PACKAGES,
-    ChannelError,
     probe_channel,
     required_packages,
     rpm_name,

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from mesoslab.checks.context import Session
 from mesoslab.checks.result import CheckResult, Status
 from mesoslab.checks.runner import plan, run_all
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.lab.inventory import Inventory
+from mesoslab.remote.session import Session
 from tests import zkserver
 from tests.twin_lab import Daemon, TwinLab, wait_until
 

@@ -14,15 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mesoslab.errors import RemoteError
+from mesoslab.errors import ConnectionDropped, RemoteCommandError, RemoteError
 from mesoslab.lab.inventory import Node, SshTarget
-from mesoslab.remote import (
-    CommandResult,
-    ConnectionDropped,
-    RemoteCommandError,
-    run_on_nodes,
-    wrap_sudo,
-)
+from mesoslab.remote import CommandResult, run_on_nodes, wrap_sudo
 from mesoslab.remote.pool import SshPool
 from tests.sshd import (
     SshServer,

@@ -100,7 +100,7 @@ def env(tmp_path: Path, sshd_server: SshServer) -> dict[str, str]:  # noqa: F811
 
 def mesoslab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mesoslab.cli", *args],
+        [sys.executable, "-m", "mesoslab", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -202,9 +202,9 @@ def test_catch_up_stops_when_a_step_does_not_settle(
 ) -> None:
     from dataclasses import replace
 
-    from mesoslab.checks.context import Session
     from mesoslab.lab.inventory import load_inventory
-    from mesoslab.lessons.catchup import catch_up
+    from mesoslab.ops.catchup import catch_up
+    from mesoslab.remote.session import Session
 
     lessons = tmp_path / "unsettled" / "01-x"
     lessons.mkdir(parents=True)

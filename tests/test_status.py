@@ -13,13 +13,12 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from mesoslab.checks.context import Session
-from mesoslab.cli import _Group
-from mesoslab.cli_lab import status as status_cmd
+from mesoslab.cli.lab import status as status_cmd
+from mesoslab.cli.main import _Group
 from mesoslab.errors import UsageError
 from mesoslab.lab.init import write_lab
 from mesoslab.lab.inventory import DEFAULT_PORTS, Inventory, Node
-from mesoslab.lab.status import (
+from mesoslab.ops.status import (
     REHEARSAL_BANNER,
     LabStatus,
     NodeStatus,
@@ -30,6 +29,7 @@ from mesoslab.lab.status import (
     resolve_target,
     status_rows,
 )
+from mesoslab.remote.session import Session
 from tests import zkserver
 from tests.fixture_server import FakeLab, Reply, closed_port, redirect
 

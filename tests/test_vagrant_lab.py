@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mesoslab.lab.errors import LabCancelled, LabError
+from mesoslab.errors import LabCancelled, LabError
 from mesoslab.lab.inventory import Node
 from mesoslab.lab.machines import install_vagrantfile, machines_doc, write_machines
 from mesoslab.lab.spec import LabSpec, parse_lab
@@ -166,10 +166,10 @@ exit 1
     error = failure_error(outcome, ["m1", "m2"])
     assert error.machines == ("m2",)
     assert str(error).startswith("vagrant up failed on m2 (exit status 1)")
-    tail = "\n".join(error.output_tail)
+    tail = "\n".join(error.details)
     assert "There was an error executing lxc-start" in tail
     assert "line 29" in tail and "line 20" not in tail  # the last 10 lines only
-    assert len(error.output_tail) == 10
+    assert len(error.details) == 10
 
 
 def test_without_an_error_text_the_last_busy_machine_is_named(tmp_path: Path) -> None:
@@ -453,13 +453,13 @@ def test_a_failing_up_names_the_machine_with_vagrants_last_lines(tmp_path: Path)
     assert str(error).startswith(
         "vagrant up failed on node1 (exit status 1); its last lines follow"
     )
-    assert "\n" not in error.message  # one line; the output is in output_tail
+    assert "\n" not in error.message  # one line; the output is in details
     assert any(
         f"mesoslab-test/absent-{os.getpid()}' could not be found" in line
-        for line in error.output_tail
+        for line in error.details
     )
     assert "mesoslab box build" in error.hint
-    assert 0 < len(error.output_tail) <= 10
+    assert 0 < len(error.details) <= 10
     assert (
         "node1",
         f"==> node1: Box 'mesoslab-test/absent-{os.getpid()}' could not be found. "

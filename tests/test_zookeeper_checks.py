@@ -20,14 +20,15 @@ from typing import Any
 
 import pytest
 
-from mesoslab.checks import zookeeper
-from mesoslab.checks.context import CheckContext, Session
-from mesoslab.checks.http import ProbeError
+from mesoslab.checks.kinds import zookeeper
 from mesoslab.checks.registry import catalogue
 from mesoslab.checks.result import CheckResult, Status
 from mesoslab.checks.runner import plan, settle
 from mesoslab.checks.spec import CheckSpec
-from mesoslab.checks.zk4lw import (
+from mesoslab.lab.inventory import DEFAULT_PORTS, Inventory, Node
+from mesoslab.remote.http import ProbeError
+from mesoslab.remote.session import CheckContext, Session
+from mesoslab.remote.zk4lw import (
     FourLetterRefused,
     NotServing,
     UnexpectedAnswer,
@@ -36,7 +37,6 @@ from mesoslab.checks.zk4lw import (
     refused_word,
     send_4lw,
 )
-from mesoslab.lab.inventory import DEFAULT_PORTS, Inventory, Node
 from tests import zkserver
 from tests.conftest import FIXTURES
 from tests.fixture_server import attempt_checks
@@ -575,7 +575,8 @@ def test_kazoo_session_to_a_silent_server_is_bounded(
 
 def test_importing_checks_does_not_import_kazoo() -> None:
     code = (
-        "import sys, mesoslab.checks.zookeeper, mesoslab.checks.registry as r; r.catalogue(); "
+        "import sys, mesoslab.checks.kinds.zookeeper, mesoslab.checks.registry as r; "
+        "r.catalogue(); "
         "print('kazoo' in sys.modules)"
     )
     out = subprocess.run(

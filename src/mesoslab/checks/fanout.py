@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from mesoslab.checks.http import ProbeError
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import ProbeError
 
 T = TypeVar("T")
 X = TypeVar("X")
@@ -20,7 +20,7 @@ def fan_out(items: Sequence[X], fn: Callable[[X], T]) -> list[T | ProbeError]:
     returned in the place of its result.
 
     Results come back in the order of ``items``. ``fn`` must bound its own I/O (the
-    probes in :mod:`mesoslab.checks.http` do, by the attempt's deadline).
+    probes in :mod:`mesoslab.remote.http` do, by the attempt's deadline).
     """
 
     def call(item: X) -> T | ProbeError:

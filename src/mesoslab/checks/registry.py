@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Scope = Literal["node", "group"]
 
-# Modules that register check kinds; imported on first use of the catalogue.
-_MODULES = (
-    "mesoslab.checks.mesos",
-    "mesoslab.checks.marathon",
-    "mesoslab.checks.chronos",
-    "mesoslab.checks.zookeeper",
-    "mesoslab.checks.host",
-)
+# Every module under this package registers the kinds of its namespace (the module or
+# folder name right below ``kinds``); all are imported on first use of the catalogue.
+KINDS_PACKAGE = "mesoslab.checks.kinds"
 
 
 @dataclass(frozen=True)
@@ -113,6 +109,11 @@ def check(
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in _REGISTRY:
             raise RuntimeError(f"check kind {name} registered twice")
+        namespace = namespace_of(fn.__module__)
+        if namespace is not None and name.split(".")[0] != namespace:
+            raise RuntimeError(
+                f"check kind {name} is defined in {fn.__module__}: a {namespace}.* module"
+            )
         _REGISTRY[name] = CheckKind(
             name=name,
             fn=fn,
@@ -128,11 +129,25 @@ def check(
     return register
 
 
+def namespace_of(module: str) -> str | None:
+    """The kind namespace of a module under ``kinds`` (``mesoslab.checks.kinds.mesos.flags``
+    is ``mesos``); None for a module elsewhere (tests register kinds of their own)."""
+    prefix = KINDS_PACKAGE + "."
+    return module[len(prefix) :].split(".")[0] if module.startswith(prefix) else None
+
+
+def kind_modules() -> list[str]:
+    """Every module under :data:`KINDS_PACKAGE`, found on disk (no list to keep up to date)."""
+    package = importlib.import_module(KINDS_PACKAGE)
+    found = pkgutil.walk_packages(package.__path__, prefix=KINDS_PACKAGE + ".")
+    return sorted(info.name for info in found)
+
+
 def catalogue() -> dict[str, CheckKind]:
     """Every registered check kind, by name."""
     global _loaded
     if not _loaded:
-        for module in _MODULES:
+        for module in kind_modules():
             importlib.import_module(module)
         _loaded = True
     return _REGISTRY

@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from mesoslab.checks.context import CheckContext, Session
-from mesoslab.checks.http import ProbeError
 from mesoslab.checks.registry import CheckKind, catalogue
 from mesoslab.checks.result import CheckResult, Observation, Status
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.errors import MesoslabError
 from mesoslab.lab.inventory import Inventory, Node
+from mesoslab.remote.http import ProbeError
+from mesoslab.remote.session import CheckContext, Session
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mesoslab.lab.errors import LabError
+from mesoslab.errors import LabError
 from mesoslab.lab.machines import install_vagrantfile, write_machines
 from mesoslab.lab.spec import parse_lab
 from mesoslab.lab.vagrant import VagrantDriver, box_add, box_list

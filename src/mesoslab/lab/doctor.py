@@ -24,14 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mesoslab.lab.spec import (
-    DEFAULT_SUBNET,
-    LAB_FILE,
-    LabSpec,
-    LabSpecError,
-    find_lab_dir,
-    load_lab,
-)
+from mesoslab.errors import LabSpecError
+from mesoslab.lab.spec import DEFAULT_SUBNET, LAB_FILE, LabSpec, find_lab_dir, load_lab
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mesoslab
-from mesoslab.errors import UsageError
+from mesoslab.errors import InitError
 from mesoslab.lab.presets import PRESETS
 from mesoslab.lab.spec import (
     CHANNELS,
@@ -36,10 +36,6 @@ DEFAULT_PRESET = "1m-2a"
 DEFAULT_CPUS = 1
 DEFAULT_MEMORY = 1024
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-class InitError(UsageError):
-    title = "init error"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mesoslab.errors import UsageError
+from mesoslab.errors import LabSpecError
 from mesoslab.lab.inventory import ROLES
 from mesoslab.lab.presets import PRESETS
 
@@ -33,10 +33,6 @@ MESOSPHERE_REPO_RPM = (
     "http://repos.mesosphere.io/el/7/noarch/RPMS/mesosphere-el-repo-7-3.noarch.rpm"
 )
 VAULT_URL = "http://vault.centos.org/7.9.2009"
-
-
-class LabSpecError(UsageError):
-    title = "lab.toml error"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from mesoslab.lab.errors import LabError
+from mesoslab.errors import LabError
 from mesoslab.lab.inventory import SshTarget
 from mesoslab.lab.machines import MACHINES_FILE
 from mesoslab.lab.spec import STATE_DIR
@@ -341,7 +341,7 @@ def _call(
             raise LabError(
                 f"`vagrant {action}`{where} failed (exit status {exc.returncode}){last}",
                 machines=tuple(names),
-                output_tail=tuple(lines[-ERROR_TAIL:]),
+                details=tuple(lines[-ERROR_TAIL:]),
                 hint=_hint_for(lines),
             ) from None
         except OSError as exc:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mesoslab.lab.errors import LabCancelled, LabError
+from mesoslab.errors import LabCancelled, LabError
 
 OnLine = Callable[[str, str], None]
 
@@ -116,7 +116,7 @@ def run_streaming(
             f"{action} was cancelled; it and every process it started were stopped",
             hint=hint,
             machines=tuple(run.seen),
-            output_tail=tuple(list(run.tail)[-TAIL_LINES:]),
+            details=tuple(list(run.tail)[-TAIL_LINES:]),
         )
     _kill_group(proc.pid)  # whatever Vagrant left behind in its group
     run.reader.join(timeout=5)
@@ -279,7 +279,7 @@ def failure_error(
         hint="fix the problem shown, then run `mesoslab up` again (machines that are "
         "already up are kept)",
         machines=tuple(failing),
-        output_tail=tail,
+        details=tail,
     )
 
 

@@ -8,13 +8,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mesoslab.checks.context import CheckContext, Session
-from mesoslab.checks.http import ProbeError, get, split_location
 from mesoslab.errors import RemoteError, UsageError
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lessons.model import LEADING_MASTER, Action, Lesson, Step
 from mesoslab.remote.fanout import run_on_nodes
+from mesoslab.remote.http import ProbeError, get, split_location
 from mesoslab.remote.result import CommandResult
+from mesoslab.remote.session import CheckContext, Session
 
 COMMAND_TIMEOUT = 600.0  # a package install can take minutes
 

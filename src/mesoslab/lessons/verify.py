@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mesoslab.checks.context import Session
 from mesoslab.checks.result import CheckResult, Status
 from mesoslab.checks.runner import PlannedCheck, plan, run_all
 from mesoslab.errors import UsageError
 from mesoslab.lab.inventory import Inventory
 from mesoslab.lessons.model import Lesson
+from mesoslab.remote.session import Session
 
 
 @dataclass

@@ -8,8 +8,8 @@ command blocks, run by ``mesoslab up --through lesson-N``.
 
 from __future__ import annotations
 
+from mesoslab.errors import ChannelError
 from mesoslab.provision.channels import (
-    ChannelError,
     ChannelProbe,
     ensure_channel,
     probe_channel,

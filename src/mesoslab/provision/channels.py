@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from mesoslab.errors import MesoslabError
-from mesoslab.lab.spec import LabSpec, LabSpecError
+from mesoslab.errors import ChannelError, LabSpecError
+from mesoslab.lab.spec import LabSpec
 from mesoslab.provision.steps import (
     CHANGED_MARK,
     PUT_FILE_FN,
@@ -79,12 +79,6 @@ CENTOS_BASE_PACKAGES = frozenset(
 _YUM_VARS = {"basearch": "x86_64", "arch": "x86_64", "releasever": "7"}
 _URL_RE = re.compile(r"^(https?|ftp|file)://[^\s'\"\\`$]+$")
 _YUM_URL_RE = re.compile(r"^(https?|ftp|file)://[^\s'\"\\`]+$")  # $basearch allowed
-
-
-class ChannelError(MesoslabError):
-    """The package channel cannot work (probe failed, or the local folder is unusable)."""
-
-    title = "Package channel unavailable"
 
 
 @dataclass(frozen=True)

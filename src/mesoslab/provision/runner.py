@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from mesoslab.errors import RemoteError, UsageError
+from mesoslab.errors import ConnectionDropped, LabSpecError, RemoteError, UsageError
 from mesoslab.lab.inventory import Inventory, Node
-from mesoslab.lab.spec import LabSpec, LabSpecError
+from mesoslab.lab.spec import LabSpec
 from mesoslab.provision.centos7 import centos7_steps
 from mesoslab.provision.channels import probe_channel
 from mesoslab.provision.rehearsal import rehearsal_steps
@@ -29,7 +29,6 @@ from mesoslab.provision.steps import (
     Status,
     StepOutcome,
 )
-from mesoslab.remote.result import ConnectionDropped
 
 if TYPE_CHECKING:
     from mesoslab.remote.pool import SshPool

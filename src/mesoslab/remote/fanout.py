@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from mesoslab.errors import RemoteError
+from mesoslab.errors import ConnectionDropped, RemoteError
 from mesoslab.lab.inventory import Node
-from mesoslab.remote.result import CommandResult, ConnectionDropped
+from mesoslab.remote.result import CommandResult
 
 if TYPE_CHECKING:
     from mesoslab.remote.pool import SshPool

@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from mesoslab.errors import RemoteError
+from mesoslab.errors import ConnectionDropped, RemoteCommandError, RemoteError
 from mesoslab.lab.inventory import Node, SshTarget
-from mesoslab.remote.result import CommandResult, ConnectionDropped, RemoteCommandError
+from mesoslab.remote.result import CommandResult
 from mesoslab.remote.shell import read_command, wrap_sudo, write_command
 
 log = logging.getLogger(__name__)

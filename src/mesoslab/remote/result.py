@@ -1,4 +1,4 @@
-"""What a remote command produced, and the errors that carry partial results.
+"""What a remote command produced (the errors that carry one are in :mod:`mesoslab.errors`).
 
 This module stays free of paramiko so that importing :mod:`mesoslab.remote` is cheap.
 """
@@ -6,8 +6,6 @@ This module stays free of paramiko so that importing :mod:`mesoslab.remote` is c
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from mesoslab.errors import RemoteError
 
 # What a stopped command's result says. Without a terminal sshd does not signal the command
 # when its channel closes, so it is honest about what may still be happening on the node.
@@ -62,28 +60,6 @@ class CommandResult:
         if self.exit_status == -1:
             return f"{self.node}: ended without an exit status (killed by a signal?)"
         return f"{self.node}: exit {self.exit_status}"
-
-
-class ConnectionDropped(RemoteError):
-    """The SSH connection died while a command ran; ``partial`` holds the output so far.
-
-    The command may or may not have completed on the node, so it is never re-run.
-    """
-
-    title = "SSH connection dropped"
-
-    def __init__(self, message: str, *, partial: CommandResult, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.partial = partial
-
-
-class RemoteCommandError(RemoteError):
-    """A helper command (reading or writing a file) exited non-zero on the node."""
-
-    def __init__(self, message: str, *, exit_status: int, stderr: str, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.exit_status = exit_status
-        self.stderr = stderr
 
 
 def _cut(text: str, width: int) -> str:

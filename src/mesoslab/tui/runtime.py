@@ -17,7 +17,7 @@ from mesoslab.lessons.model import LEADING_MASTER, Action
 from mesoslab.tui.cells import CellRecord, CellStore, NodeOutput, now_text
 
 if TYPE_CHECKING:
-    from mesoslab.checks.context import Session
+    from mesoslab.remote.session import Session
 
 _T = TypeVar("_T")
 
@@ -35,7 +35,7 @@ class NotebookRuntime:
     closed: bool = False
 
     def session(self) -> Session:
-        from mesoslab.checks.context import Session
+        from mesoslab.remote.session import Session
 
         if self.inventory is None:
             raise MesoslabError(

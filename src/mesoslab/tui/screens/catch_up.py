@@ -22,9 +22,9 @@ from mesoslab.errors import MesoslabError
 from mesoslab.tui.widgets.log_panel import LogPanel
 
 if TYPE_CHECKING:
-    from mesoslab.checks.context import Session
-    from mesoslab.lessons.catchup import CatchUpReport
     from mesoslab.lessons.verify import VerifyReport
+    from mesoslab.ops.catchup import CatchUpReport
+    from mesoslab.remote.session import Session
 
 STOPPING = "stopping… (waits for the commands running now to let go)"
 
@@ -51,7 +51,7 @@ class CatchUpScreen(ModalScreen[None]):
             yield LogPanel(id="catch-up-log")
 
     def on_mount(self) -> None:
-        from mesoslab.checks.context import Session
+        from mesoslab.remote.session import Session
 
         app = cast(Any, self.app)
         inventory = app.context.inventory
@@ -76,7 +76,7 @@ class CatchUpScreen(ModalScreen[None]):
 
     @work(thread=True, exit_on_error=False)
     def _run(self) -> None:
-        from mesoslab.lessons.catchup import catch_up
+        from mesoslab.ops.catchup import catch_up
 
         app = cast(Any, self.app)
         ctx = app.context

@@ -33,8 +33,8 @@ from mesoslab.tui.widgets.node_table import NodeTable
 from mesoslab.tui.widgets.rehearsal_banner import RehearsalBanner
 
 if TYPE_CHECKING:
-    from mesoslab.lab.status import NodeStatus
-    from mesoslab.lab.up import UpCallbacks, UpReport
+    from mesoslab.ops.status import NodeStatus
+    from mesoslab.ops.up import UpCallbacks, UpReport
 
 VM_ACTIONS = frozenset({"up", "provision", "halt", "destroy", "checkpoint", "restore"})
 VM_EVERY = 6  # refresh the machine states every 6th health refresh (`vagrant status` is slow)
@@ -181,7 +181,7 @@ class LabScreen(BaseScreen):
     @work(thread=True, group="vm-states", exclusive=True, exit_on_error=False)
     def _refresh_vms(self) -> None:
         from mesoslab.lab.machines import MACHINES_FILE
-        from mesoslab.lab.status import vagrant_states
+        from mesoslab.ops.status import vagrant_states
 
         spec = self.mapp.context.spec
         if spec is None:
@@ -197,8 +197,8 @@ class LabScreen(BaseScreen):
 
     @work(thread=True, group="status", exit_on_error=False)
     def _probe_services(self) -> None:
-        from mesoslab.checks.context import Session
-        from mesoslab.lab.status import status_rows
+        from mesoslab.ops.status import status_rows
+        from mesoslab.remote.session import Session
 
         inventory = self.mapp.context.inventory
         if inventory is None:
@@ -229,7 +229,7 @@ class LabScreen(BaseScreen):
             return
         rows = self._rows
         if self.mapp.context.has_vms:
-            from mesoslab.lab.status import machine_off
+            from mesoslab.ops.status import machine_off
 
             rows = [machine_off(self._with_vm_state(r)) for r in rows]
         self.table.show_status(rows)
@@ -288,7 +288,7 @@ class LabScreen(BaseScreen):
 
     @work(thread=True, group="lab-op", exit_on_error=False)
     def _run_op(self, name: str, job: Callable[[threading.Event], None], cancel: threading.Event):
-        from mesoslab.lab.errors import LabCancelled
+        from mesoslab.errors import LabCancelled
 
         ok = False
         try:
@@ -333,8 +333,8 @@ class LabScreen(BaseScreen):
             self.notify("nothing to stop", severity="information")
 
     def _up_callbacks(self) -> UpCallbacks:
-        from mesoslab.lab.up import UpCallbacks
         from mesoslab.lab.vagrant_up import split_machine_line
+        from mesoslab.ops.up import UpCallbacks
 
         log = self.log_panel
 
@@ -394,7 +394,7 @@ class LabScreen(BaseScreen):
             return
 
         def job(cancel: threading.Event) -> None:
-            from mesoslab.lab.up import bring_up
+            from mesoslab.ops.up import bring_up
 
             report = bring_up(spec, callbacks=self._up_callbacks(), cancel=cancel)
             self._ui(self._after_up, report, "up")
@@ -407,7 +407,7 @@ class LabScreen(BaseScreen):
             return
 
         def job(cancel: threading.Event) -> None:
-            from mesoslab.lab.up import provision_and_catch_up
+            from mesoslab.ops.up import provision_and_catch_up
 
             report = provision_and_catch_up(spec, callbacks=self._up_callbacks(), cancel=cancel)
             self._ui(self._after_up, report, "provision")

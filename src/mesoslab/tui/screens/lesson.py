@@ -29,10 +29,10 @@ from mesoslab.tui.widgets.step_section import Prose, StepHeading, StepSection
 from mesoslab.tui.widgets.step_toc import StepToc
 
 if TYPE_CHECKING:
-    from mesoslab.checks.context import Session
     from mesoslab.checks.result import CheckResult
     from mesoslab.lessons.model import Lesson
     from mesoslab.lessons.verify import VerifyReport
+    from mesoslab.remote.session import Session
     from mesoslab.tui.cells import CellRecord
     from mesoslab.tui.runtime import NotebookRuntime
 
@@ -130,6 +130,7 @@ class LessonScreen(BaseScreen):
     @work(thread=True, group="load", exit_on_error=False)
     def _load(self) -> None:
         from mesoslab.lessons.catalog import load
+        from mesoslab.ops.verify import step_states
         from mesoslab.tui.runtime import NotebookRuntime
 
         try:
@@ -139,7 +140,7 @@ class LessonScreen(BaseScreen):
             return
         ctx = self.mapp.context
         store = self.mapp.cell_store()
-        states, warning = step_states(lesson, ctx.progress_path())
+        states, warning = step_states(lesson.id, ctx.progress_path())
         runtime = NotebookRuntime(lesson.id, ctx.platform, ctx.inventory, store)
         records = {
             key: rec
@@ -157,7 +158,7 @@ class LessonScreen(BaseScreen):
 
     def _check_prerequisites(self, lesson: Lesson) -> None:
         """Say which lessons this one builds on are not done on this lab (worker thread)."""
-        from mesoslab.lessons.prerequisites import unfinished_prerequisites
+        from mesoslab.ops.prerequisites import unfinished_prerequisites
 
         ctx = self.mapp.context
         path = ctx.progress_path()
@@ -444,8 +445,9 @@ class LessonScreen(BaseScreen):
 
     @work(thread=True, group="verify", exit_on_error=False)
     def _verify(self, step: int | None) -> None:
-        from mesoslab.checks.context import Session
-        from mesoslab.lessons.verify import plan_lesson, verify_lesson
+        from mesoslab.lessons.verify import plan_lesson
+        from mesoslab.ops.verify import verify_and_record
+        from mesoslab.remote.session import Session
 
         lesson = self.lesson
         ctx = self.mapp.context
@@ -462,9 +464,10 @@ class LessonScreen(BaseScreen):
         session = Session(inventory)
         self._verify_session = session
         try:
-            report = verify_lesson(
+            verified = verify_and_record(
                 lesson,
                 inventory,
+                ctx.progress_path(),
                 step=step,
                 timeout=self.mapp.verify_timeout,
                 planned=planned,
@@ -476,8 +479,8 @@ class LessonScreen(BaseScreen):
             session.close()
         if session.cancelled.is_set():
             return  # the lesson was closed: partial results are not recorded
-        states, warning = keep_verify(self.mapp, report)
-        self._ui(self._verify_done, report, states, warning)
+        keep_checks(self.mapp, verified.report)
+        self._ui(self._verify_done, verified.report, verified.states, verified.warning)
 
     def _checklist(self, step: int) -> CheckList | None:
         section = self.section(step)
@@ -639,42 +642,16 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def step_states(lesson: Lesson, progress_path: Any) -> tuple[dict[int, str], str | None]:
-    """``{step: "passed" | "failed"}`` from the progress store (steps never verified absent)."""
-    if progress_path is None:
-        return {}, None
-    from mesoslab.progress import ProgressStore
-
-    store = ProgressStore(progress_path)
-    states = {
-        number: "passed" if entry.get("passed") else "failed"
-        for number, entry in store.steps(lesson.id).items()
-    }
-    return states, store.warning
-
-
 def keep_verify(app: Any, report: VerifyReport) -> tuple[dict[int, str] | None, str | None]:
-    """What a verify (or a catch-up step's settling) found, kept: the steps' outcomes in the
-    learner's progress, the checks beside the lesson's cells (shown when it reopens)."""
+    """What a catch-up step's settling found, kept like a verify's: the steps' outcomes in
+    the learner's progress, the checks beside the lesson's cells."""
+    from mesoslab.ops.verify import record_verify
+
     kept = record_verify(report, app.context.progress_path())
-    app.cell_store().put_checks(report.lesson, {s.step: s.results for s in report.steps})
+    keep_checks(app, report)
     return kept
 
 
-def record_verify(
-    report: VerifyReport, progress_path: Any
-) -> tuple[dict[int, str] | None, str | None]:
-    if progress_path is None:
-        return None, None
-    from mesoslab.progress import ProgressStore
-
-    store = ProgressStore(progress_path)
-    try:
-        store.record(report)
-    except OSError as exc:
-        return None, f"cannot save your progress in {progress_path}: {exc}"
-    states = {
-        number: "passed" if entry.get("passed") else "failed"
-        for number, entry in store.steps(report.lesson).items()
-    }
-    return states, store.warning
+def keep_checks(app: Any, report: VerifyReport) -> None:
+    """The checks beside the lesson's cells, shown when the lesson reopens."""
+    app.cell_store().put_checks(report.lesson, {s.step: s.results for s in report.steps})

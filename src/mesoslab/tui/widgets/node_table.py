@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 
 if TYPE_CHECKING:
     from mesoslab.lab.inventory import Inventory
-    from mesoslab.lab.status import NodeStatus
+    from mesoslab.ops.status import NodeStatus
 
 # Health of a service -> (symbol, style); the same marks as `mesoslab status`.
 HEALTH = {"ok": ("✔", "green"), "warn": ("!", "yellow"), "down": ("✘", "red"), "off": ("–", "dim")}

@@ -14,7 +14,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from mesoslab.checks.http import ProbeError
+from mesoslab.remote.http import ProbeError
 
 # Mode values printed by ``srvr`` / ``zk_server_state`` of ``mntr``.
 SERVING_MODES = ("leader", "follower", "standalone", "observer")

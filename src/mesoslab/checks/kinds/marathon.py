@@ -13,14 +13,14 @@ from typing import Any
 
 import httpx
 
-from mesoslab.checks.context import CheckContext
 from mesoslab.checks.fanout import fan_out, first_answer, short_reason
-from mesoslab.checks.http import ProbeError, get, parse_json
-from mesoslab.checks.mesos_common import number_text
+from mesoslab.checks.kinds.mesos.common import number_text
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
 from mesoslab.checks.values import format_ranges, parse_number, parse_ranges, ranges_contain
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import ProbeError, get, parse_json
+from mesoslab.remote.session import CheckContext
 
 PORT_KEY = "marathon"
 

@@ -10,9 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from mesoslab.checks.context import CheckContext
-from mesoslab.checks.http import get_json
-from mesoslab.checks.mesos_common import (
+from mesoslab.checks.kinds.mesos.common import (
     get_json_or_none,
     host_of_pid,
     inventory_node,
@@ -23,6 +21,8 @@ from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
 from mesoslab.checks.values import format_ranges, parse_number, parse_ranges
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import get_json
+from mesoslab.remote.session import CheckContext
 
 TASK_STATES = (
     "TASK_STAGING",

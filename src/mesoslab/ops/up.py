@@ -12,15 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mesoslab.checks.context import Session
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lab.lab_inventory import inventory_path, lab_inventory, write_inventory
 from mesoslab.lab.machines import install_vagrantfile, write_machines
 from mesoslab.lab.spec import LabSpec
-from mesoslab.lessons.catchup import CatchUpReport, catch_up, check_lab_fits, lessons_through
 from mesoslab.lessons.model import Action, Lesson
+from mesoslab.ops.catchup import CatchUpReport, catch_up, check_lab_fits, lessons_through
 from mesoslab.provision.runner import provision_lab
 from mesoslab.provision.steps import ProgressEvent, ProvisionReport, StepOutcome
+from mesoslab.remote.session import Session
 
 OnPhase = Callable[[str, str], None]  # (phase, message)
 OnLine = Callable[[str, str], None]  # (node or "", line)

@@ -1,6 +1,6 @@
 """Commands for lesson authors and CI: `mesoslab dev check LESSON...`.
 
-Thin: find the lab, call :mod:`mesoslab.lessons.devcheck`, render its report. Library imports
+Thin: find the lab, call :mod:`mesoslab.ops.devcheck`, render its report. Library imports
 stay inside the commands so `mesoslab --help` stays light.
 """
 
@@ -17,8 +17,8 @@ import click
 if TYPE_CHECKING:
     from mesoslab.checks.result import CheckResult
     from mesoslab.lab.inventory import Node
-    from mesoslab.lessons.devcheck import DevCheckReport, StepCheck
     from mesoslab.lessons.model import Action
+    from mesoslab.ops.devcheck import DevCheckReport, StepCheck
 
 
 @click.group()
@@ -57,10 +57,10 @@ def check(
     that lesson's checks do not pass on the lab (or with --from-scratch). Exit status 0
     only if every step's commands succeeded and its checks passed after; 1 otherwise.
     """
-    from mesoslab.checks.context import Session
     from mesoslab.lab.spec import find_lab_dir, load_lab
-    from mesoslab.lab.up import refresh_inventory
-    from mesoslab.lessons.devcheck import DevCheckCallbacks, dev_check
+    from mesoslab.ops.devcheck import DevCheckCallbacks, dev_check
+    from mesoslab.ops.up import refresh_inventory
+    from mesoslab.remote.session import Session
 
     spec = load_lab(Path(directory) if directory else (find_lab_dir() or Path.cwd()))
     inventory, _ = refresh_inventory(spec)
@@ -140,7 +140,7 @@ class _Out:
 
 
 def _print_step(check: StepCheck) -> None:
-    from mesoslab.lessons.devcheck import failed_before
+    from mesoslab.ops.devcheck import failed_before
 
     mark, color = ("✔", "green") if check.ok else ("✘", "red")
     click.secho(f"{mark} {check.lesson} step {check.step}: {check.title}", fg=color, bold=True)

@@ -29,7 +29,7 @@ class _Group(click.Group):
 
 def _fail(exc: MesoslabError) -> NoReturn:
     click.echo(f"mesoslab: {exc.title.lower()}: {exc}", err=True)
-    for line in getattr(exc, "output_tail", ()):  # a lab error: the last lines of output
+    for line in exc.details:  # e.g. the last lines of a failed command's output
         click.echo(f"  | {line}", err=True)
     sys.exit(EXIT_USAGE)
 
@@ -228,7 +228,7 @@ def verify(
     expires. Exit status: 0 all passed (skips allowed), 1 a check failed, 2 usage,
     inventory or lesson error.
     """
-    from mesoslab.verify_cmd import run_verify
+    from mesoslab.cli.verify import run_verify
 
     sys.exit(
         run_verify(lesson, step=step, inventory=inventory, fmt=fmt, timeout=timeout, watch=watch)
@@ -254,13 +254,13 @@ def run(lesson: str, step: int, inventory: str | None, platform: str | None, yes
     Each command block runs on all of its nodes in parallel, with live output prefixed by
     the node name; blocks run in order and the run stops at the first failure.
     """
-    from mesoslab.run_cmd import run_step_cmd
+    from mesoslab.cli.run import run_step_cmd
 
     sys.exit(run_step_cmd(lesson, step=step, inventory=inventory, platform=platform, yes=yes))
 
 
-from mesoslab.cli_lab import doctor, init, status  # noqa: E402  (click + lab.spec only)
-from mesoslab.cli_machines import (  # noqa: E402  (click only)
+from mesoslab.cli.lab import doctor, init, status  # noqa: E402  (click + lab.spec only)
+from mesoslab.cli.machines import (  # noqa: E402  (click only)
     box,
     checkpoint,
     destroy,
@@ -273,7 +273,7 @@ from mesoslab.cli_machines import (  # noqa: E402  (click only)
 main.add_command(init)
 main.add_command(doctor)
 main.add_command(status)
-from mesoslab.cli_dev import dev  # noqa: E402  (click only)
+from mesoslab.cli.dev import dev  # noqa: E402  (click only)
 
 for _command in (up, provision, halt, destroy, ssh, checkpoint, box, dev):
     main.add_command(_command)

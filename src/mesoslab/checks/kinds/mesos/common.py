@@ -7,10 +7,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from mesoslab.checks.context import CheckContext
 from mesoslab.checks.fanout import first_answer
-from mesoslab.checks.http import ProbeError, get_json
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import ProbeError, get_json
+from mesoslab.remote.session import CheckContext
 
 _PID_RE = re.compile(r"@([^:@]+):(\d+)$")
 

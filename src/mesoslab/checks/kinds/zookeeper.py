@@ -1,6 +1,6 @@
 """ZooKeeper checks: liveness (ruok/srvr), server mode, ensemble health, Mesos master znodes.
 
-Four-letter words go over a raw socket (mesoslab.checks.zk4lw). The Mesos leader-election
+Four-letter words go over a raw socket (mesoslab.remote.zk4lw). The Mesos leader-election
 znodes are read with kazoo, imported only when that check runs, with bounded timeouts and
 no endless reconnecting. Facts: reference/mesos-api-facts.md §2.
 """
@@ -16,11 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from mesoslab.checks.context import CheckContext
-from mesoslab.checks.http import ProbeError
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
-from mesoslab.checks.zk4lw import (
+from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import ProbeError
+from mesoslab.remote.session import CheckContext
+from mesoslab.remote.zk4lw import (
     SERVING_MODES,
     FourLetterRefused,
     NotServing,
@@ -31,14 +32,13 @@ from mesoslab.checks.zk4lw import (
     send_4lw,
     snippet,
 )
-from mesoslab.lab.inventory import Node
 
 PORT_KEY = "zookeeper"
 MODE_CHOICES = ("serving", "leader", "follower", "standalone", "observer")
 MASTER_LABEL = "json.info_"  # Mesos >= 0.24: ephemeral sequential json.info_<seq> znodes
 
 # kazoo logs every failed connection attempt at WARNING; a check reports those itself.
-_kazoo_log = logging.getLogger("mesoslab.checks.zookeeper.kazoo")
+_kazoo_log = logging.getLogger("mesoslab.checks.kinds.zookeeper.kazoo")
 _kazoo_log.setLevel(logging.ERROR)
 
 

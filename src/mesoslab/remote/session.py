@@ -1,4 +1,6 @@
-"""What a check attempt can use: the inventory, shared HTTP/SSH clients, its deadline."""
+"""How a check attempt travels: the clients shared by one verify run (HTTP, SSH) and one
+attempt's deadline-bounded view of them. The HTTP probe (:mod:`.http`) and the ZooKeeper
+four-letter words (:mod:`.zk4lw`) take a CheckContext."""
 
 from __future__ import annotations
 

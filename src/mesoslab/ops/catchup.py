@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mesoslab.checks.context import Session
 from mesoslab.errors import UsageError
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lab.presets import PRESETS
@@ -24,6 +23,7 @@ from mesoslab.lessons.ids import normalize_lesson_id
 from mesoslab.lessons.model import Action, Lesson
 from mesoslab.lessons.run import StepRun, run_step
 from mesoslab.lessons.verify import StepReport, VerifyReport, verify_lesson
+from mesoslab.remote.session import Session
 
 # Seconds every check of a step just applied may settle, at least: a learner can press Verify
 # again, automation cannot, and on a busy machine reading a file over SSH has taken seconds

@@ -16,8 +16,8 @@ import click
 
 if TYPE_CHECKING:
     from mesoslab.lab.spec import LabSpec
-    from mesoslab.lab.up import UpCallbacks, UpReport
     from mesoslab.lessons.model import Action
+    from mesoslab.ops.up import UpCallbacks, UpReport
     from mesoslab.provision.steps import ProgressEvent, StepOutcome
 
 # Every lab command takes the lab directory the same way.
@@ -46,7 +46,7 @@ class _Printer:
         self.lock = threading.Lock()
 
     def callbacks(self) -> UpCallbacks:
-        from mesoslab.lab.up import UpCallbacks
+        from mesoslab.ops.up import UpCallbacks
 
         return UpCallbacks(
             on_phase=self.phase,
@@ -168,8 +168,8 @@ def up(
     writes .mesoslab/inventory.toml, then provisions every node in parallel. Ctrl-C stops
     cleanly; running `mesoslab up` again continues.
     """
-    from mesoslab.lab.errors import LabCancelled
-    from mesoslab.lab.up import bring_up
+    from mesoslab.errors import LabCancelled
+    from mesoslab.ops.up import bring_up
 
     spec = _spec(directory)
     printer = _Printer(spec)
@@ -201,7 +201,7 @@ def up(
 def provision(nodes: tuple[str, ...], directory: str | None, through: str | None) -> None:
     """Provision running machines again (all, or NODES). Idempotent: a second run changes
     nothing. With --through, catch the lab up to the end of a lesson."""
-    from mesoslab.lab.up import provision_and_catch_up
+    from mesoslab.ops.up import provision_and_catch_up
 
     spec = _spec(directory)
     printer = _Printer(spec)

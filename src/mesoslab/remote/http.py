@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mesoslab.checks.context import CheckContext
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.session import CheckContext
 
 
 class ProbeError(Exception):

@@ -32,7 +32,8 @@ class PackagesType(click.ParamType):
         return f"[{self.name}]"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from mesoslab.lab.init import InitError, validate_packages
+        from mesoslab.errors import InitError
+        from mesoslab.lab.init import validate_packages
 
         try:
             return validate_packages(str(value))
@@ -179,7 +180,7 @@ def status(directory: str | None, inventory: str | None, fmt: str) -> None:
     Masters (leader/standby), agents (registered), ZooKeeper (mode), Marathon and Chronos
     are probed all at once with short timeouts, so a dead lab answers quickly.
     """
-    from mesoslab.lab.status import lab_status, render, resolve_target
+    from mesoslab.ops.status import lab_status, render, resolve_target
 
     result = lab_status(resolve_target(directory, inventory))
     if fmt == "json":

@@ -1,7 +1,7 @@
 """Mesos check kinds: master health, version and leader election.
 
-The flag, agent, framework and task kinds live in :mod:`mesoslab.checks.mesos_flags` and
-:mod:`mesoslab.checks.mesos_cluster`; importing this module registers all of them.
+The flag, agent, framework and task kinds live in :mod:`mesoslab.checks.kinds.mesos.flags` and
+:mod:`mesoslab.checks.kinds.mesos.cluster`; the catalogue imports each of them.
 """
 
 from __future__ import annotations
@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mesoslab.checks import mesos_cluster, mesos_flags  # noqa: F401 - they register kinds
-from mesoslab.checks.context import CheckContext
 from mesoslab.checks.fanout import fan_out, short_reason
-from mesoslab.checks.http import ProbeError, get, get_json, split_location
-from mesoslab.checks.mesos_common import mesos_port_key, version_at_least, version_tuple
+from mesoslab.checks.kinds.mesos.common import mesos_port_key, version_at_least, version_tuple
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import ProbeError, get, get_json, split_location
+from mesoslab.remote.session import CheckContext
 
 
 @check("mesos.master_health", role="master")

@@ -7,12 +7,12 @@ import threading
 
 import click
 
-from mesoslab.checks.context import Session
 from mesoslab.lab.current import DEFAULT_PLATFORM, resolve_lab
 from mesoslab.lab.inventory import Node
 from mesoslab.lessons.catalog import load
 from mesoslab.lessons.model import Action
 from mesoslab.lessons.run import get_step, run_step
+from mesoslab.remote.session import Session
 
 
 def run_step_cmd(

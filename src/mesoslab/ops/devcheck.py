@@ -15,16 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from mesoslab.checks.context import Session
 from mesoslab.checks.result import CheckResult, Status
 from mesoslab.errors import UsageError
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lessons.catalog import load
-from mesoslab.lessons.catchup import CONVERGE_TIMEOUT, CatchUpReport, catch_up, check_lab_fits
 from mesoslab.lessons.ids import normalize_lesson_id
 from mesoslab.lessons.model import Action, Lesson
 from mesoslab.lessons.run import StepRun, run_step
 from mesoslab.lessons.verify import StepReport, verify_lesson
+from mesoslab.ops.catchup import CONVERGE_TIMEOUT, CatchUpReport, catch_up, check_lab_fits
+from mesoslab.remote.session import Session
 
 BEFORE_TIMEOUT = 5.0  # seconds: failure is expected, so do not wait for it
 PREVIOUS_TIMEOUT = 10.0  # a quick look whether the previous lesson's checks hold

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mesoslab.checks.context import CheckContext, Session
-from mesoslab.checks.http import ProbeError, get, parse_json, split_location
 from mesoslab.lab.inventory import Inventory, Node
+from mesoslab.remote.http import ProbeError, get, parse_json, split_location
+from mesoslab.remote.session import CheckContext, Session
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -184,7 +184,7 @@ def _agent(ctx: CheckContext, node: Node) -> ServiceStatus:
 
 
 def _zookeeper(ctx: CheckContext, node: Node) -> ServiceStatus:
-    from mesoslab.checks.zk4lw import FourLetterRefused, NotServing, parse_srvr, send_4lw
+    from mesoslab.remote.zk4lw import FourLetterRefused, NotServing, parse_srvr, send_4lw
 
     where = f"{node.address}:{ctx.port('zookeeper')}"
     text = send_4lw(node.address, ctx.port("zookeeper"), "srvr", ctx.request_timeout())

@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mesoslab.checks.context import CheckContext
-from mesoslab.checks.http import ProbeError
-from mesoslab.checks.mesos_common import get_json_or_none, number_text
+from mesoslab.checks.kinds.mesos.common import get_json_or_none, number_text
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
 from mesoslab.checks.values import (
@@ -20,6 +18,8 @@ from mesoslab.checks.values import (
     ports_from_resources_flag,
 )
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import ProbeError
+from mesoslab.remote.session import CheckContext
 
 MODES = ("text", "set", "duration", "number", "ranges")
 SET_FLAGS = frozenset({"containerizers", "isolation", "image_providers"})

@@ -11,13 +11,13 @@ from typing import Any
 
 import httpx
 
-from mesoslab.checks.context import CheckContext
 from mesoslab.checks.fanout import first_answer
-from mesoslab.checks.http import ProbeError, get, parse_json
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
 from mesoslab.checks.values import parse_number
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import ProbeError, get, parse_json
+from mesoslab.remote.session import CheckContext
 
 PORT_KEY = "chronos"
 JOBS_PATHS = ("/scheduler/jobs", "/v1/scheduler/jobs")  # Chronos 2.x, then Chronos 3

@@ -14,12 +14,13 @@ import re
 import shlex
 from typing import Any
 
-from mesoslab.checks.context import CheckContext
-from mesoslab.checks.http import ProbeError
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
+from mesoslab.errors import RemoteCommandError
 from mesoslab.lab.inventory import Node
-from mesoslab.remote.result import CommandResult, RemoteCommandError
+from mesoslab.remote.http import ProbeError
+from mesoslab.remote.result import CommandResult
+from mesoslab.remote.session import CheckContext
 
 _FIRST_LINES = 10
 _LINE_WIDTH = 160

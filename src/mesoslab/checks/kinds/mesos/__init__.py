@@ -1,0 +1,2 @@
+"""``mesos.*`` check kinds: master health, version and leader (:mod:`.master`), flags
+(:mod:`.flags`), agents, frameworks and tasks (:mod:`.cluster`)."""

@@ -1,0 +1,91 @@
+"""Verify and record: the one path from "check this lesson" to the learner's progress.
+
+``mesoslab verify`` and the TUI's Verify both call :func:`verify_and_record`: plan the
+lesson's checks onto the inventory, settle them all concurrently, and remember each
+verified step's outcome in the lab's progress file. Rendering stays with the front ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mesoslab.checks.result import CheckResult
+from mesoslab.checks.runner import PlannedCheck
+from mesoslab.lab.inventory import Inventory
+from mesoslab.lessons.model import Lesson
+from mesoslab.lessons.verify import VerifyReport, plan_lesson, verify_lesson
+from mesoslab.progress import ProgressStore
+from mesoslab.remote.session import Session
+
+StepStates = dict[int, str]  # {step: "passed" | "failed"}; steps never verified are absent
+
+
+@dataclass
+class Verified:
+    """One verify and what became of it in the progress file."""
+
+    report: VerifyReport
+    states: StepStates | None  # every step's outcome on record; None: nothing was recorded
+    warning: str | None  # the progress file was set aside or could not be written
+
+
+def verify_and_record(
+    lesson: Lesson,
+    inventory: Inventory,
+    progress_path: Path | None,
+    *,
+    step: int | None = None,
+    timeout: float | None = None,
+    planned: list[PlannedCheck] | None = None,
+    on_result: Callable[[int, CheckResult], None] | None = None,
+    session: Session | None = None,
+) -> Verified:
+    """Check ``lesson`` (or one step) and record the outcome (unless ``progress_path`` is
+    None). A verify that was cancelled through ``session.cancelled`` is not recorded: its
+    checks did not settle."""
+    planned = planned if planned is not None else plan_lesson(lesson, inventory, step)
+    report = verify_lesson(
+        lesson,
+        inventory,
+        step=step,
+        timeout=timeout,
+        planned=planned,
+        on_result=on_result,
+        session=session,
+    )
+    if session is not None and session.cancelled.is_set():
+        return Verified(report, None, None)
+    states, warning = record_verify(report, progress_path)
+    return Verified(report, states, warning)
+
+
+def record_verify(
+    report: VerifyReport, progress_path: Path | None
+) -> tuple[StepStates | None, str | None]:
+    """Save each verified step's outcome; the lesson's step states after it, and a warning
+    for the person (a corrupt file set aside, a file that could not be written)."""
+    if progress_path is None:
+        return None, None
+    store = ProgressStore(progress_path)
+    try:
+        store.record(report)
+    except OSError as exc:
+        return None, f"cannot save your progress in {progress_path}: {exc}"
+    return _states(store, report.lesson), store.warning
+
+
+def step_states(lesson_id: str, progress_path: Path | None) -> tuple[StepStates, str | None]:
+    """The lesson's step states on record (none when there is no progress file yet)."""
+    if progress_path is None:
+        return {}, None
+    store = ProgressStore(progress_path)
+    return _states(store, lesson_id), store.warning
+
+
+def _states(store: ProgressStore, lesson_id: str) -> StepStates:
+    return {
+        number: "passed" if entry.get("passed") else "failed"
+        for number, entry in store.steps(lesson_id).items()
+    }
