@@ -55,6 +55,28 @@ def test_provisioning_delivered_the_twin_and_changes_nothing_twice(lab: Path) ->
     assert "the twin's code is in /opt/mesoslab-twin/mesoslab/twin" in out.stdout
 
 
+def test_machine_states_come_from_lxc_and_agree_with_vagrant(lab: Path) -> None:
+    """`status` asks LXC for the machines' states (milliseconds, not Vagrant's seconds);
+    what LXC says is what `vagrant status` says, and a halted machine reads stopped."""
+    from mesoslab.lab.machine_state import provider_states
+    from mesoslab.lab.spec import load_lab
+    from mesoslab.ops.status import vagrant_states
+
+    spec = load_lab(lab)
+    names = [node.name for node in spec.nodes]
+    direct = provider_states(lab, "lxc", names)
+    assert direct == dict.fromkeys(names, "running")
+    assert direct == vagrant_states(lab)()
+    out = mesoslab(lab, "halt", "agent2")
+    assert out.returncode == 0, _tail(out)
+    try:
+        assert provider_states(lab, "lxc", names) == {**direct, "agent2": "stopped"}
+        assert vagrant_states(lab)()["agent2"] == "stopped"
+    finally:
+        out = mesoslab(lab, "up", "agent2")
+        assert out.returncode == 0, _tail(out)
+
+
 def test_lesson_1_runs_end_to_end(lab: Path) -> None:
     start = time.monotonic()
     out = mesoslab(lab, "dev", "check", "lesson-1")

@@ -455,8 +455,7 @@ def test_a_failing_up_names_the_machine_with_vagrants_last_lines(tmp_path: Path)
     )
     assert "\n" not in error.message  # one line; the output is in details
     assert any(
-        f"mesoslab-test/absent-{os.getpid()}' could not be found" in line
-        for line in error.details
+        f"mesoslab-test/absent-{os.getpid()}' could not be found" in line for line in error.details
     )
     assert "mesoslab box build" in error.hint
     assert 0 < len(error.details) <= 10

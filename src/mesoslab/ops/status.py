@@ -3,8 +3,9 @@ services, in one table.
 
 Every probe (node x service) runs at once in a thread pool, each bounded by a short
 timeout, so a dead lab answers about as fast as its slowest single probe. The machine
-states come from a callable (the Vagrant driver in a lab directory) run beside the probes;
-when it is missing or fails, the state is "unknown" with the reason.
+states come from a callable run beside the probes (the provider's own tool, or the Vagrant
+driver, for a lab directory); when it is missing or fails, the state is "unknown" with the
+reason.
 """
 
 from __future__ import annotations
@@ -335,6 +336,24 @@ def machine_off(row: NodeStatus) -> NodeStatus:
 # ------------------------------------------------------------------ which lab, which VMs
 
 
+def machine_states(spec: LabSpec) -> VmStates:
+    """A callable giving each machine's state: from the provider itself where it can say
+    (``lxc-ls``, ``VBoxManage``, ``virsh``: milliseconds), else from ``vagrant status``
+    (seconds). Asked afresh on every call."""
+
+    def states() -> dict[str, str]:
+        from mesoslab.lab.machine_state import provider_states
+        from mesoslab.lab.machines import MACHINES_FILE
+
+        direct = None
+        if (spec.state_dir / MACHINES_FILE).is_file():  # else Vagrant says to run `up`
+            names = [node.name for node in spec.nodes]
+            direct = provider_states(spec.directory, spec.provider, names)
+        return direct if direct is not None else vagrant_states(spec.directory)()
+
+    return states
+
+
 def vagrant_states(lab_dir: Path) -> VmStates:
     """A callable giving each machine's state from the lab's Vagrant driver.
 
@@ -412,7 +431,7 @@ def resolve_target(directory: str | None, inventory: str | None) -> StatusTarget
 
 
 def _vms(spec: LabSpec | None) -> VmStates | None:
-    return vagrant_states(spec.directory) if spec is not None else None
+    return machine_states(spec) if spec is not None else None
 
 
 def lab_status(

@@ -181,7 +181,7 @@ class LabScreen(BaseScreen):
     @work(thread=True, group="vm-states", exclusive=True, exit_on_error=False)
     def _refresh_vms(self) -> None:
         from mesoslab.lab.machines import MACHINES_FILE
-        from mesoslab.ops.status import vagrant_states
+        from mesoslab.ops.status import machine_states
 
         spec = self.mapp.context.spec
         if spec is None:
@@ -190,7 +190,7 @@ class LabScreen(BaseScreen):
             self._vm = ({n.name: NOT_CREATED for n in spec.nodes}, None)
         else:
             try:
-                self._vm = (vagrant_states(spec.directory)(), None)
+                self._vm = (machine_states(spec)(), None)
             except Exception as exc:  # shown as the machine state's reason, never raised
                 self._vm = (None, exc)
         self._ui(self._render_rows)

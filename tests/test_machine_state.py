@@ -1,0 +1,108 @@
+"""Machine states from the provider's own tool (lab/machine_state.py), Vagrant as fallback.
+
+The tools' outputs below are what lxc-ls 5, VBoxManage 7 and virsh 9 print; the real LXC
+path is exercised on real containers by the lab tests (tests/test_rehearsal_e2e.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mesoslab.lab.machine_state import NOT_CREATED, machine_ids, provider_states
+
+NAMES = ["master1", "agent1", "agent2"]
+
+
+def _ids(lab: Path, provider: str, ids: dict[str, str]) -> None:
+    for name, ident in ids.items():
+        folder = lab / ".vagrant" / "machines" / name / provider
+        folder.mkdir(parents=True)
+        (folder / "id").write_text(ident)
+
+
+class Tool:
+    """Answers commands from a table (argv[0] -> stdout, None = failed) and records them."""
+
+    def __init__(self, answers: dict[str, str | None]) -> None:
+        self.answers = answers
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: list[str]) -> str | None:
+        self.calls.append(argv)
+        key = next((k for k in self.answers if k in " ".join(argv)), argv[0])
+        return self.answers.get(key)
+
+
+LXC_LS = """NAME                              STATE
+lab_master1_1764625000000_12345   RUNNING
+lab_agent1_1764625000001_12346    STOPPED
+other-container                   RUNNING
+"""
+
+
+def test_a_lab_never_brought_up_is_not_created_without_asking_anyone(tmp_path: Path) -> None:
+    tool = Tool({})
+    assert provider_states(tmp_path, "lxc", NAMES, run=tool) == dict.fromkeys(NAMES, NOT_CREATED)
+    assert tool.calls == []
+
+
+def test_lxc_states_come_from_one_lxc_ls(tmp_path: Path) -> None:
+    _ids(
+        tmp_path,
+        "lxc",
+        {"master1": "lab_master1_1764625000000_12345", "agent1": "lab_agent1_1764625000001_12346"},
+    )
+    tool = Tool({"lxc-ls": LXC_LS})
+    assert provider_states(tmp_path, "lxc", NAMES, run=tool) == {
+        "master1": "running",
+        "agent1": "stopped",
+        "agent2": NOT_CREATED,
+    }
+    assert len(tool.calls) == 1 and tool.calls[0][0] == "lxc-ls"
+
+
+@pytest.mark.parametrize("answer", [None, "NAME STATE\n"])
+def test_lxc_cannot_tell_so_vagrant_must(tmp_path: Path, answer: str | None) -> None:
+    """lxc-ls failed, or does not list a container Vagrant created (another lxcpath, no
+    permission): the caller asks Vagrant rather than calling the machine gone."""
+    _ids(tmp_path, "lxc", {"master1": "lab_master1_1764625000000_12345"})
+    assert provider_states(tmp_path, "lxc", NAMES, run=Tool({"lxc-ls": answer})) is None
+
+
+def test_virtualbox_states_from_showvminfo(tmp_path: Path) -> None:
+    _ids(tmp_path, "virtualbox", {"master1": "uuid-1", "agent1": "uuid-2", "agent2": "uuid-3"})
+    tool = Tool(
+        {
+            "uuid-1": 'name="lab_master1"\nVMState="running"\nVMStateChangeTime="2026-12-01"\n',
+            "uuid-2": 'VMState="poweroff"\n',
+            "uuid-3": 'VMState="saved"\n',
+        }
+    )
+    assert provider_states(tmp_path, "virtualbox", NAMES, run=tool) == {
+        "master1": "running",
+        "agent1": "poweroff",
+        "agent2": "saved",
+    }
+
+
+def test_libvirt_states_from_virsh_domstate(tmp_path: Path) -> None:
+    _ids(tmp_path, "libvirt", {"master1": "uuid-1", "agent1": "uuid-2"})
+    tool = Tool({"uuid-1": "running\n\n", "uuid-2": "shut off\n\n"})
+    assert provider_states(tmp_path, "libvirt", NAMES, run=tool) == {
+        "master1": "running",
+        "agent1": "shutoff",
+        "agent2": NOT_CREATED,
+    }
+
+
+def test_an_unknown_provider_leaves_it_to_vagrant(tmp_path: Path) -> None:
+    _ids(tmp_path, "docker", {"master1": "abc"})
+    assert provider_states(tmp_path, "docker", NAMES, run=Tool({})) is None
+
+
+def test_ids_are_read_per_provider(tmp_path: Path) -> None:
+    _ids(tmp_path, "lxc", {"agent1": "c1\n"})
+    assert machine_ids(tmp_path, "lxc", NAMES) == {"master1": None, "agent1": "c1", "agent2": None}
+    assert machine_ids(tmp_path, "virtualbox", NAMES) == dict.fromkeys(NAMES)
