@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import collections
 import contextlib
+import io
 import os
 import queue
 import re
@@ -214,6 +215,7 @@ def _read_lines(proc: subprocess.Popen[bytes], out: queue.Queue[str | None]) -> 
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     pending = ""
     stream = proc.stdout
+    assert isinstance(stream, io.BufferedReader)  # Popen(bufsize=-1) in binary mode
     try:
         while True:
             chunk = stream.read1(65536)

@@ -250,11 +250,8 @@ class _Parser:
         for number, (index, head) in enumerate(heads, start=1):
             end_index = heads[number][0] if number < len(heads) else len(tokens)
             start_line = head.map[0] if head.map else 0
-            end_line = (
-                heads[number][1].map[0]
-                if number < len(heads) and heads[number][1].map
-                else len(lines)
-            )
+            next_map = heads[number][1].map if number < len(heads) else None
+            end_line = next_map[0] if next_map else len(lines)
             title = tokens[index + 1].content.strip() if index + 1 < len(tokens) else ""
             steps.append(
                 self._step(

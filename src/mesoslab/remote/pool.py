@@ -513,7 +513,7 @@ def _connect(
             target.host,
             port=target.port,
             username=target.user,
-            key_filename=keys or None,
+            key_filename=keys or None,  # type: ignore[arg-type]  # a list works (paramiko docs)
             allow_agent=not keys,
             look_for_keys=not keys,
             timeout=limit,
@@ -543,7 +543,7 @@ def _open_socket(target: SshTarget, limit: float, cancel: threading.Event | None
     """A TCP connection to the node's sshd within ``limit`` seconds, given up as soon as
     ``cancel`` is set; failures as paramiko's own connect raises them."""
     deadline = time.monotonic() + limit
-    refused: dict[tuple[str, int], Exception] = {}
+    refused: dict[tuple[str, int] | tuple[str, int, int, int], Exception] = {}
     for family, kind, proto, _, address in socket.getaddrinfo(
         target.host, target.port, type=socket.SOCK_STREAM
     ):
@@ -561,7 +561,7 @@ def _open_socket(target: SshTarget, limit: float, cancel: threading.Event | None
                 if ready:
                     code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code in (errno.ECONNREFUSED, errno.EHOSTUNREACH):
-                refused[address[:2]] = OSError(code, os.strerror(code))
+                refused[(str(address[0]), int(address[1]))] = OSError(code, os.strerror(code))
                 sock.close()
                 continue
             if code:
