@@ -54,28 +54,40 @@ def twin_source() -> Path:
     return Path(mesoslab.twin.__file__).resolve().parent
 
 
-def sync_files(folder: Path, pattern: str) -> tuple[SyncFile, ...]:
-    """The regular files of ``folder`` matching ``pattern``, with their checksums."""
+def sync_files(
+    folder: Path, pattern: str, *, recursive: bool = False, skip: tuple[str, ...] = ()
+) -> tuple[SyncFile, ...]:
+    """The regular files of ``folder`` matching ``pattern``, with their checksums; with
+    ``recursive`` those of its subfolders too (named by their path from ``folder``), except
+    in folders named in ``skip`` -- the host's side of a :class:`FileSync` with the same
+    parameters."""
     files = []
-    for path in sorted(folder.glob(pattern)):
-        if not path.is_file():
+    for path in sorted(folder.rglob(pattern) if recursive else folder.glob(pattern)):
+        relative = path.relative_to(folder)
+        if not path.is_file() or any(part in skip for part in relative.parts[:-1]):
             continue
         data = path.read_bytes()
-        files.append(SyncFile(path.name, path, len(data), hashlib.sha256(data).hexdigest()))
+        name = relative.as_posix()
+        files.append(SyncFile(name, path, len(data), hashlib.sha256(data).hexdigest()))
     return tuple(files)
 
 
+def mirror(
+    folder: Path, dest: str, pattern: str, *, recursive: bool = False, skip: tuple[str, ...] = ()
+) -> FileSync:
+    """A :class:`FileSync` making ``dest`` hold what ``folder`` holds (see :func:`sync_files`)."""
+    files = sync_files(folder, pattern, recursive=recursive, skip=skip)
+    return FileSync(dest=dest, files=files, pattern=pattern, recursive=recursive, skip=skip)
+
+
 def twin_steps(source: Path | None = None, dest: str = TWIN_DEST) -> list[ProvisionStep]:
-    """Mirror the twin's code (``*``: its modules and install.sh) and its unit templates
-    (``systemd/*.service``) to ``dest`` on every node (under ``$MESOSLAB_ROOT`` when the
-    runner is given one); unchanged files are not copied."""
+    """Mirror the twin's package tree to ``dest`` on every node (under ``$MESOSLAB_ROOT``
+    when the runner is given one): its code, every subpackage and install.sh in one step,
+    its unit templates (``systemd/*.service``) in the next; ``__pycache__`` folders are
+    neither copied nor compared, and unchanged files are not copied."""
     folder = source or twin_source()
-    code = FileSync(dest=dest, files=sync_files(folder, "*"), pattern="*")
-    units = FileSync(
-        dest=f"{dest}/systemd",
-        files=sync_files(folder / "systemd", "*.service"),
-        pattern="*.service",
-    )
+    code = mirror(folder, dest, "*", recursive=True, skip=("__pycache__", "systemd"))
+    units = mirror(folder / "systemd", f"{dest}/systemd", "*.service")
     check = f"""
 if [ ! -f "$root{dest}/__init__.py" ] || [ ! -f "$root{dest}/install.sh" ]; then
   echo "the twin's code did not arrive in {dest}" >&2
