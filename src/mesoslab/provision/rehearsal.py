@@ -1,9 +1,10 @@
 """Base provisioning of rehearsal nodes (Debian LXC containers with the twin services).
 
 Hostname and ``/etc/hosts`` (the same step as on CentOS 7), a check that the box has the
-tools the lessons' commands use, and the twin's code: the host's ``src/mesoslab/twin`` is
-copied to every node at ``/opt/mesoslab-twin/mesoslab/twin`` (the rehearsal counterpart of
-"package channel configured"), so changing the twin needs no new box. No time step:
+tools the lessons' commands use, and the twin's code: the host's package ``mesoslab_twin``
+(``src/mesoslab_twin``, every subpackage, ``install.sh`` and ``systemd/``) is mirrored to
+every node at ``/opt/mesoslab-twin/mesoslab_twin`` (the rehearsal counterpart of "package
+channel configured"), so changing the twin needs no new box. No time step:
 containers share the host's clock. Nothing is installed: lesson 1's rehearsal variant runs
 the twin's ``install.sh``, as the CentOS variant runs ``yum install``.
 """
@@ -11,6 +12,7 @@ the twin's ``install.sh``, as the CentOS variant runs ``yum install``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from pathlib import Path
 
 from mesoslab.lab.spec import LabSpec
@@ -18,9 +20,10 @@ from mesoslab.provision.steps import FileSync, ProvisionStep, SyncFile, hosts_st
 
 # Commands the lessons' command blocks and host checks run on a node.
 REQUIRED_TOOLS = ("sh", "sudo", "curl", "python3", "systemctl", "getent", "awk", "tee")
-# Where the twin's code goes on a node: PREFIX/mesoslab/twin, PREFIX being install.sh's default.
+# Where the twin's code goes on a node: PREFIX/mesoslab_twin, PREFIX being install.sh's default.
 TWIN_PREFIX = "/opt/mesoslab-twin"
-TWIN_DEST = f"{TWIN_PREFIX}/mesoslab/twin"
+TWIN_PACKAGE = "mesoslab_twin"
+TWIN_DEST = f"{TWIN_PREFIX}/{TWIN_PACKAGE}"
 
 
 def rehearsal_steps(spec: LabSpec) -> list[ProvisionStep]:
@@ -48,10 +51,12 @@ echo "the lessons' tools are there: {", ".join(tools)}"
 
 
 def twin_source() -> Path:
-    """The host's copy of the twin package (``src/mesoslab/twin``)."""
-    import mesoslab.twin
-
-    return Path(mesoslab.twin.__file__).resolve().parent
+    """The host's copy of the twin package (``src/mesoslab_twin``), found without importing
+    it: mesoslab runs none of the twin's code, it only copies the folder."""
+    spec = importlib.util.find_spec(TWIN_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise LookupError(f"the {TWIN_PACKAGE} package is not installed beside mesoslab")
+    return Path(spec.origin).resolve().parent
 
 
 def sync_files(

@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mesoslab.twin.wire import WireError, post
-from mesoslab.twin.zk import LeaderWatch
+from mesoslab_twin.common.wire import WireError, post
+from mesoslab_twin.common.zk import LeaderWatch
 
-log = logging.getLogger("mesoslab.twin.scheduler")
+log = logging.getLogger("mesoslab_twin.scheduler")
 
 Offers = list[dict[str, Any]]
 Launches = list[tuple[str, list[dict[str, Any]]]]  # (agent id, task infos)

@@ -1,4 +1,4 @@
-"""``python3 -m mesoslab.twin <daemon|tool> [options] [--flag=value ...]``.
+"""``python3 -m mesoslab_twin <daemon|tool> [options] [--flag=value ...]``.
 
 Daemons (read their configuration files like the packages do):
 
@@ -24,8 +24,8 @@ import signal
 import sys
 import threading
 
-from mesoslab.twin import MESOS_VERSION
-from mesoslab.twin.config import Root
+from mesoslab_twin import MESOS_VERSION
+from mesoslab_twin.common.config import Root
 
 USAGE = __doc__ or ""
 
@@ -55,12 +55,12 @@ def log_to_files(root: Root, log_dir: str | None, program: str) -> None:
             handler.setFormatter(logging.root.handlers[0].formatter)
             logging.root.addHandler(handler)
     except OSError as exc:
-        logging.getLogger("mesoslab.twin").warning("Cannot write logs to %s: %s", folder, exc)
+        logging.getLogger("mesoslab_twin").warning("Cannot write logs to %s: %s", folder, exc)
 
 
 def exit_failure(message: str) -> int:
     """Mesos' ``EXIT(EXIT_FAILURE) << message``: logged as an error; returns status 1."""
-    logging.getLogger("mesoslab.twin").error("EXIT with status 1: %s", message)
+    logging.getLogger("mesoslab_twin").error("EXIT with status 1: %s", message)
     for handler in logging.root.handlers:
         handler.flush()
     return 1
@@ -112,39 +112,39 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "master":
         setup_logging("master.cpp")
-        from mesoslab.twin import master
+        from mesoslab_twin.mesos import master
 
         return master.run(root, rest)
     if command in ("agent", "slave"):
         setup_logging("slave.cpp")
-        from mesoslab.twin import agent
+        from mesoslab_twin.mesos import agent
 
         return agent.run(root, rest)
     if command == "marathon":
         setup_logging("marathon")
-        from mesoslab.twin import marathon
+        from mesoslab_twin.marathon import daemon as marathon
 
         return marathon.run(root, rest)
     if command == "chronos":
         setup_logging("chronos")
-        from mesoslab.twin import chronos
+        from mesoslab_twin.chronos import daemon as chronos
 
         return chronos.run(root, rest)
     if command == "dockerd":
         setup_logging("dockerd")
-        from mesoslab.twin import dockerd
+        from mesoslab_twin.docker import dockerd
 
         return dockerd.main(rest)
     if command == "mesos-resolve":
-        from mesoslab.twin import execute
+        from mesoslab_twin.mesos import execute
 
         return execute.resolve_main(rest)
     if command == "mesos-execute":
-        from mesoslab.twin import execute
+        from mesoslab_twin.mesos import execute
 
         return execute.execute_main(rest)
     if command == "placeholder":
-        from mesoslab.twin import placeholder
+        from mesoslab_twin.docker import placeholder
 
         return placeholder.main(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)

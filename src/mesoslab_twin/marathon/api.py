@@ -1,4 +1,4 @@
-"""Marathon's REST API (1.4 shapes, api-facts §4) on top of :class:`.marathon.Marathon`.
+"""Marathon's REST API (1.4 shapes, api-facts §4) on top of :class:`.daemon.Marathon`.
 
 ``/ping``, ``/v2/info``, ``/v2/leader``, ``/v2/apps`` (GET, POST), ``/v2/apps/{id}`` (GET,
 PUT, DELETE), ``/v2/apps/{id}/tasks``, ``/v2/apps/{id}/restart``, ``/v2/tasks`` (JSON or
@@ -13,15 +13,15 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from mesoslab.twin import MARATHON_VERSION
-from mesoslab.twin import marathon_apps as apps_mod
-from mesoslab.twin.httpd import BadRequest, Reply, Request, Router, json_reply, text_reply
-from mesoslab.twin.marathon_apps import App
-from mesoslab.twin.values import number
-from mesoslab.twin.wire import WireError, request
+from mesoslab_twin import MARATHON_VERSION
+from mesoslab_twin.common.httpd import BadRequest, Reply, Request, Router, json_reply, text_reply
+from mesoslab_twin.common.values import number
+from mesoslab_twin.common.wire import WireError, request
+from mesoslab_twin.marathon import apps as apps_mod
+from mesoslab_twin.marathon.apps import App
 
 if TYPE_CHECKING:
-    from mesoslab.twin.marathon import Marathon
+    from mesoslab_twin.marathon.daemon import Marathon
 
 
 class MarathonApi:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from mesoslab.twin import TWIN_HEADER, TWIN_HEADER_VALUE
+from mesoslab_twin import TWIN_HEADER, TWIN_HEADER_VALUE
 
 # Generous: a busy machine can stall a daemon for seconds, and a call that times out costs a
 # re-registration. An unreachable daemon is refused at once, not waited for.

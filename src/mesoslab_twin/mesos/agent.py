@@ -23,23 +23,23 @@ import threading
 import time
 from typing import Any
 
-from mesoslab.twin import BUILD_USER, MESOS_VERSION
-from mesoslab.twin.checkpoint import Checkpoint, SlaveInfo
-from mesoslab.twin.cli import exit_failure, log_to_files, wait_for_signal
-from mesoslab.twin.config import ConfigError, Root, load_mesos_flags
-from mesoslab.twin.httpd import Reply, Request, Router, json_reply, serve, text_reply
-from mesoslab.twin.master import BUILD_TIME, advertised_ip
-from mesoslab.twin.tasks import Tasks, kill_orphans
-from mesoslab.twin.values import (
+from mesoslab_twin import BUILD_USER, MESOS_VERSION
+from mesoslab_twin.cli import exit_failure, log_to_files, wait_for_signal
+from mesoslab_twin.common.config import ConfigError, Root, load_mesos_flags
+from mesoslab_twin.common.httpd import Reply, Request, Router, json_reply, serve, text_reply
+from mesoslab_twin.common.values import (
     Amounts,
     agent_resources,
     parse_attributes,
     resource_to_wire,
     resources_by_role,
 )
-from mesoslab.twin.wire import WireError, post
+from mesoslab_twin.common.wire import WireError, post
+from mesoslab_twin.mesos.checkpoint import Checkpoint, SlaveInfo
+from mesoslab_twin.mesos.master import BUILD_TIME, advertised_ip
+from mesoslab_twin.mesos.tasks import Tasks, kill_orphans
 
-log = logging.getLogger("mesoslab.twin.agent")
+log = logging.getLogger("mesoslab_twin.agent")
 
 AGENT_DEFAULTS = {
     "appc_simple_discovery_uri_prefix": "http://",
@@ -446,7 +446,7 @@ def run(root: Root, extra: list[str]) -> int:
             f"Failed to initialize: Failed to bind on {agent.bind_ip}:{agent.port}: "
             f"{exc.strerror or exc}"
         )
-    from mesoslab.twin.zk import LeaderWatch
+    from mesoslab_twin.common.zk import LeaderWatch
 
     try:
         watch = LeaderWatch(given["master"])

@@ -20,7 +20,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesoslab.twin.values import normalize_duration
+from mesoslab_twin.common.values import normalize_duration
 
 # Flags whose values are durations (printed normalised, e.g. 300secs -> 5mins).
 DURATION_FLAGS = frozenset(

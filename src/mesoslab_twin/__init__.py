@@ -8,8 +8,15 @@ run tasks as real processes and serve the endpoints and formats of
 (``X-Mesoslab-Twin: emulation``).
 
 This package runs on the lab nodes with the system python3 and Debian packages only: it
-imports the standard library and ``kazoo``, and nothing from ``mesoslab`` outside ``twin``.
-Entry point: ``python3 -m mesoslab.twin <daemon> [options]`` (see :mod:`.cli`).
+imports the standard library and ``kazoo``, and nothing of ``mesoslab`` (which only locates
+this folder to copy it onto the nodes). Entry point: ``python3 -m mesoslab_twin <daemon>
+[options]`` (see :mod:`.cli`).
+
+Layout: :mod:`.common` holds what the daemons share; each emulated product has its own
+subpackage -- :mod:`.mesos`, :mod:`.marathon`, :mod:`.chronos`, :mod:`.docker` -- and a
+new one (mesos-dns, marathon-lb, an exporter, DC/OS) gets its own beside them, with its
+command in :mod:`.cli`. ``install.sh`` and the unit templates in ``systemd/`` lay the
+daemons out on a node like the packages do.
 """
 
 # The Mesos release whose behaviour is emulated. Lesson 3 shows the 1.0-1.4 wording of the

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from mesoslab.twin.master_state import TERMINAL_STATES, Agent, Cluster, Framework, Task
-from mesoslab.twin.values import Amounts, number, resources_by_role
+from mesoslab_twin.common.values import Amounts, number, resources_by_role
+from mesoslab_twin.mesos.master_state import TERMINAL_STATES, Agent, Cluster, Framework, Task
 
 if TYPE_CHECKING:
-    from mesoslab.twin.master import Master
+    from mesoslab_twin.mesos.master import Master
 
 SUMMARY_STATES = (
     "TASK_STAGING",

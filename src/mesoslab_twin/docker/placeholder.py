@@ -1,7 +1,7 @@
 """Stands in for a Docker image's entrypoint: the twin cannot run containers, so a Docker
 task without a command runs this web server on the host ports the container would publish.
 
-``python3 -m mesoslab.twin placeholder --image=nginx --port=31000 [--port=...]``
+``python3 -m mesoslab_twin placeholder --image=nginx --port=31000 [--port=...]``
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 
-from mesoslab.twin.httpd import Router, serve, text_reply
+from mesoslab_twin.common.httpd import Router, serve, text_reply
 
 
 def main(args: list[str]) -> int:

@@ -1,8 +1,8 @@
 """The emulated ``mesos-master``.
 
 Starts like the package's ``mesos-init-wrapper master``: flags from ``/etc/default/mesos*``,
-``/etc/mesos/zk`` and ``/etc/mesos-master/*`` (see :mod:`.config`). With ``--zk`` it contends
-for leadership through ZooKeeper (``json.info_`` znodes, lowest leads) and joins
+``/etc/mesos/zk`` and ``/etc/mesos-master/*`` (see :mod:`..common.config`). With ``--zk``
+it contends for leadership through ZooKeeper (``json.info_`` znodes, lowest leads) and joins
 ``log_replicas``; the leader only counts as elected once ``--quorum`` replicas are there
 (the emulated replicated log), and gives up after ``--registry_fetch_timeout`` without
 them, as Mesos does. Without ``--zk`` it leads alone at once.
@@ -10,8 +10,8 @@ them, as Mesos does. Without ``--zk`` it leads alone at once.
 Endpoints (each also without the ``/master`` prefix): ``/health``, ``/version``,
 ``/flags``, ``/metrics/snapshot``, ``/master/state``, ``/master/state-summary``,
 ``/master/slaves``, ``/master/frameworks``, ``/master/tasks``, ``/master/redirect``,
-``/master/teardown``; plus the twins' own ``/twin/...`` calls (:mod:`.wire`). A master that
-does not lead answers the cluster endpoints with 307 to ``//<leader host>:<port><path>``, or
+``/master/teardown``; plus the twins' own ``/twin/...`` calls (:mod:`..common.wire`). A master
+that does not lead answers the cluster endpoints with 307 to ``//<leader host>:<port><path>``, or
 503 when no leader is known.
 """
 
@@ -28,14 +28,22 @@ import time
 import uuid
 from typing import Any
 
-from mesoslab.twin import BUILD_USER, MESOS_VERSION
-from mesoslab.twin.cli import exit_failure, log_to_files, wait_for_signal
-from mesoslab.twin.config import ConfigError, Root, load_mesos_flags
-from mesoslab.twin.httpd import BadRequest, Reply, Request, Router, json_reply, serve, text_reply
-from mesoslab.twin.master_state import Cluster
-from mesoslab.twin.values import duration_seconds
+from mesoslab_twin import BUILD_USER, MESOS_VERSION
+from mesoslab_twin.cli import exit_failure, log_to_files, wait_for_signal
+from mesoslab_twin.common.config import ConfigError, Root, load_mesos_flags
+from mesoslab_twin.common.httpd import (
+    BadRequest,
+    Reply,
+    Request,
+    Router,
+    json_reply,
+    serve,
+    text_reply,
+)
+from mesoslab_twin.common.values import duration_seconds
+from mesoslab_twin.mesos.master_state import Cluster
 
-log = logging.getLogger("mesoslab.twin.master")
+log = logging.getLogger("mesoslab_twin.master")
 
 MASTER_DEFAULTS = {
     "agent_ping_timeout": "15secs",
@@ -170,7 +178,7 @@ class Master:
             log.info("Elected as the leading master!")
 
     def start_zk(self) -> None:
-        from mesoslab.twin.zk import Zk
+        from mesoslab_twin.common.zk import Zk
 
         timeout = duration_seconds(self.flags["zk_session_timeout"])
         self.zk = Zk(self.zk_url, timeout)
@@ -303,13 +311,13 @@ class Master:
         return self._location(leader, "")
 
     def _metrics(self, request: Request, _m: Any) -> Reply:
-        from mesoslab.twin import master_views
+        from mesoslab_twin.mesos import master_views
 
         with self.lock:
             return json_reply(master_views.metrics(self))
 
     def _view(self, request: Request, match: Any) -> Reply:
-        from mesoslab.twin import master_views
+        from mesoslab_twin.mesos import master_views
 
         redirect = self._not_leading(request)
         if redirect is not None:

@@ -11,7 +11,7 @@
 #   docker   install the Docker stand-in instead (lesson 2's `yum install docker`): unit
 #            `docker` running /usr/bin/dockerd, a tiny daemon that listens on
 #            /var/run/docker.sock; installed, not enabled, not started (like the package)
-#   PREFIX   the folder that holds the copied package, i.e. PREFIX/mesoslab/twin/
+#   PREFIX   the folder that holds the copied package, i.e. PREFIX/mesoslab_twin/
 #            (default /opt/mesoslab-twin)
 # Environment: DESTDIR (write everything under this folder; for tests), NO_SYSTEMCTL=1
 # (do not call systemctl). Idempotent: configuration files that exist are left alone.
@@ -34,11 +34,11 @@ fail() {
   exit 1
 }
 
-[ -f "$prefix/mesoslab/twin/__init__.py" ] ||
-  fail "$prefix/mesoslab/twin is missing: copy src/mesoslab/twin there first"
+[ -f "$prefix/mesoslab_twin/__init__.py" ] ||
+  fail "$prefix/mesoslab_twin is missing: copy src/mesoslab_twin there first"
 command -v python3 >/dev/null 2>&1 || fail "python3 is missing"
-PYTHONPATH=$prefix python3 -c 'import kazoo, mesoslab.twin' 2>/dev/null ||
-  fail "python3 cannot import kazoo and mesoslab.twin: apt-get install python3-kazoo"
+PYTHONPATH=$prefix python3 -c 'import kazoo, mesoslab_twin' 2>/dev/null ||
+  fail "python3 cannot import kazoo and mesoslab_twin: apt-get install python3-kazoo"
 
 # A file written only when it does not exist yet (the learner's changes stay).
 default_file() {
@@ -49,7 +49,7 @@ default_file() {
   printf '%s\n' "$@" >"$path"
 }
 
-# A small launcher: `exec python3 -m mesoslab.twin <command> "$@"`.
+# A small launcher: `exec python3 -m mesoslab_twin <command> "$@"`.
 launcher() {
   path=$dest$1
   mkdir -p "$(dirname "$path")"
@@ -58,7 +58,7 @@ launcher() {
 # mesoslab twin: an emulation of $3 for the rehearsal lab
 PYTHONPATH=$prefix\${PYTHONPATH:+:\$PYTHONPATH}
 export PYTHONPATH
-exec python3 -m mesoslab.twin $2 "\$@"
+exec python3 -m mesoslab_twin $2 "\$@"
 EOF
   chmod 0755 "$path"
 }
@@ -93,7 +93,7 @@ esac
 shift
 PYTHONPATH=$prefix\${PYTHONPATH:+:\$PYTHONPATH}
 export PYTHONPATH
-exec python3 -m mesoslab.twin "\$command" "\$@"
+exec python3 -m mesoslab_twin "\$command" "\$@"
 EOF
 chmod 0755 "$dest/usr/bin/mesos-init-wrapper"
 

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mesoslab.twin.marathon import Marathon, MTask
+    from mesoslab_twin.marathon.daemon import Marathon, MTask
 
 
 def _probe(check: dict[str, Any], host: str, port: int) -> str | None:
@@ -51,7 +51,7 @@ class HealthChecker:
         threading.Thread(target=self._run, name="health-checks", daemon=True).start()
 
     def _run(self) -> None:
-        from mesoslab.twin import marathon_apps
+        from mesoslab_twin.marathon import apps as marathon_apps
 
         while not self.marathon.stopping.wait(0.5):
             work: list[tuple[MTask, int, dict[str, Any], str, int]] = []

@@ -27,8 +27,8 @@ import threading
 import time
 from typing import Any
 
-from mesoslab.twin.scheduler import Driver, Launches, Offers
-from mesoslab.twin.values import Amounts, duration_seconds, parse_resources
+from mesoslab_twin.common.values import Amounts, duration_seconds, parse_resources
+from mesoslab_twin.mesos.scheduler import Driver, Launches, Offers
 
 UNKNOWN_FOR = 15.0  # seconds; agents re-register with a new master well within it
 
@@ -76,7 +76,7 @@ def resolve_main(args: list[str]) -> int:
     except ValueError as exc:
         print(f"Failed to load flag 'timeout': {exc}", file=sys.stderr)
         return 1
-    from mesoslab.twin.zk import LeaderWatch
+    from mesoslab_twin.common.zk import LeaderWatch
 
     try:
         watch = LeaderWatch(master)

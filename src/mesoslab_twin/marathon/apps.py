@@ -17,8 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from mesoslab.twin.httpd import BadRequest
-from mesoslab.twin.values import Amounts, Ranges, ports_as_ranges, ranges_contain
+from mesoslab_twin.common.httpd import BadRequest
+from mesoslab_twin.common.values import Amounts, Ranges, ports_as_ranges, ranges_contain
 
 APP_ID_RE = re.compile(r"^(/?(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.?)+)+$")
 APP_DEFAULTS: dict[str, Any] = {

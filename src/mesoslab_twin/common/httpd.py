@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from mesoslab.twin import SERVER_NAME, TWIN_HEADER, TWIN_HEADER_VALUE
+from mesoslab_twin import SERVER_NAME, TWIN_HEADER, TWIN_HEADER_VALUE
 
 
 class BadRequest(Exception):

@@ -6,7 +6,7 @@ an agent with ``docker`` in its containerizers refuses to start without the sock
 daemon creates the socket and answers the Docker API's ``/_ping`` and ``/version`` (and an
 empty container list), saying it is an emulation; it removes the socket when it stops.
 
-``python3 -m mesoslab.twin dockerd [--host=unix:///var/run/docker.sock]``
+``python3 -m mesoslab_twin dockerd [--host=unix:///var/run/docker.sock]``
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from mesoslab.twin import SERVER_NAME, TWIN_HEADER, TWIN_HEADER_VALUE
+from mesoslab_twin import SERVER_NAME, TWIN_HEADER, TWIN_HEADER_VALUE
 
-log = logging.getLogger("mesoslab.twin.dockerd")
+log = logging.getLogger("mesoslab_twin.dockerd")
 DEFAULT_SOCKET = "/var/run/docker.sock"
 API_VERSION = "1.26"  # Docker 1.13, CentOS 7's `docker` package
 
@@ -85,7 +85,7 @@ def main(args: list[str], stop: threading.Event | None = None) -> int:
     log.info("API listen on %s (mesoslab twin: a stand-in that runs no containers)", path)
     try:
         if stop is None:
-            from mesoslab.twin.cli import wait_for_signal
+            from mesoslab_twin.cli import wait_for_signal
 
             wait_for_signal()
         else:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mesoslab.twin.values import Resource, number, parse_ranges, resource_from_json
+from mesoslab_twin.common.values import Resource, number, parse_ranges, resource_from_json
 
 
 @dataclass

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from mesoslab.twin.values import Amounts
+import mesoslab_twin
+from mesoslab_twin.common.values import Amounts
 
 TERMINAL = frozenset(
     {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED"}
@@ -44,7 +45,7 @@ EMULATION_LABEL = {
     "value": "emulated container: the mesoslab twin runs the command on the host, no image",
 }
 KILL_GRACE = 3.0
-TWIN_PATH = str(Path(__file__).resolve().parents[2])  # the folder that holds mesoslab/
+TWIN_PATH = str(Path(mesoslab_twin.__file__).resolve().parents[1])  # holds mesoslab_twin/
 WRAPPER = '"$@"; status=$?; echo "$status" > "$MESOSLAB_TWIN_EXIT"; exit "$status"'
 
 
@@ -270,7 +271,7 @@ class Tasks:
         ports = [int(m["host_port"]) for m in docker.get("port_mappings", []) if m.get("host_port")]
         if not ports:
             ports = [p for b, e in task.resources.ranges.get("ports", ()) for p in range(b, e + 1)]
-        args = [sys.executable, "-m", "mesoslab.twin", "placeholder"]
+        args = [sys.executable, "-m", "mesoslab_twin", "placeholder"]
         args += [f"--image={docker.get('image', '')}"]
         args += [f"--port={p}" for p in ports[:8]]
         return args

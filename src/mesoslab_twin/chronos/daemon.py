@@ -23,13 +23,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mesoslab.twin import CHRONOS_VERSION
-from mesoslab.twin.config import Root, mesos_zk, package_options
-from mesoslab.twin.httpd import BadRequest, serve
-from mesoslab.twin.scheduler import Driver, Launches, Offers
-from mesoslab.twin.values import Amounts
+from mesoslab_twin import CHRONOS_VERSION
+from mesoslab_twin.common.config import Root, mesos_zk, package_options
+from mesoslab_twin.common.httpd import BadRequest, serve
+from mesoslab_twin.common.values import Amounts
+from mesoslab_twin.mesos.scheduler import Driver, Launches, Offers
 
-log = logging.getLogger("mesoslab.twin.chronos")
+log = logging.getLogger("mesoslab_twin.chronos")
 
 JOB_DEFAULTS: dict[str, Any] = {
     "name": "",
@@ -141,7 +141,7 @@ class Chronos:
     def start(self) -> None:
         zk_hosts = self.options.get("zk_hosts", "")
         if zk_hosts:
-            from mesoslab.twin.zk import Zk
+            from mesoslab_twin.common.zk import Zk
 
             path = self.options.get("zk_path", "/chronos/state")
             self.zk = Zk(f"zk://{zk_hosts}{path}", 10.0)
@@ -461,7 +461,7 @@ def run(root: Root, args: list[str]) -> int:
         return 1
     chronos = Chronos(options)
     try:
-        from mesoslab.twin.chronos_api import ChronosApi
+        from mesoslab_twin.chronos.api import ChronosApi
 
         routes = ChronosApi(chronos).routes()
         server = serve(options.get("http_address", "0.0.0.0"), chronos.port, routes, "chronos-http")
@@ -479,7 +479,7 @@ def run(root: Root, args: list[str]) -> int:
     except ValueError as exc:  # an unusable ZooKeeper URL
         print(f"Invalid --zk_hosts/--zk_path: {exc}", file=sys.stderr)
         return 1
-    from mesoslab.twin.cli import wait_for_signal
+    from mesoslab_twin.cli import wait_for_signal
 
     wait_for_signal()
     chronos.stopping.set()

@@ -1,4 +1,4 @@
-"""Chronos 2.x's REST API (api-facts §5) on top of :class:`.chronos.Chronos`.
+"""Chronos 2.x's REST API (api-facts §5) on top of :class:`.daemon.Chronos`.
 
 ``GET /scheduler/jobs`` (an array), ``/scheduler/jobs/search``, ``POST|PUT
 /scheduler/iso8601`` and ``/scheduler/dependency`` (204), ``PUT /scheduler/job/<name>`` (run
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mesoslab.twin import CHRONOS_VERSION
-from mesoslab.twin.httpd import Reply, Request, Router, json_reply, text_reply
+from mesoslab_twin import CHRONOS_VERSION
+from mesoslab_twin.common.httpd import Reply, Request, Router, json_reply, text_reply
 
 if TYPE_CHECKING:
-    from mesoslab.twin.chronos import Chronos
+    from mesoslab_twin.chronos.daemon import Chronos
 
 
 class ChronosApi:

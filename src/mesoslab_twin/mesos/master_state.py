@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from mesoslab.twin.values import (
+from mesoslab_twin.common.values import (
     Amounts,
     Resource,
     duration_seconds,

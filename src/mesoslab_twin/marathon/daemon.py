@@ -23,16 +23,16 @@ import time
 import uuid
 from typing import Any
 
-from mesoslab.twin import MARATHON_VERSION, MESOS_VERSION
-from mesoslab.twin import marathon_apps as apps_mod
-from mesoslab.twin.config import Root, mesos_zk, package_options
-from mesoslab.twin.httpd import BadRequest, serve
-from mesoslab.twin.marathon_apps import FAILURES, LIVE, App, MTask
-from mesoslab.twin.marathon_health import HealthChecker
-from mesoslab.twin.scheduler import Driver, Launches, Offers
-from mesoslab.twin.values import Amounts
+from mesoslab_twin import MARATHON_VERSION, MESOS_VERSION
+from mesoslab_twin.common.config import Root, mesos_zk, package_options
+from mesoslab_twin.common.httpd import BadRequest, serve
+from mesoslab_twin.common.values import Amounts
+from mesoslab_twin.marathon import apps as apps_mod
+from mesoslab_twin.marathon.apps import FAILURES, LIVE, App, MTask
+from mesoslab_twin.marathon.health import HealthChecker
+from mesoslab_twin.mesos.scheduler import Driver, Launches, Offers
 
-log = logging.getLogger("mesoslab.twin.marathon")
+log = logging.getLogger("mesoslab_twin.marathon")
 
 RECONCILE_GRACE = 15.0  # seconds a task may be unknown to the master before it counts as lost
 
@@ -74,7 +74,7 @@ class Marathon:
         if self.options.get("internal_store_backend") == "mem" or not self.zk_url:
             self._lead()
             return
-        from mesoslab.twin.zk import Zk
+        from mesoslab_twin.common.zk import Zk
 
         self.zk = Zk(self.zk_url, float(self.options.get("zk_session_timeout", "10000")) / 1000)
         self.zk.start()
@@ -536,7 +536,7 @@ def run(root: Root, args: list[str]) -> int:
         return 1
     marathon = Marathon(options, root)
     try:
-        from mesoslab.twin.marathon_api import MarathonApi
+        from mesoslab_twin.marathon.api import MarathonApi
 
         api = MarathonApi(marathon)
         server = serve(marathon.bind, marathon.port, api.routes(), "marathon-http")
@@ -558,7 +558,7 @@ def run(root: Root, args: list[str]) -> int:
     except ValueError as exc:  # an unusable ZooKeeper URL
         print(f"Invalid --zk: {exc}", file=sys.stderr)
         return 1
-    from mesoslab.twin.cli import wait_for_signal
+    from mesoslab_twin.cli import wait_for_signal
 
     wait_for_signal()
     marathon.stopping.set()

@@ -24,7 +24,7 @@ from kazoo.retry import KazooRetry
 LABEL = "json.info_"
 LOG_REPLICAS = "log_replicas"
 
-log = logging.getLogger("mesoslab.twin.zk")
+log = logging.getLogger("mesoslab_twin.zk")
 
 
 def parse_zk_url(url: str) -> tuple[str, str, tuple[str, str] | None]:

@@ -1,0 +1,3 @@
+"""What the emulated daemons share: configuration read like the packages (:mod:`.config`),
+Mesos values (:mod:`.values`), the HTTP server (:mod:`.httpd`) and the twins' own calls
+between each other (:mod:`.wire`), and ZooKeeper leader election (:mod:`.zk`)."""
