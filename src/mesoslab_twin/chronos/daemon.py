@@ -26,6 +26,7 @@ from typing import Any
 from mesoslab_twin import CHRONOS_VERSION
 from mesoslab_twin.common.config import Root, mesos_zk, package_options
 from mesoslab_twin.common.httpd import BadRequest, serve
+from mesoslab_twin.common.process import wait_for_signal
 from mesoslab_twin.common.values import Amounts
 from mesoslab_twin.mesos.scheduler import Driver, Launches, Offers
 
@@ -479,8 +480,6 @@ def run(root: Root, args: list[str]) -> int:
     except ValueError as exc:  # an unusable ZooKeeper URL
         print(f"Invalid --zk_hosts/--zk_path: {exc}", file=sys.stderr)
         return 1
-    from mesoslab_twin.cli import wait_for_signal
-
     wait_for_signal()
     chronos.stopping.set()
     server.shutdown()

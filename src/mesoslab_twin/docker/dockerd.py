@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from mesoslab_twin import SERVER_NAME, TWIN_HEADER, TWIN_HEADER_VALUE
+from mesoslab_twin.common.process import wait_for_signal
 
 log = logging.getLogger("mesoslab_twin.dockerd")
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -85,8 +86,6 @@ def main(args: list[str], stop: threading.Event | None = None) -> int:
     log.info("API listen on %s (mesoslab twin: a stand-in that runs no containers)", path)
     try:
         if stop is None:
-            from mesoslab_twin.cli import wait_for_signal
-
             wait_for_signal()
         else:
             stop.wait()

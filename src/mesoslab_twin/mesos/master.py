@@ -29,7 +29,6 @@ import uuid
 from typing import Any
 
 from mesoslab_twin import BUILD_USER, MESOS_VERSION
-from mesoslab_twin.cli import exit_failure, log_to_files, wait_for_signal
 from mesoslab_twin.common.config import ConfigError, Root, load_mesos_flags
 from mesoslab_twin.common.httpd import (
     BadRequest,
@@ -40,6 +39,7 @@ from mesoslab_twin.common.httpd import (
     serve,
     text_reply,
 )
+from mesoslab_twin.common.process import exit_failure, log_to_files, wait_for_signal
 from mesoslab_twin.common.values import duration_seconds
 from mesoslab_twin.mesos.master_state import Cluster
 
