@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import getpass
 import logging
-import os
 import re
 import socket
 import sys
@@ -24,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mesoslab_twin import CHRONOS_VERSION
-from mesoslab_twin.common.config import Root, mesos_zk, package_options
+from mesoslab_twin.common.config import Root, load_options, mesos_zk
 from mesoslab_twin.common.httpd import BadRequest, serve
 from mesoslab_twin.common.process import wait_for_signal
 from mesoslab_twin.common.values import Amounts
@@ -431,32 +430,12 @@ class Chronos:
                 self.queue.append((child["name"], 0, int(time.time() * 1000)))
 
 
-def load_options(root: Root, args: list[str]) -> dict[str, str]:
-    options = package_options(
-        root, "/etc/chronos/conf", "/etc/default/chronos", "CHRONOS_", dict(os.environ)
-    )
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg.startswith("--"):
-            name, sep, value = arg[2:].partition("=")
-            if not sep:
-                if i + 1 < len(args) and not args[i + 1].startswith("--"):
-                    value = args[i + 1]
-                    i += 1
-                else:
-                    value = "true"
-            options[name] = value
-        i += 1
+def run(root: Root, args: list[str]) -> int:
+    options = load_options(root, args, "/etc/chronos/conf", "/etc/default/chronos", "CHRONOS_")
     zk = mesos_zk(root)
     if zk:
         options.setdefault("zk_hosts", zk.split("/")[2])
         options.setdefault("master", zk)
-    return options
-
-
-def run(root: Root, args: list[str]) -> int:
-    options = load_options(root, args)
     if not options.get("master"):
         print("Required option 'master' not found", file=sys.stderr)
         return 1

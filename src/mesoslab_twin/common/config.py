@@ -290,6 +290,37 @@ def package_options(
     return options
 
 
+def load_options(
+    root: Root,
+    args: list[str],
+    conf_dir: str,
+    conf_file: str,
+    prefix: str,
+    *,
+    disable: bool = False,
+) -> dict[str, str]:
+    """A framework's options (Marathon, Chronos): :func:`package_options`, then the command
+    line -- ``--name=value`` or ``--name value``; a bare ``--name`` is ``true``, and with
+    ``disable`` (Marathon's scallop) a bare ``--disable_name`` is ``name=false``."""
+    options = package_options(root, conf_dir, conf_file, prefix, dict(os.environ))
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("--"):
+            name, sep, value = arg[2:].partition("=")
+            if not sep:
+                if i + 1 < len(args) and not args[i + 1].startswith("--"):
+                    value = args[i + 1]
+                    i += 1
+                elif disable and name.startswith("disable_"):
+                    name, value = name[len("disable_") :], "false"
+                else:
+                    value = "true"
+            options[name] = value
+        i += 1
+    return options
+
+
 def mesos_zk(root: Root) -> str:
     """The content of ``/etc/mesos/zk`` (empty when missing)."""
     return (root.read("/etc/mesos/zk") or "").strip()

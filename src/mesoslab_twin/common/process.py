@@ -42,6 +42,11 @@ def log_to_files(root: Root, log_dir: str | None, program: str) -> None:
         logging.getLogger("mesoslab_twin").warning("Cannot write logs to %s: %s", folder, exc)
 
 
+class Exit(Exception):
+    """A daemon stops with this message and exit status 1 (Mesos' ``EXIT with status 1:
+    ...``): raised where the failure is found, turned into :func:`exit_failure` at the top."""
+
+
 def exit_failure(message: str) -> int:
     """Mesos' ``EXIT(EXIT_FAILURE) << message``: logged as an error; returns status 1."""
     logging.getLogger("mesoslab_twin").error("EXIT with status 1: %s", message)

@@ -24,7 +24,7 @@ import uuid
 from typing import Any
 
 from mesoslab_twin import MARATHON_VERSION, MESOS_VERSION
-from mesoslab_twin.common.config import Root, mesos_zk, package_options
+from mesoslab_twin.common.config import Root, load_options, mesos_zk
 from mesoslab_twin.common.httpd import BadRequest, serve
 from mesoslab_twin.common.process import wait_for_signal
 from mesoslab_twin.common.values import Amounts
@@ -503,35 +503,15 @@ class Marathon:
         return app
 
 
-def load_options(root: Root, args: list[str]) -> dict[str, str]:
-    options = package_options(
-        root, "/etc/marathon/conf", "/etc/default/marathon", "MARATHON_", dict(os.environ)
+def run(root: Root, args: list[str]) -> int:
+    options = load_options(
+        root, args, "/etc/marathon/conf", "/etc/default/marathon", "MARATHON_", disable=True
     )
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg.startswith("--"):
-            name, sep, value = arg[2:].partition("=")
-            if not sep:
-                if i + 1 < len(args) and not args[i + 1].startswith("--"):
-                    value = args[i + 1]
-                    i += 1
-                elif name.startswith("disable_"):
-                    name, value = name[len("disable_") :], "false"
-                else:
-                    value = "true"
-            options[name] = value
-        i += 1
     zk = mesos_zk(root)
     if zk and not options.get("master"):
         options["master"] = zk
     if zk and not options.get("zk"):
         options["zk"] = "/".join(zk.split("/")[:3]) + "/marathon"
-    return options
-
-
-def run(root: Root, args: list[str]) -> int:
-    options = load_options(root, args)
     if not options.get("master"):
         print("[scallop] Error: Required option 'master' not found", file=sys.stderr)
         return 1

@@ -26,7 +26,7 @@ from typing import Any
 from mesoslab_twin import BUILD_USER, MESOS_VERSION
 from mesoslab_twin.common.config import ConfigError, Root, load_mesos_flags
 from mesoslab_twin.common.httpd import Reply, Request, Router, json_reply, serve, text_reply
-from mesoslab_twin.common.process import exit_failure, log_to_files, wait_for_signal
+from mesoslab_twin.common.process import Exit, exit_failure, log_to_files, wait_for_signal
 from mesoslab_twin.common.values import (
     Amounts,
     agent_resources,
@@ -107,10 +107,6 @@ AGENT_DEFAULTS = {
 }
 HEARTBEAT = 0.5
 KNOWN_CONTAINERIZERS = ("mesos", "docker")
-
-
-class Exit(Exception):
-    """The agent stops with this message (Mesos' ``EXIT with status 1: ...``)."""
 
 
 class Agent:

@@ -39,7 +39,7 @@ from mesoslab_twin.common.httpd import (
     serve,
     text_reply,
 )
-from mesoslab_twin.common.process import exit_failure, log_to_files, wait_for_signal
+from mesoslab_twin.common.process import Exit, exit_failure, log_to_files, wait_for_signal
 from mesoslab_twin.common.values import duration_seconds
 from mesoslab_twin.mesos.master_state import Cluster
 
@@ -87,10 +87,6 @@ MASTER_DEFAULTS = {
 }
 REDIRECTED = ("state", "state-summary", "slaves", "frameworks", "tasks", "roles", "teardown")
 BUILD_TIME = 1546300800.0  # a fixed "build" time; the twin is not a build of Mesos
-
-
-class Exit(Exception):
-    """The master stops with this message on stderr and exit status 1 (Mesos' EXIT)."""
 
 
 def ip_as_uint32(ip: str) -> int:
