@@ -85,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return dockerd.main(rest)
     if command == "mesos-resolve":
-        from mesoslab_twin.mesos import execute
+        from mesoslab_twin.mesos import resolve
 
-        return execute.resolve_main(rest)
+        return resolve.main(rest)
     if command == "mesos-execute":
         from mesoslab_twin.mesos import execute
 
-        return execute.execute_main(rest)
+        return execute.main(rest)
     if command == "placeholder":
         from mesoslab_twin.docker import placeholder
 

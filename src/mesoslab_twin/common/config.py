@@ -321,6 +321,26 @@ def load_options(
     return options
 
 
+def tool_options(args: list[str]) -> tuple[dict[str, str], list[str]]:
+    """A Mesos tool's command line (``mesos-execute``, ``mesos-resolve``): ``--name=value``,
+    ``--name`` (``true``), ``--no-name`` (``false``), dashes as underscores; and the
+    positional arguments."""
+    options: dict[str, str] = {}
+    positional: list[str] = []
+    for arg in args:
+        if arg.startswith("--"):
+            name, sep, value = arg[2:].partition("=")
+            if not sep:
+                if name.startswith("no-"):
+                    name, value = name[3:], "false"
+                else:
+                    value = "true"
+            options[name.replace("-", "_")] = value
+        else:
+            positional.append(arg)
+    return options, positional
+
+
 def mesos_zk(root: Root) -> str:
     """The content of ``/etc/mesos/zk`` (empty when missing)."""
     return (root.read("/etc/mesos/zk") or "").strip()

@@ -1,7 +1,4 @@
-"""``mesos-resolve`` and ``mesos-execute`` as the lessons use them (lesson 1, step 6).
-
-``mesos-resolve [--timeout=5secs] <zk://.../mesos | host:port>`` prints the leading master's
-``ip:port`` (the lowest ``json.info_`` znode).
+"""``mesos-execute`` as the lessons use it (lesson 1, step 6).
 
 ``mesos-execute --master=HOST:PORT --name=N --command=C [--resources=cpus:1;mem:128]
 [--docker_image=I] [--containerizer=mesos|docker] [--shell=true|false] [--env=JSON]``
@@ -27,7 +24,8 @@ import threading
 import time
 from typing import Any
 
-from mesoslab_twin.common.values import Amounts, duration_seconds, parse_resources
+from mesoslab_twin.common.config import tool_options
+from mesoslab_twin.common.values import Amounts, parse_resources
 from mesoslab_twin.mesos.scheduler import Driver, Launches, Offers
 
 UNKNOWN_FOR = 15.0  # seconds; agents re-register with a new master well within it
@@ -43,59 +41,6 @@ TERMINAL = frozenset(
         "TASK_GONE",
     }
 )
-
-
-def _options(args: list[str]) -> tuple[dict[str, str], list[str]]:
-    options: dict[str, str] = {}
-    positional: list[str] = []
-    for arg in args:
-        if arg.startswith("--"):
-            name, sep, value = arg[2:].partition("=")
-            if not sep:
-                if name.startswith("no-"):
-                    name, value = name[3:], "false"
-                else:
-                    value = "true"
-            options[name.replace("-", "_")] = value
-        else:
-            positional.append(arg)
-    return options, positional
-
-
-def resolve_main(args: list[str]) -> int:
-    options, positional = _options(args)
-    master = options.get("master") or (positional[0] if positional else "")
-    if not master:
-        print(
-            "Usage: mesos-resolve [options] <master>\n\nMissing required option --master",
-            file=sys.stderr,
-        )
-        return 1
-    try:
-        timeout = duration_seconds(options.get("timeout", "5secs"))
-    except ValueError as exc:
-        print(f"Failed to load flag 'timeout': {exc}", file=sys.stderr)
-        return 1
-    from mesoslab_twin.common.zk import LeaderWatch
-
-    try:
-        watch = LeaderWatch(master)
-    except ValueError as exc:
-        print(f"Failed to create a master detector for '{master}': {exc}", file=sys.stderr)
-        return 1
-    watch.start()
-    try:
-        address = watch.wait(timeout)
-    finally:
-        watch.stop()
-    if address is None:
-        print(
-            f"Failed to detect master from '{master}' within {options.get('timeout', '5secs')}",
-            file=sys.stderr,
-        )
-        return 1
-    print(address)
-    return 0
 
 
 class Execute:
@@ -190,8 +135,8 @@ class Execute:
             self.done.set()
 
 
-def execute_main(args: list[str]) -> int:
-    options, _ = _options(args)
+def main(args: list[str]) -> int:
+    options, _ = tool_options(args)
     missing = [o for o in ("master", "name") if not options.get(o)]
     if options.get("shell", "true") != "false" and not options.get("command"):
         missing.append("command")
