@@ -17,9 +17,9 @@ import time
 from typing import Any
 from urllib.parse import unquote
 
-from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import KazooException, NoNodeError
-from kazoo.retry import KazooRetry
+from kazoo.client import KazooClient, KazooState  # type: ignore[import-untyped]
+from kazoo.exceptions import KazooException, NoNodeError  # type: ignore[import-untyped]
+from kazoo.retry import KazooRetry  # type: ignore[import-untyped]
 
 LABEL = "json.info_"
 LOG_REPLICAS = "log_replicas"
@@ -131,7 +131,7 @@ class Zk:
 
     def join(self, data: bytes) -> str:
         """Contend: create our ephemeral sequential ``json.info_`` znode; return its name."""
-        created = self.client.create(
+        created: str = self.client.create(
             f"{self.path}/{LABEL}", data, ephemeral=True, sequence=True, makepath=True
         )
         return created.rsplit("/", 1)[1]
@@ -152,7 +152,7 @@ class Zk:
             self.client.create(path, data, makepath=True)
 
     def join_replicas(self, data: bytes) -> str:
-        created = self.client.create(
+        created: str = self.client.create(
             f"{self.path}/{LOG_REPLICAS}/", data, ephemeral=True, sequence=True, makepath=True
         )
         return created.rsplit("/", 1)[1]
@@ -160,7 +160,8 @@ class Zk:
 
 def leader_address(info: dict[str, Any]) -> str:
     """``ip:port`` of a MasterInfo (what ``mesos-resolve`` prints)."""
-    address = info.get("address") if isinstance(info.get("address"), dict) else {}
+    given = info.get("address")
+    address: dict[str, Any] = given if isinstance(given, dict) else {}
     ip = address.get("ip") or _ip_from_pid(str(info.get("pid", "")))
     port = address.get("port") or info.get("port") or 5050
     return f"{ip}:{port}"

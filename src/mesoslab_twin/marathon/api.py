@@ -209,6 +209,7 @@ class MarathonApi:
         return json_reply({"message": f"Not found: {request.path}"}, 404)
 
     def _app_call(self, request: Request, rest: str, method: str, embed: set[str]) -> Reply:
+        app: App | None
         for suffix in ("/restart", "/tasks"):
             if rest.endswith(suffix) and len(rest) > len(suffix):
                 app_id = rest[: -len(suffix)]
@@ -233,7 +234,7 @@ class MarathonApi:
             with self.m.lock:
                 app = self.m.apps.get(apps_mod.canonical_id(app_id))
                 task = app.tasks.get(task_id) if app else None
-                if task is None:
+                if app is None or task is None:
                     raise BadRequest(f"Task '{task_id}' does not exist", 404)
                 if request.arg("scale") == "true":
                     app.definition["instances"] = max(0, int(app.definition["instances"]) - 1)

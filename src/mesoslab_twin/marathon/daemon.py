@@ -83,7 +83,7 @@ class Marathon:
         threading.Thread(target=self._persist_loop, name="marathon-store", daemon=True).start()
 
     def _elect_loop(self) -> None:
-        from kazoo.exceptions import KazooException
+        from kazoo.exceptions import KazooException  # type: ignore[import-untyped]
 
         zk = self.zk
         while not self.stopping.is_set():

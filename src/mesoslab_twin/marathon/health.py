@@ -15,7 +15,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mesoslab_twin.marathon.daemon import Marathon, MTask
+    from mesoslab_twin.marathon.apps import MTask
+    from mesoslab_twin.marathon.daemon import Marathon
 
 
 def _probe(check: dict[str, Any], host: str, port: int) -> str | None:

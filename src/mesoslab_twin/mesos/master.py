@@ -182,7 +182,7 @@ class Master:
         threading.Thread(target=self._election_loop, name="election", daemon=True).start()
 
     def _election_loop(self) -> None:
-        from kazoo.exceptions import KazooException
+        from kazoo.exceptions import KazooException  # type: ignore[import-untyped]
 
         zk = self.zk
         while not self.stopping.is_set():
@@ -407,10 +407,10 @@ class Master:
             agent_id = str(body.get("agent_id", ""))
             if agent_id in self.cluster.removed_agents:
                 return json_reply({"message": "Agent was removed; register anew"}, 410)
-            agent = self.cluster.agents.get(agent_id)
-            if agent is None:
+            known = self.cluster.agents.get(agent_id)
+            if known is None:
                 return json_reply({"message": "Unknown agent; re-register"}, 404)
-            answer = self.cluster.heartbeat(agent, body.get("tasks") or [], now)
+            answer = self.cluster.heartbeat(known, body.get("tasks") or [], now)
             answer["master_id"] = self.id
             return json_reply(answer)
 
