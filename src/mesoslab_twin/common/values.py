@@ -4,6 +4,10 @@ Formats follow reference/mesos-api-facts.md §0 and §3: ranges print as
 ``[21000-24000, 30000-64000]``, sets as ``{a, b}``, durations with the largest unit that
 divides them evenly (``300secs`` -> ``5mins``), resources from ``--resources`` in the text
 form ``cpus:2;ports:[21000-24000]`` or as a JSON array of Resource objects.
+
+Kept apart from ``mesoslab/checks/values.py`` on purpose: the checker must not share the
+emulator's parser, or an emulator bug could hide itself (both sides would read a wrong value
+the same wrong way).
 """
 
 from __future__ import annotations
