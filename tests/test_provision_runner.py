@@ -25,7 +25,7 @@ from mesoslab.provision import (
     StepOutcome,
     provision_lab,
 )
-from mesoslab.provision.rehearsal import rehearsal_steps
+from mesoslab.provision.rehearsal import mirror, rehearsal_steps
 from mesoslab.provision.runner import remote_command
 from mesoslab.provision.steps import CHANGED_MARK, FileSync, SyncFile
 from mesoslab.remote.pool import SshPool
@@ -324,6 +324,78 @@ def test_file_sync_copies_only_what_changed(
     assert sorted(p.name for p in dest.iterdir()) == ["a-1-1.x86_64.rpm", "b-1-1.x86_64.rpm"]
     assert (dest / "b-1-1.x86_64.rpm").read_bytes() == b"rebuilt"
     assert run() == "ok"
+
+
+def test_recursive_file_sync_mirrors_a_tree(
+    sshd_server: SshServer, ssh_pool: SshPool, tmp_path: Path
+) -> None:
+    """A package tree: subfolders are created, compared and emptied like the top folder;
+    folders named in ``skip`` are left alone on both sides."""
+    spec, inventory = lab(sshd_server, ["n1"])
+    host = tmp_path / "host"
+    for name in ("__init__.py", "install.sh", "a/x.py", "a/b/y.py", "a/b/c/z.py"):
+        (host / name).parent.mkdir(parents=True, exist_ok=True)
+        (host / name).write_text(f"# {name}\n")
+    for name in ("__pycache__/m.pyc", "a/__pycache__/x.pyc", "systemd/u.service"):
+        (host / name).parent.mkdir(parents=True, exist_ok=True)
+        (host / name).write_text("not synced\n")
+    dest = tmp_path / "node" / "pkg"
+    lines: list[str] = []
+
+    def run() -> str:
+        lines.clear()
+        step = ProvisionStep(
+            id="tree",
+            title="copy a tree",
+            script="set -eu\necho synced\n",
+            sync=mirror(host, str(dest), "*", recursive=True, skip=("__pycache__", "systemd")),
+        )
+        report = provision_lab(
+            spec,
+            inventory,
+            ssh_pool,
+            steps=[step],
+            on_output=lambda node, line: lines.append(line),
+        )
+        assert report.ok, report.failed
+        return report.outcomes[0].status
+
+    def tree() -> list[str]:
+        return sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+
+    assert run() == "changed"
+    assert tree() == ["__init__.py", "a/b/c/z.py", "a/b/y.py", "a/x.py", "install.sh"]
+    assert (dest / "a/b/y.py").read_text() == "# a/b/y.py\n"
+    (dest / "a/__pycache__").mkdir()
+    (dest / "a/__pycache__/x.cpython-311.pyc").write_bytes(b"written by python on the node")
+    (dest / "systemd").mkdir()
+    (dest / "systemd/u.service").write_text("another step's\n")
+    assert run() == "ok"
+    assert not any(line.startswith("copying ") for line in lines)
+    (host / "a/b/y.py").write_text("# changed\n")
+    (host / "a/b/c/z.py").unlink()
+    (host / "a/b/c").rmdir()
+    assert run() == "changed"
+    assert [line.split()[1] for line in lines if line.startswith("copying ")] == ["a/b/y.py"]
+    assert any(line.startswith("removing a/b/c/z.py") for line in lines)
+    assert not (dest / "a/b/c").exists()
+    assert (dest / "a/b/y.py").read_text() == "# changed\n"
+    assert (dest / "a/__pycache__/x.cpython-311.pyc").exists()
+    assert (dest / "systemd/u.service").exists()
+    assert run() == "ok"
+
+
+def test_unsafe_sync_names_are_refused(
+    sshd_server: SshServer, ssh_pool: SshPool, tmp_path: Path
+) -> None:
+    spec, inventory = lab(sshd_server, ["n1"])
+    (tmp_path / "f").write_text("x")
+    for name, recursive in (("../f", True), ("/etc/f", True), ("a/f", False)):
+        item = SyncFile(name, tmp_path / "f", 1, "0" * 64)
+        sync = FileSync(dest=str(tmp_path / "d"), files=(item,), pattern="*", recursive=recursive)
+        step = ProvisionStep(id="s", title="s", script="set -eu\n", sync=sync)
+        report = provision_lab(spec, inventory, ssh_pool, steps=[step])
+        assert report.failed[0].message == f"unsafe file name {name!r}"
 
 
 def test_centos7_channel_is_probed_before_any_node_is_touched(

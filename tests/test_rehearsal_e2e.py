@@ -52,7 +52,7 @@ def test_provisioning_delivered_the_twin_and_changes_nothing_twice(lab: Path) ->
     out = mesoslab(lab, "provision")
     assert out.returncode == 0, _tail(out)
     assert re.search(r"provisioning: \d+ step\(s\) on 3 node\(s\), 0 changed, 0 failed", out.stdout)
-    assert "the twin's code is in /opt/mesoslab-twin/mesoslab/twin" in out.stdout
+    assert "the twin's code is in /opt/mesoslab-twin/mesoslab_twin" in out.stdout
 
 
 def test_machine_states_come_from_lxc_and_agree_with_vagrant(lab: Path) -> None:

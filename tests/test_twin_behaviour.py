@@ -285,8 +285,8 @@ def test_mesos_execute_launches_again_a_task_the_master_never_knew(
 ) -> None:
     """A launch that never reached the master (or left with a failed-over one) must not leave
     the learner's mesos-execute waiting forever: after UNKNOWN_FOR seconds it goes again."""
-    from mesoslab.twin.execute import UNKNOWN_FOR, Execute
-    from mesoslab.twin.values import Amounts, parse_resources
+    from mesoslab_twin.common.values import Amounts, parse_resources
+    from mesoslab_twin.mesos.execute import UNKNOWN_FOR, Execute
 
     run = Execute({"name": "cluster-test", "command": "sleep 1"})
     offer = {"agent_id": "S0", "resources": Amounts.of(parse_resources("cpus:2;mem:512")).to_wire()}

@@ -23,14 +23,19 @@ from typing import Any
 
 import pytest
 
-from mesoslab.twin.config import ConfigError, Root, load_mesos_flags
-from mesoslab.twin.values import Amounts, agent_resources, normalize_duration, parse_resources
+from mesoslab_twin.common.config import ConfigError, Root, load_mesos_flags
+from mesoslab_twin.common.values import (
+    Amounts,
+    agent_resources,
+    normalize_duration,
+    parse_resources,
+)
 from tests.conftest import FIXTURES
 from tests.twin_lab import Daemon, TwinLab, http, wait_until, write
 
 pytestmark = pytest.mark.slow
 
-TWIN_DIR = Path(__file__).resolve().parents[1] / "src" / "mesoslab" / "twin"
+TWIN_DIR = Path(__file__).resolve().parents[1] / "src" / "mesoslab_twin"
 ADDRESS_MASTER = "127.0.0.1"
 ADDRESS_AGENT = "127.0.0.2"
 
@@ -221,8 +226,9 @@ def _give_work(lab: Lab, master_url: str) -> None:
 
 
 def test_twin_imports_only_stdlib_kazoo_and_itself() -> None:
-    allowed = set(sys.stdlib_module_names) | {"kazoo"}
-    for path in sorted(TWIN_DIR.glob("*.py")):
+    allowed = set(sys.stdlib_module_names) | {"kazoo", "mesoslab_twin"}
+    for path in sorted(TWIN_DIR.rglob("*.py")):
+        where = path.relative_to(TWIN_DIR)
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             names: list[str] = []
             if isinstance(node, ast.Import):
@@ -231,17 +237,15 @@ def test_twin_imports_only_stdlib_kazoo_and_itself() -> None:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if top == "mesoslab":
-                    assert name == "mesoslab.twin" or name.startswith("mesoslab.twin."), (
-                        f"{path.name} imports {name}: twin/ must stand alone on the nodes"
-                    )
-                else:
-                    assert top in allowed, f"{path.name} imports {name}: not stdlib or kazoo"
+                assert top != "mesoslab", (
+                    f"{where} imports {name}: the twin must stand alone on the nodes"
+                )
+                assert top in allowed, f"{where} imports {name}: not stdlib or kazoo"
 
 
 def test_install_script_lays_the_twin_out_like_the_packages(tmp_path: Path) -> None:
     prefix = tmp_path / "opt"
-    shutil.copytree(TWIN_DIR, prefix / "mesoslab" / "twin")
+    shutil.copytree(TWIN_DIR, prefix / "mesoslab_twin")
     dest = tmp_path / "node"
     env = {
         **os.environ,
@@ -295,7 +299,7 @@ def test_install_script_lays_the_twin_out_like_the_packages(tmp_path: Path) -> N
 def test_install_lays_zookeeper_out_like_mesosphere_zookeeper(tmp_path: Path) -> None:
     """An ensemble member needs myid in its data dir; the lessons write conf/myid."""
     prefix = tmp_path / "opt"
-    shutil.copytree(TWIN_DIR, prefix / "mesoslab" / "twin")
+    shutil.copytree(TWIN_DIR, prefix / "mesoslab_twin")
     dest = tmp_path / "node"
     conf = dest / "etc/zookeeper/conf"
     conf.mkdir(parents=True)

@@ -12,9 +12,9 @@ import threading
 import time
 from pathlib import Path
 
-from mesoslab.twin import dockerd
+from mesoslab_twin.docker import dockerd
 
-TWIN_DIR = Path(__file__).resolve().parents[1] / "src" / "mesoslab" / "twin"
+TWIN_DIR = Path(__file__).resolve().parents[1] / "src" / "mesoslab_twin"
 
 
 def _get(path: Path, url: str) -> bytes:
@@ -51,7 +51,7 @@ def test_dockerd_listens_answers_ping_and_removes_its_socket(tmp_path: Path) -> 
 
 def test_install_docker_mode_writes_the_unit_and_launcher_only(tmp_path: Path) -> None:
     prefix = tmp_path / "opt"
-    shutil.copytree(TWIN_DIR, prefix / "mesoslab" / "twin")
+    shutil.copytree(TWIN_DIR, prefix / "mesoslab_twin")
     dest = tmp_path / "node"
     env = {
         **os.environ,
@@ -68,6 +68,6 @@ def test_install_docker_mode_writes_the_unit_and_launcher_only(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     unit = (dest / "usr/lib/systemd/system/docker.service").read_text()
     assert "ExecStart=/usr/bin/dockerd" in unit and f"PYTHONPATH={prefix}" in unit
-    assert "python3 -m mesoslab.twin dockerd" in (dest / "usr/bin/dockerd").read_text()
+    assert "python3 -m mesoslab_twin dockerd" in (dest / "usr/bin/dockerd").read_text()
     assert not (dest / "usr/lib/systemd/system/mesos-master.service").exists()
     assert not (dest / "etc/mesos").exists()

@@ -1,4 +1,4 @@
-"""Run the twin daemons as real processes for tests (``python -m mesoslab.twin ...``).
+"""Run the twin daemons as real processes for tests (``python -m mesoslab_twin ...``).
 
 Each node gets its own root folder (``--root``): the test writes the same configuration
 files a learner writes on a lab node (``/etc/mesos/zk``, ``/etc/mesos-master/quorum``,
@@ -131,7 +131,7 @@ class Daemon:
         self.root.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "mesoslab.twin", *self.args, f"--root={self.root}"],
+                [sys.executable, "-m", "mesoslab_twin", *self.args, f"--root={self.root}"],
                 env=twin_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -298,7 +298,7 @@ class TwinLab:
 
     def tool(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "mesoslab.twin", *args],
+            [sys.executable, "-m", "mesoslab_twin", *args],
             env=twin_env(),
             capture_output=True,
             text=True,

@@ -45,7 +45,7 @@ CACHE_DIR=${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mesoslab/debs}
 # dbus: `systemctl` run by a user other than root talks to systemd over the system bus.
 BASE_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,python3,curl,ca-certificates,iproute2,iputils-ping,procps,netbase,less
 # Installed with apt inside the new system (their maintainer scripts need /proc).
-# python3-kazoo: the twin Mesos daemons (src/mesoslab/twin) talk to ZooKeeper with it.
+# python3-kazoo: the twin Mesos daemons (src/mesoslab_twin) talk to ZooKeeper with it.
 # netcat-openbsd: `echo ruok | nc master1 2181`, ZooKeeper's four-letter words (lesson 1).
 EXTRA_PACKAGES=(default-jre-headless zookeeper zookeeperd python3-kazoo netcat-openbsd)
 HOSTNAME_PLACEHOLDER=rehearsal

@@ -1,4 +1,8 @@
-"""Compare meaning, not text: durations, port ranges, sets and numbers as Mesos prints them."""
+"""Compare meaning, not text: durations, port ranges, sets and numbers as Mesos prints them.
+
+Kept apart from the twin's ``mesoslab_twin/common/values.py`` on purpose: the checker must
+not share the emulator's parser, or an emulator bug could hide itself.
+"""
 
 from __future__ import annotations
 

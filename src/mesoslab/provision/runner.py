@@ -4,6 +4,7 @@ order, each step reported live; a node stops at its first failed step, the other
 from __future__ import annotations
 
 import logging
+import posixpath
 import re
 import shlex
 import threading
@@ -246,6 +247,12 @@ def _run_step(
     return done("changed" if changed else "ok", tail)
 
 
+def _folders_of(name: str) -> set[str]:
+    """The folders a relative file name lies in: ``a/b/c.py`` -> ``{"a", "a/b"}``."""
+    parts = name.split("/")[:-1]
+    return {"/".join(parts[: i + 1]) for i in range(len(parts))}
+
+
 def _tail(text: str, count: int = TAIL_LINES) -> str:
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and ln.strip() != CHANGED_MARK]
     return "\n".join(lines[-count:])
@@ -258,11 +265,26 @@ def _sync(
     changed."""
     if not _SAFE_GLOB.match(sync.pattern):
         raise _StepFailed(f"unsafe file pattern {sync.pattern!r}")
+    for name in sync.skip:
+        if not _SAFE_GLOB.match(name):
+            raise _StepFailed(f"unsafe folder name {name!r}")
+    for item in sync.files:
+        parts = item.name.split("/")
+        if not all(parts) or ".." in parts or (len(parts) > 1 and not sync.recursive):
+            raise _StepFailed(f"unsafe file name {item.name!r}")
     dest = (root + sync.dest).rstrip("/") or "/"
+    folders = sorted({posixpath.dirname(f.name) for f in sync.files} - {""})
+    made = " ".join(shlex.quote(path) for path in [dest, *(f"{dest}/{f}" for f in folders)])
+    if sync.recursive:
+        pruned = " -o ".join(f"-name {shlex.quote(name)}" for name in sync.skip)
+        prune = f"-type d \\( {pruned} \\) -prune -o " if pruned else ""
+        pattern = shlex.quote(sync.pattern)
+        listed = f"find . {prune}-type f -name {pattern} -exec sha256sum -- {{}} +"
+    else:
+        listed = f'for f in {sync.pattern}; do if [ -f "$f" ]; then sha256sum -- "$f"; fi; done'
     listing = pool.run(
         node,
-        f"mkdir -p {shlex.quote(dest)} && cd {shlex.quote(dest)} && "
-        f'for f in {sync.pattern}; do if [ -f "$f" ]; then sha256sum -- "$f"; fi; done',
+        f"mkdir -p {made} && cd {shlex.quote(dest)} && {listed}",
         sudo=True,
         timeout=300.0,
     )
@@ -274,7 +296,7 @@ def _sync(
     for line in listing.output.splitlines():
         digest, _, name = line.partition("  ")
         if name:
-            there[name] = digest
+            there[name.removeprefix("./")] = digest
     changed = False
     wanted = {f.name for f in sync.files}
     for item in sync.files:
@@ -298,7 +320,14 @@ def _sync(
     if stale:
         say(f"removing {', '.join(stale)} from {dest} (not in the host folder any more)")
         paths = " ".join(shlex.quote(f"{dest}/{name}") for name in stale)
-        removed = pool.run(node, f"rm -f -- {paths}", sudo=True, timeout=60.0)
+        command = f"rm -f -- {paths}"
+        # Folders of a recursive sync that the host no longer has go too, deepest first.
+        kept = {folder for name in wanted for folder in _folders_of(name)}
+        gone = sorted({folder for name in stale for folder in _folders_of(name)} - kept)
+        if gone:
+            empty = " ".join(shlex.quote(f"{dest}/{folder}") for folder in reversed(gone))
+            command += f' && for d in {empty}; do rmdir -- "$d" 2>/dev/null || true; done'
+        removed = pool.run(node, command, sudo=True, timeout=60.0)
         if not removed.ok:
             raise _StepFailed(f"cannot remove old files in {dest}: {removed.describe()}")
         changed = True

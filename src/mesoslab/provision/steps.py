@@ -38,7 +38,7 @@ Status = Literal["ok", "changed", "failed", "skipped"]
 class SyncFile:
     """One host file to mirror to the nodes (its checksum taken when the step was made)."""
 
-    name: str  # file name in the destination folder
+    name: str  # file name in the destination folder (a relative path in a recursive sync)
     path: Path  # where it is on the host
     size: int
     sha256: str
@@ -48,11 +48,17 @@ class SyncFile:
 class FileSync:
     """Make ``dest`` on the node hold exactly ``files`` (by name and SHA-256) before the
     script runs: changed or missing files are uploaded, files matching ``pattern`` that the
-    host does not have are removed, identical ones are left alone."""
+    host does not have are removed, identical ones are left alone.
+
+    With ``recursive``, the same holds for the whole tree under ``dest``: file names are
+    relative paths (``common/zk.py``), subfolders are created as needed, and folders named
+    in ``skip`` (e.g. ``__pycache__``, at any depth) are neither compared nor emptied."""
 
     dest: str
     files: tuple[SyncFile, ...]
     pattern: str = "*.rpm"
+    recursive: bool = False
+    skip: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

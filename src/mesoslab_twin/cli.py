@@ -1,0 +1,100 @@
+"""``python3 -m mesoslab_twin <daemon|tool> [options] [--flag=value ...]``.
+
+Daemons (read their configuration files like the packages do):
+
+  master            emulated mesos-master   (mesos-init-wrapper master)
+  agent | slave     emulated mesos-slave    (mesos-init-wrapper slave)
+  marathon          emulated Marathon 1.4   (/etc/default/marathon, /etc/marathon/conf)
+  chronos           emulated Chronos 2.x    (/etc/default/chronos, /etc/chronos/conf)
+  dockerd           a Docker daemon stand-in: listens on /var/run/docker.sock, runs nothing
+
+Tools (same options as the real ones for what the lessons use):
+
+  mesos-resolve     print the leading master's ip:port
+  mesos-execute     run one task through the master and wait for it
+
+Common option: ``--root DIR`` (or ``MESOSLAB_TWIN_ROOT``) puts every node path (/etc, /var)
+under DIR. Any other ``--name=value`` is passed on as a flag, as to the real binaries.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from mesoslab_twin import MESOS_VERSION
+from mesoslab_twin.common.config import Root
+from mesoslab_twin.common.process import setup_logging
+
+USAGE = __doc__ or ""
+
+
+def split_root(args: list[str]) -> tuple[Root, list[str]]:
+    root_value = None
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--root" and i + 1 < len(args):
+            root_value = args[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--root="):
+            root_value = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return Root.from_option(root_value), rest
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if "--help" in rest or "-h" in rest:
+        print(USAGE)
+        return 0
+    root, rest = split_root(rest)
+    if command in ("--version", "version"):
+        print(f"mesos {MESOS_VERSION} (mesoslab twin: an emulation)")
+        return 0
+    if command == "master":
+        setup_logging("master.cpp")
+        from mesoslab_twin.mesos import master
+
+        return master.run(root, rest)
+    if command in ("agent", "slave"):
+        setup_logging("slave.cpp")
+        from mesoslab_twin.mesos import agent
+
+        return agent.run(root, rest)
+    if command == "marathon":
+        setup_logging("marathon")
+        from mesoslab_twin.marathon import daemon as marathon
+
+        return marathon.run(root, rest)
+    if command == "chronos":
+        setup_logging("chronos")
+        from mesoslab_twin.chronos import daemon as chronos
+
+        return chronos.run(root, rest)
+    if command == "dockerd":
+        setup_logging("dockerd")
+        from mesoslab_twin.docker import dockerd
+
+        return dockerd.main(rest)
+    if command == "mesos-resolve":
+        from mesoslab_twin.mesos import resolve
+
+        return resolve.main(rest)
+    if command == "mesos-execute":
+        from mesoslab_twin.mesos import execute
+
+        return execute.main(rest)
+    if command == "placeholder":
+        from mesoslab_twin.docker import placeholder
+
+        return placeholder.main(rest)
+    print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    return 2

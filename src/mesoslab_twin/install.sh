@@ -1,0 +1,141 @@
+#!/bin/sh
+# Install the mesoslab twin services on a rehearsal node (Debian 12, systemd), laid out like
+# the Mesosphere packages so the lessons' commands work unchanged:
+#
+#   units      mesos-master, mesos-slave, marathon, chronos (Restart=always, RestartSec=20)
+#   tools      mesos-init-wrapper, mesos-execute, mesos-resolve, marathon, chronos
+#   config     /etc/mesos/zk, /etc/mesos-master/{quorum,work_dir}, /etc/mesos-slave/work_dir,
+#              /etc/default/mesos*, /etc/chronos/conf/http_port (4400), /etc/marathon/conf/
+#
+# Usage (as root): install.sh [docker] [PREFIX]
+#   docker   install the Docker stand-in instead (lesson 2's `yum install docker`): unit
+#            `docker` running /usr/bin/dockerd, a tiny daemon that listens on
+#            /var/run/docker.sock; installed, not enabled, not started (like the package)
+#   PREFIX   the folder that holds the copied package, i.e. PREFIX/mesoslab_twin/
+#            (default /opt/mesoslab-twin)
+# Environment: DESTDIR (write everything under this folder; for tests), NO_SYSTEMCTL=1
+# (do not call systemctl). Idempotent: configuration files that exist are left alone.
+# Like the packages on their first install, it enables both mesos-master and mesos-slave
+# (lesson 1 disables the one a node must not run) and neither marathon nor chronos; run
+# again (as `yum install` of an installed package), it leaves the services' state alone.
+set -eu
+
+mode=mesos
+if [ "${1:-}" = docker ]; then
+  mode=docker
+  shift
+fi
+prefix=${1:-/opt/mesoslab-twin}
+dest=${DESTDIR:-}
+here=$(cd "$(dirname "$0")" && pwd)
+
+fail() {
+  echo "install.sh: $*" >&2
+  exit 1
+}
+
+[ -f "$prefix/mesoslab_twin/__init__.py" ] ||
+  fail "$prefix/mesoslab_twin is missing: copy src/mesoslab_twin there first"
+command -v python3 >/dev/null 2>&1 || fail "python3 is missing"
+PYTHONPATH=$prefix python3 -c 'import kazoo, mesoslab_twin' 2>/dev/null ||
+  fail "python3 cannot import kazoo and mesoslab_twin: apt-get install python3-kazoo"
+
+# A file written only when it does not exist yet (the learner's changes stay).
+default_file() {
+  path=$dest$1
+  shift
+  [ -e "$path" ] && return 0
+  mkdir -p "$(dirname "$path")"
+  printf '%s\n' "$@" >"$path"
+}
+
+# A small launcher: `exec python3 -m mesoslab_twin <command> "$@"`.
+launcher() {
+  path=$dest$1
+  mkdir -p "$(dirname "$path")"
+  cat >"$path" <<EOF
+#!/bin/sh
+# mesoslab twin: an emulation of $3 for the rehearsal lab
+PYTHONPATH=$prefix\${PYTHONPATH:+:\$PYTHONPATH}
+export PYTHONPATH
+exec python3 -m mesoslab_twin $2 "\$@"
+EOF
+  chmod 0755 "$path"
+}
+
+units=$dest/usr/lib/systemd/system
+mkdir -p "$units"
+
+if [ "$mode" = docker ]; then
+  launcher /usr/bin/dockerd dockerd "the Docker daemon (a stand-in that only listens)"
+  sed "s|@PREFIX@|$prefix|g" "$here/systemd/docker.service" >"$units/docker.service"
+  if [ -z "${NO_SYSTEMCTL:-}" ] && [ -z "$dest" ]; then
+    systemctl daemon-reload
+  fi
+  echo "mesoslab twin: Docker stand-in installed from $prefix (unit docker, not started)"
+  exit 0
+fi
+
+launcher /usr/bin/mesos-execute mesos-execute "mesos-execute"
+launcher /usr/bin/mesos-resolve mesos-resolve "mesos-resolve"
+launcher /usr/bin/marathon marathon "Marathon"
+launcher /usr/bin/chronos chronos "Chronos"
+mkdir -p "$dest/usr/bin"
+cat >"$dest/usr/bin/mesos-init-wrapper" <<EOF
+#!/bin/sh
+# mesoslab twin: mesos-init-wrapper (master|slave) reads /etc/default/mesos*, /etc/mesos/zk
+# and /etc/mesos-master|mesos-slave/* like the package's script, in the emulated daemon.
+case "\${1:-}" in
+  master) command=master ;;
+  slave|agent) command=slave ;;
+  *) echo "Please use \\\`master' or \\\`slave'." >&2; exit 1 ;;
+esac
+shift
+PYTHONPATH=$prefix\${PYTHONPATH:+:\$PYTHONPATH}
+export PYTHONPATH
+exec python3 -m mesoslab_twin "\$command" "\$@"
+EOF
+chmod 0755 "$dest/usr/bin/mesos-init-wrapper"
+
+default_file /etc/mesos/zk "zk://localhost:2181/mesos"
+default_file /etc/mesos-master/quorum "1"
+default_file /etc/mesos-master/work_dir "/var/lib/mesos"
+default_file /etc/mesos-slave/work_dir "/var/lib/mesos"
+default_file /etc/default/mesos "LOGS=/var/log/mesos" 'ULIMIT="-n 8192"'
+# shellcheck disable=SC2016 # the packages' files hold the backquotes, unexpanded
+default_file /etc/default/mesos-master "PORT=5050" 'ZK=`cat /etc/mesos/zk`'
+# shellcheck disable=SC2016
+default_file /etc/default/mesos-slave 'MASTER=`cat /etc/mesos/zk`'
+default_file /etc/chronos/conf/http_port "4400"
+mkdir -p "$dest/etc/marathon/conf" "$dest/var/lib/mesos" "$dest/var/log/mesos"
+
+# ZooKeeper laid out as mesosphere-zookeeper does: data in /var/lib/zookeeper, where a
+# server's myid must be, and /etc/zookeeper/conf/myid a link to it -- so the lessons'
+# `echo N | tee /etc/zookeeper/conf/myid` works for an ensemble. (Debian's zookeeper keeps
+# its data elsewhere and would not find myid: an ensemble member then refuses to start.)
+zk_conf=$dest/etc/zookeeper/conf
+zk_data=/var/lib/zookeeper
+if [ -f "$zk_conf/zoo.cfg" ]; then
+  mkdir -p "$dest$zk_data"
+  sed -i "s|^dataDir=.*|dataDir=$zk_data|" "$zk_conf/zoo.cfg"
+  if [ ! -L "$zk_conf/myid" ]; then
+    if [ -f "$zk_conf/myid" ]; then mv "$zk_conf/myid" "$dest$zk_data/myid"; fi
+    ln -s "$zk_data/myid" "$zk_conf/myid"
+  fi
+  if getent passwd zookeeper >/dev/null 2>&1; then chown -R zookeeper: "$dest$zk_data"; fi
+fi
+
+# First install (no unit yet): enable both Mesos services afterwards, as the packages do.
+first_install=1
+[ -e "$units/mesos-master.service" ] && first_install=0
+for unit in mesos-master mesos-slave marathon chronos; do
+  sed "s|@PREFIX@|$prefix|g" "$here/systemd/$unit.service" >"$units/$unit.service"
+done
+
+if [ -z "${NO_SYSTEMCTL:-}" ] && [ -z "$dest" ]; then
+  systemctl daemon-reload
+  if [ "$first_install" = 1 ]; then
+    systemctl enable mesos-master.service mesos-slave.service
+  fi
+fi
+echo "mesoslab twin installed from $prefix (an emulation of Mesos, Marathon and Chronos)"

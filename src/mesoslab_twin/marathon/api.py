@@ -1,0 +1,300 @@
+"""Marathon's REST API (1.4 shapes, api-facts §4) on top of :class:`.daemon.Marathon`.
+
+``/ping``, ``/v2/info``, ``/v2/leader``, ``/v2/apps`` (GET, POST), ``/v2/apps/{id}`` (GET,
+PUT, DELETE), ``/v2/apps/{id}/tasks``, ``/v2/apps/{id}/restart``, ``/v2/tasks`` (JSON or
+text), ``/v2/deployments``, ``/v2/groups``, ``/v2/queue``. A standby instance proxies every
+``/v2`` call to the leader (``X-Marathon-Via``); the leader sets ``X-Marathon-Leader``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from mesoslab_twin import MARATHON_VERSION
+from mesoslab_twin.common.httpd import BadRequest, Reply, Request, Router, json_reply, text_reply
+from mesoslab_twin.common.values import number
+from mesoslab_twin.common.wire import WireError, request
+from mesoslab_twin.marathon import apps as apps_mod
+from mesoslab_twin.marathon.apps import App
+
+if TYPE_CHECKING:
+    from mesoslab_twin.marathon.daemon import Marathon
+
+
+class MarathonApi:
+    def __init__(self, marathon: Marathon) -> None:
+        self.m = marathon
+
+    def app_json(self, app: App, *, embed: set[str], single: bool) -> dict[str, Any]:
+        data = dict(app.definition)
+        for key in ("cpus", "mem", "disk"):
+            data[key] = number(float(data[key]))  # Marathon prints 64, not 64.0
+        data["ports"] = apps_mod.service_ports(app.definition)
+        data.update(app.counts())
+        data["deployments"] = [{"id": app.deployment["id"]}] if app.deployment else []
+        if single or "apps.tasks" in embed or "tasks" in embed:
+            data["tasks"] = [t.to_json() for t in app.tasks.values() if not t.killing]
+        wants_failure = single or "apps.lastTaskFailure" in embed or "apps.failures" in embed
+        if wants_failure and app.last_failure:
+            data["lastTaskFailure"] = app.last_failure
+        return data
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": "marathon",
+            "version": MARATHON_VERSION,
+            "buildref": "mesoslab-twin",
+            "elected": self.m.elected,
+            "leader": self.m.leader or None,
+            "frameworkId": self.m.framework_id or None,
+            "marathon_config": {
+                "access_control_allow_origin": None,
+                "checkpoint": self.m.options.get("checkpoint", "true") != "false",
+                "decline_offer_duration": 120000,
+                "default_network_name": None,
+                "env_vars_prefix": None,
+                "executor": "//cmd",
+                "failover_timeout": int(float(self.m.options.get("failover_timeout", "604800"))),
+                "features": [],
+                "framework_name": self.m.framework_name,
+                "ha": self.m.options.get("ha", "true") != "false",
+                "hostname": self.m.hostname,
+                "launch_token": 100,
+                "launch_token_refresh_interval": 30000,
+                "leader_proxy_connection_timeout_ms": 5000,
+                "leader_proxy_read_timeout_ms": 10000,
+                "local_port_max": self.m.local_ports[1],
+                "local_port_min": self.m.local_ports[0],
+                "master": self.m.master,
+                "max_instances_per_offer": 5,
+                "mesos_bridge_name": "mesos-bridge",
+                "mesos_heartbeat_failure_threshold": 5,
+                "mesos_heartbeat_interval": 15000,
+                "mesos_leader_ui_url": "",
+                "mesos_role": self.m.options.get("mesos_role"),
+                "mesos_user": self.m.options.get("mesos_user") or getpass.getuser(),
+                "min_revive_offers_interval": 5000,
+                "offer_matching_timeout": 1000,
+                "on_elected_prepare_timeout": 180000,
+                "reconciliation_initial_delay": 15000,
+                "reconciliation_interval": 600000,
+                "scale_apps_initial_delay": 15000,
+                "scale_apps_interval": 300000,
+                "store_cache": True,
+                "task_launch_confirm_timeout": 300000,
+                "task_launch_timeout": 300000,
+                "task_lost_expunge_initial_delay": 300000,
+                "task_lost_expunge_interval": 30000,
+                "task_reservation_timeout": 20000,
+                "webui_url": self.m.options.get("webui_url"),
+            },
+            "zookeeper_config": {
+                "zk": self.m.zk_url,
+                "zk_compression": True,
+                "zk_compression_threshold": 65536,
+                "zk_connection_timeout": 10000,
+                "zk_max_node_size": 1024000,
+                "zk_max_versions": 50,
+                "zk_session_timeout": 10000,
+                "zk_timeout": 10000,
+            },
+            "event_subscriber": None,
+            "http_config": {"http_port": self.m.port, "https_port": 8443},
+        }
+
+    # ------------------------------------------------------------------ HTTP
+
+    def routes(self) -> Router:
+        router = Router()
+        router.add("GET", r"/ping", lambda r, m: text_reply("pong\n"))
+        router.add("GET", r"/", self._index)
+        router.add("GET,POST,PUT,DELETE,PATCH", r"/v2/.*", self._api)
+        return router
+
+    def _index(self, request: Request, _m: Any) -> Reply:
+        page = (
+            "<!doctype html><html><head><title>Marathon (mesoslab twin)</title></head><body>"
+            f"<h1>Marathon {MARATHON_VERSION} on {self.m.me}</h1><p><strong>This is the "
+            "mesoslab twin, an emulation of Marathon for the rehearsal lab.</strong> Use the "
+            "REST API: /v2/apps, /v2/tasks, /v2/info.</p></body></html>"
+        )
+        return text_reply(page, content_type="text/html; charset=utf-8")
+
+    def _api(self, request: Request, _m: Any) -> Reply:
+        if not self.m.elected:
+            if not self.m.leader or self.m.leader == self.m.me:
+                return json_reply({"message": "Could not determine the current leader"}, 503)
+            return self._proxy(request)
+        reply = self._serve(request)
+        reply.headers["X-Marathon-Leader"] = f"http://{self.m.me}"
+        return reply
+
+    def _proxy(self, request: Request) -> Reply:
+        try:
+            answer = request_leader(self.m.leader, request)
+        except WireError as exc:
+            return json_reply(
+                {"message": f"Could not reach the leader {self.m.leader}: {exc}"}, 502
+            )
+        headers = {"X-Marathon-Via": f"1.1 {self.m.me}"}
+        if "x-marathon-leader" in answer.headers:
+            headers["X-Marathon-Leader"] = answer.headers["x-marathon-leader"]
+        return Reply(
+            status=answer.status,
+            body=answer.body,
+            headers=headers,
+            content_type=answer.headers.get("content-type", "application/json"),
+        )
+
+    def _serve(self, request: Request) -> Reply:
+        path = request.path.rstrip("/") or "/"
+        method = "GET" if request.method == "HEAD" else request.method
+        embed = set(request.query.get("embed", []))
+        if path == "/v2/info" and method == "GET":
+            return json_reply(self.info())
+        if path == "/v2/leader" and method == "GET":
+            return json_reply({"leader": self.m.leader})
+        if path == "/v2/apps":
+            if method == "GET":
+                with self.m.lock:
+                    wanted = request.arg("id")
+                    apps = [
+                        self.app_json(a, embed=embed, single=False)
+                        for a in sorted(self.m.apps.values(), key=lambda a: a.id)
+                        if not wanted or wanted in a.id
+                    ]
+                return json_reply({"apps": apps})
+            if method == "POST":
+                app = self.m.create(request.json())
+                with self.m.lock:
+                    body = self.app_json(app, embed={"apps.tasks"}, single=False)
+                return json_reply(body, 201, {"Location": f"/v2/apps{app.id}"})
+        if path.startswith("/v2/apps/"):
+            return self._app_call(request, path[len("/v2/apps") :], method, embed)
+        if path == "/v2/tasks" and method == "GET":
+            return self._tasks(request)
+        if path == "/v2/deployments" and method == "GET":
+            with self.m.lock:
+                return json_reply([a.deployment for a in self.m.apps.values() if a.deployment])
+        if path == "/v2/groups" and method == "GET":
+            with self.m.lock:
+                apps = [self.app_json(a, embed=set(), single=False) for a in self.m.apps.values()]
+            return json_reply(
+                {
+                    "id": "/",
+                    "apps": apps,
+                    "groups": [],
+                    "dependencies": [],
+                    "version": apps_mod.now_iso(),
+                }
+            )
+        if path == "/v2/queue" and method == "GET":
+            with self.m.lock:
+                queue = [
+                    {
+                        "app": self.app_json(a, embed=set(), single=False),
+                        "count": self.m._missing(a),
+                        "delay": {
+                            "timeLeftSeconds": max(0, int(a.delay_until - time.monotonic())),
+                            "overdue": a.delay_until <= time.monotonic(),
+                        },
+                    }
+                    for a in self.m.apps.values()
+                    if self.m._missing(a) > 0
+                ]
+            return json_reply({"queue": queue})
+        return json_reply({"message": f"Not found: {request.path}"}, 404)
+
+    def _app_call(self, request: Request, rest: str, method: str, embed: set[str]) -> Reply:
+        app: App | None
+        for suffix in ("/restart", "/tasks"):
+            if rest.endswith(suffix) and len(rest) > len(suffix):
+                app_id = rest[: -len(suffix)]
+                if suffix == "/restart" and method == "POST":
+                    app = self.m.restart(app_id)
+                    return json_reply(
+                        {
+                            "version": app.definition["version"],
+                            "deploymentId": app.deployment["id"] if app.deployment else None,
+                        }
+                    )
+                if suffix == "/tasks" and method == "GET":
+                    with self.m.lock:
+                        app = self.m.apps.get(apps_mod.canonical_id(app_id))
+                        if app is None:
+                            raise BadRequest(
+                                f"App '{apps_mod.canonical_id(app_id)}' does not exist", 404
+                            )
+                        return json_reply({"tasks": [t.to_json() for t in app.tasks.values()]})
+        if "/tasks/" in rest and method == "DELETE":
+            app_id, task_id = rest.split("/tasks/", 1)
+            with self.m.lock:
+                app = self.m.apps.get(apps_mod.canonical_id(app_id))
+                task = app.tasks.get(task_id) if app else None
+                if app is None or task is None:
+                    raise BadRequest(f"Task '{task_id}' does not exist", 404)
+                if request.arg("scale") == "true":
+                    app.definition["instances"] = max(0, int(app.definition["instances"]) - 1)
+                self.m._kill(task)
+                return json_reply({"task": task.to_json()})
+        app_id = rest
+        if method == "GET":
+            with self.m.lock:
+                app = self.m.apps.get(apps_mod.canonical_id(app_id))
+                if app is None:
+                    raise BadRequest(f"App '{apps_mod.canonical_id(app_id)}' does not exist", 404)
+                return json_reply({"app": self.app_json(app, embed=embed, single=True)})
+        if method in ("PUT", "PATCH"):
+            app, created = self.m.replace(request.json(), app_id)
+            deployment = app.deployment["id"] if app.deployment else None
+            if created:
+                with self.m.lock:
+                    return json_reply(self.app_json(app, embed=set(), single=False), 201)
+            return json_reply({"version": app.definition["version"], "deploymentId": deployment})
+        if method == "DELETE":
+            app = self.m.delete(app_id)
+            return json_reply(
+                {
+                    "version": apps_mod.now_iso(),
+                    "deploymentId": app.deployment["id"] if app.deployment else None,
+                }
+            )
+        return text_reply("Method not allowed\n", 405)
+
+    def _tasks(self, request: Request) -> Reply:
+        wanted = set(request.query.get("status", []))
+        with self.m.lock:
+            tasks = [
+                t.to_json()
+                for a in self.m.apps.values()
+                for t in a.tasks.values()
+                if not t.killing and (not wanted or t.state.removeprefix("TASK_").lower() in wanted)
+            ]
+        accept = request.headers.get("accept", "")
+        if "text/plain" in accept and "json" not in accept:
+            lines = []
+            for task in tasks:
+                for service, port in zip(task["servicePorts"], task["ports"], strict=False):
+                    lines.append(f"{task['appId']}\t{service}\t{task['host']}:{port}")
+            return text_reply("\n".join(lines) + ("\n" if lines else ""))
+        return json_reply({"tasks": tasks})
+
+
+def request_leader(leader: str, incoming: Request) -> Any:
+    payload = None
+    if incoming.body:
+        try:
+            payload = json.loads(incoming.body)
+        except ValueError:
+            payload = None
+    return request(
+        leader,
+        incoming.method,
+        incoming.raw_path,
+        payload,
+        timeout=10.0,
+        headers={"Accept": incoming.headers.get("accept", "application/json")},
+    )

@@ -1,0 +1,549 @@
+"""The emulated Marathon (1.4 REST API, api-facts §4).
+
+Options come like the package's ``marathon-framework`` script collects them:
+``/etc/marathon/conf/<name>`` files, ``MARATHON_<NAME>`` in ``/etc/default/marathon``, then
+the command line; ``--master`` defaults to ``/etc/mesos/zk`` and ``--zk`` to the same hosts
+with ``/marathon``. Instances elect a leader under ``<zk>/leader``; a standby proxies every
+API call to the leader. The leader registers the framework ``marathon`` (its id and the apps
+are kept in ZooKeeper under ``<zk>/twin-state``, so a restart or a new leader carries on),
+launches ``instances`` tasks per app from the offers, restarts failed tasks with the app's
+backoff, runs HTTP/TCP health checks and keeps the counts, ``deployments`` and
+``lastTaskFailure`` of each app.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+from mesoslab_twin import MARATHON_VERSION, MESOS_VERSION
+from mesoslab_twin.common.config import Root, load_options, mesos_zk
+from mesoslab_twin.common.httpd import BadRequest, serve
+from mesoslab_twin.common.process import wait_for_signal
+from mesoslab_twin.common.values import Amounts
+from mesoslab_twin.marathon import apps as apps_mod
+from mesoslab_twin.marathon.apps import FAILURES, LIVE, App, MTask
+from mesoslab_twin.marathon.health import HealthChecker
+from mesoslab_twin.mesos.scheduler import Driver, Launches, Offers
+
+log = logging.getLogger("mesoslab_twin.marathon")
+
+RECONCILE_GRACE = 15.0  # seconds a task may be unknown to the master before it counts as lost
+
+
+class Marathon:
+    def __init__(self, options: dict[str, str], root: Root) -> None:
+        self.options = options
+        self.port = int(options.get("http_port", "8080"))
+        self.bind = options.get("http_address", "0.0.0.0")
+        self.hostname = options.get("hostname") or socket.gethostname()
+        self.master = options["master"]
+        self.zk_url = options.get("zk", "")
+        self.framework_name = options.get("framework_name", "marathon")
+        self.local_ports = (
+            int(options.get("local_port_min", "10000")),
+            int(options.get("local_port_max", "20000")),
+        )
+        self.lock = threading.RLock()
+        self.apps: dict[str, App] = {}
+        self.framework_id = ""
+        self.driver: Driver | None = None
+        self.elected = False
+        self.leader = ""  # host:port of the leading instance
+        self.zk: Any = None
+        self._member = ""
+        self._dirty = threading.Event()
+        self.stopping = threading.Event()
+        self.registered_at = 0.0
+        self.zombies: dict[str, MTask] = {}  # tasks of deleted apps, killed until gone
+        self.health = HealthChecker(self)
+
+    @property
+    def me(self) -> str:
+        return f"{self.hostname}:{self.port}"
+
+    # ------------------------------------------------------------------ leadership, state
+
+    def start(self) -> None:
+        if self.options.get("internal_store_backend") == "mem" or not self.zk_url:
+            self._lead()
+            return
+        from mesoslab_twin.common.zk import Zk
+
+        self.zk = Zk(self.zk_url, float(self.options.get("zk_session_timeout", "10000")) / 1000)
+        self.zk.start()
+        threading.Thread(target=self._elect_loop, name="marathon-election", daemon=True).start()
+        threading.Thread(target=self._persist_loop, name="marathon-store", daemon=True).start()
+
+    def _elect_loop(self) -> None:
+        from kazoo.exceptions import KazooException  # type: ignore[import-untyped]
+
+        zk = self.zk
+        while not self.stopping.is_set():
+            zk.changed.clear()
+            try:
+                if zk.connected.is_set():
+                    if zk.expired.is_set():
+                        zk.expired.clear()
+                        if self.elected:
+                            self._fail("Lost leadership in ZooKeeper; exiting")
+                        self._member = ""
+                    if not self._member:
+                        created = zk.client.create(
+                            f"{zk.path}/leader/member_",
+                            self.me.encode(),
+                            ephemeral=True,
+                            sequence=True,
+                            makepath=True,
+                        )
+                        self._member = created.rsplit("/", 1)[1]
+                    members = sorted(zk.children(f"{zk.path}/leader"))
+                    if members:
+                        data, _ = zk.client.get(f"{zk.path}/leader/{members[0]}")
+                        self.leader = data.decode("utf-8", "replace")
+                    if members and members[0] == self._member and not self.elected:
+                        self._load()
+                        self._lead()
+            except KazooException as exc:
+                log.warning("ZooKeeper: %s", exc)
+            zk.changed.wait(1.0)
+
+    def _fail(self, message: str) -> None:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+    def _load(self) -> None:
+        state = self.zk.get_json(f"{self.zk.path}/twin-state")
+        if not isinstance(state, dict):
+            return
+        with self.lock:
+            self.framework_id = str(state.get("framework_id", ""))
+            for saved in state.get("apps", []):
+                app = App(definition=saved["definition"], last_failure=saved.get("last_failure"))
+                for task in saved.get("tasks", []):
+                    mtask = MTask(**task)
+                    app.tasks[mtask.id] = mtask
+                self.apps[app.id] = app
+
+    def _persist_loop(self) -> None:
+        while not self.stopping.is_set():
+            self._dirty.wait(1.0)
+            if self._dirty.is_set() and self.elected:
+                self._dirty.clear()
+                if not self.save():
+                    self._dirty.set()
+                    time.sleep(1.0)
+
+    def save(self) -> bool:
+        """Store the framework id, the apps and their tasks in ZooKeeper."""
+        if self.zk is None:
+            return True
+        with self.lock:
+            state = {
+                "framework_id": self.framework_id,
+                "apps": [
+                    {
+                        "definition": a.definition,
+                        "last_failure": a.last_failure,
+                        "tasks": [t.save() for t in a.tasks.values()],
+                    }
+                    for a in self.apps.values()
+                ],
+            }
+        try:
+            self.zk.put_json(f"{self.zk.path}/twin-state", state)
+        except Exception as exc:  # keep running; try again at the next change
+            log.warning("Could not store state in ZooKeeper: %s", exc)
+            return False
+        return True
+
+    def changed(self) -> None:
+        self._dirty.set()
+
+    def _lead(self) -> None:
+        self.elected = True
+        self.leader = self.me
+        log.info("Elected as leading Marathon %s", self.me)
+        info = {
+            "name": self.framework_name,
+            "user": self.options.get("mesos_user") or getpass.getuser(),
+            "hostname": self.hostname,
+            "webui_url": self.options.get("webui_url") or f"http://{self.hostname}:{self.port}",
+            "failover_timeout": float(self.options.get("failover_timeout", "604800")),
+            "checkpoint": self.options.get("checkpoint", "true") != "false",
+            "role": self.options.get("mesos_role", "*"),
+            "capabilities": [{"type": "TASK_KILLING_STATE"}, {"type": "PARTITION_AWARE"}],
+        }
+        self.driver = Driver(
+            self.master,
+            info,
+            framework_id=self.framework_id or None,
+            on_registered=self._registered,
+            on_update=self._update,
+            on_offers=self._offers,
+            on_tasks=self._reconcile,
+            wants_offers=self._wants_offers,
+        )
+        self.driver.start()
+        self.health.start()
+
+    def _registered(self, framework_id: str, again: bool) -> None:
+        with self.lock:
+            self.framework_id = framework_id
+            self.registered_at = time.monotonic()
+        self.changed()
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _find(self, task_id: str) -> tuple[App, MTask] | None:
+        for app in self.apps.values():
+            task = app.tasks.get(task_id)
+            if task is not None:
+                return app, task
+        return None
+
+    def _update(self, status: dict[str, Any]) -> None:
+        with self.lock:
+            found = self._find(str(status.get("task_id", "")))
+            if found is None:
+                return
+            self._apply(found[0], found[1], status)
+        self.changed()
+
+    def _apply(self, app: App, task: MTask, status: dict[str, Any]) -> None:
+        state = str(status.get("state"))
+        task.state = state
+        task.missing_since = None
+        network = ((status.get("container_status") or {}).get("network_infos") or [{}])[0]
+        addresses = network.get("ip_addresses") or []
+        if addresses and addresses[0].get("ip_address"):
+            task.ip = str(addresses[0]["ip_address"])
+        if state == "TASK_RUNNING" and task.started_at is None:
+            task.started_at = apps_mod.now_iso()
+            task.running_since = time.monotonic()
+        if state in LIVE:
+            return
+        del app.tasks[task.id]
+        if task.killing:
+            return
+        if state in FAILURES or state == "TASK_FINISHED":
+            if task.running_since and time.monotonic() - task.running_since > 10:
+                app.failures = 0
+            app.failures += 1
+            definition = app.definition
+            delay = float(definition["backoffSeconds"]) * float(definition["backoffFactor"]) ** (
+                app.failures - 1
+            )
+            app.delay_until = time.monotonic() + min(
+                delay, float(definition["maxLaunchDelaySeconds"])
+            )
+        if state in FAILURES:
+            app.last_failure = {
+                "appId": app.id,
+                "host": task.host,
+                "message": str(status.get("message", "")),
+                "state": state,
+                "taskId": task.id,
+                "timestamp": apps_mod.now_iso(),
+                "version": task.version,
+                "slaveId": task.agent_id,
+            }
+            log.info("Task %s of %s: %s %s", task.id, app.id, state, status.get("message", ""))
+
+    def _reconcile(self, statuses: list[dict[str, Any]]) -> None:
+        """The master's view of our live tasks: catch missed updates and lost tasks."""
+        known = {str(s.get("task_id")): s for s in statuses}
+        now = time.monotonic()
+        with self.lock:
+            for app in list(self.apps.values()):
+                for task in list(app.tasks.values()):
+                    status = known.get(task.id)
+                    if status is not None:
+                        task.missing_since = None
+                        if status.get("state") != task.state:
+                            self._apply(app, task, status)
+                        continue
+                    if now - self.registered_at < RECONCILE_GRACE:
+                        continue
+                    task.missing_since = task.missing_since or now
+                    if now - task.missing_since > RECONCILE_GRACE:
+                        self._apply(
+                            app,
+                            task,
+                            {
+                                "task_id": task.id,
+                                "state": "TASK_LOST",
+                                "message": "Reconciliation: the master does not know the task",
+                            },
+                        )
+            for task_id, task in list(self.zombies.items()):
+                if task_id in known:
+                    self._kill(task)
+                else:
+                    del self.zombies[task_id]
+            self._scale_down_and_replace()
+            self._finish_deployments()
+
+    def _wants_offers(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            return any(
+                self._missing(app) > 0 and now >= app.delay_until for app in self.apps.values()
+            )
+
+    def _missing(self, app: App) -> int:
+        current = [t for t in app.live() if t.version == app.version]
+        return int(app.definition["instances"]) - len(current)
+
+    def _offers(self, offers: Offers) -> Launches:
+        launches: dict[str, list[dict[str, Any]]] = {}
+        now = time.monotonic()
+        with self.lock:
+            remaining = {o["agent_id"]: Amounts.from_wire(o["resources"]) for o in offers}
+            for app in sorted(self.apps.values(), key=lambda a: a.id):
+                need = self._missing(app)
+                if need <= 0 or now < app.delay_until:
+                    continue
+                for offer in offers:
+                    while need > 0:
+                        info = self._place(app, offer, remaining)
+                        if info is None:
+                            break
+                        launches.setdefault(offer["agent_id"], []).append(info)
+                        need -= 1
+        if launches:
+            self.changed()
+        return list(launches.items())
+
+    def _place(
+        self, app: App, offer: dict[str, Any], remaining: dict[str, Amounts]
+    ) -> dict[str, Any] | None:
+        definition = app.definition
+        free = remaining[offer["agent_id"]]
+        ports = apps_mod.pick_host_ports(
+            apps_mod.host_port_needs(definition), free.ranges.get("ports", ())
+        )
+        if ports is None:
+            return None
+        needs = apps_mod.resources_for(definition, ports)
+        if not free.contains(needs):
+            return None
+        attributes = dict(offer.get("attributes") or [])
+        placed = [t.host for t in app.live()]
+        if not apps_mod.constraints_allow(definition, offer["hostname"], attributes, placed):
+            return None
+        task_id = apps_mod.new_task_id(app.id)
+        info = apps_mod.task_info(definition, task_id, offer["agent_id"], offer["hostname"], ports)
+        remaining[offer["agent_id"]] = free.minus(needs)
+        app.tasks[task_id] = MTask(
+            id=task_id,
+            app_id=app.id,
+            agent_id=offer["agent_id"],
+            host=offer["hostname"],
+            ports=ports,
+            service_ports=apps_mod.service_ports(definition),
+            version=app.version,
+            staged_at=apps_mod.now_iso(),
+        )
+        return info
+
+    def _kill(self, task: MTask) -> None:
+        """Ask the master to kill the task (again every few seconds until it is gone)."""
+        task.killing = True
+        now = time.monotonic()
+        if self.driver is not None and now - task.kill_sent > 5.0:
+            task.kill_sent = now
+            threading.Thread(target=self.driver.kill, args=(task.id,), daemon=True).start()
+
+    def kill_unhealthy(self, task: MTask) -> None:
+        """A task that failed its health checks: kill it; a replacement is launched."""
+        log.info("Killing unhealthy task %s", task.id)
+        self._kill(task)
+
+    def _scale_down_and_replace(self) -> None:
+        for app in self.apps.values():
+            instances = int(app.definition["instances"])
+            current = [t for t in app.live() if t.version == app.version]
+            old = [t for t in app.live() if t.version != app.version]
+            running = [t for t in current if t.state == "TASK_RUNNING"]
+            if old and len(running) >= instances:
+                for task in old:
+                    self._kill(task)
+            if len(current) > instances:
+                current.sort(key=lambda t: t.staged_at, reverse=True)  # YOUNGEST_FIRST
+                for task in current[: len(current) - instances]:
+                    self._kill(task)
+            for task in app.tasks.values():
+                if task.killing and task.state in LIVE:
+                    self._kill(task)
+
+    def _finish_deployments(self) -> None:
+        for app in self.apps.values():
+            if app.deployment is None:
+                continue
+            counts = app.counts()
+            instances = int(app.definition["instances"])
+            others = [t for t in app.tasks.values() if t.version != app.version or t.killing]
+            healthy_ok = (
+                not app.definition.get("healthChecks") or counts["tasksHealthy"] >= instances
+            )
+            current_running = [
+                t for t in app.live() if t.version == app.version and t.state == "TASK_RUNNING"
+            ]
+            if len(current_running) == instances and not others and healthy_ok:
+                app.deployment = None
+                self.changed()
+
+    # ------------------------------------------------------------------ app changes
+
+    def _deployment(self, app: App, action: str) -> dict[str, Any]:
+        app.deployment = {
+            "id": str(uuid.uuid4()),
+            "version": app.definition["version"],
+            "affectedApps": [app.id],
+            "steps": [{"actions": [{"action": action, "app": app.id}]}],
+            "currentActions": [{"action": action, "app": app.id, "readinessCheckResults": []}],
+            "currentStep": 1,
+            "totalSteps": 1,
+        }
+        return app.deployment
+
+    def create(self, raw: Any, app_id: str | None = None) -> App:
+        definition = apps_mod.normalize(raw, app_id)
+        with self.lock:
+            if definition["id"] in self.apps:
+                raise BadRequest(f"An app with id [{definition['id']}] already exists.", 409)
+            stamp = apps_mod.now_iso()
+            definition["version"] = stamp
+            definition["versionInfo"] = {"lastScalingAt": stamp, "lastConfigChangeAt": stamp}
+            self._assign_ports(definition)
+            app = App(definition=definition)
+            self.apps[app.id] = app
+            self._deployment(app, "StartApplication")
+        self.changed()
+        if self.driver is not None:
+            self.driver.wake.set()
+        return app
+
+    def _assign_ports(self, definition: dict[str, Any]) -> None:
+        taken: set[int] = set()
+        for other in self.apps.values():
+            if other.id != definition["id"]:
+                taken.update(apps_mod.service_ports(other.definition))
+        apps_mod.assign_service_ports(definition, taken, *self.local_ports)
+
+    def replace(self, raw: Any, app_id: str) -> tuple[App, bool]:
+        """PUT: update the app (create it when missing). Returns (app, created)."""
+        with self.lock:
+            existing = self.apps.get(apps_mod.canonical_id(app_id))
+        if existing is None:
+            return self.create(raw, app_id), True
+        with self.lock:
+            merged = {
+                k: v
+                for k, v in existing.definition.items()
+                if k not in ("version", "versionInfo", "ports")
+            }
+            if "portDefinitions" in raw or "ports" in raw:
+                merged.pop("portDefinitions", None)
+            merged.update(raw)
+            definition = apps_mod.normalize(merged, app_id)
+            stamp = apps_mod.now_iso()
+            old_info = existing.definition["versionInfo"]
+            config_changed = any(
+                definition.get(k) != existing.definition.get(k)
+                for k in set(definition) | set(existing.definition)
+                if k not in apps_mod.SCALING_ONLY | {"version", "versionInfo", "ports"}
+            )
+            definition["version"] = stamp
+            definition["versionInfo"] = {
+                "lastScalingAt": stamp,
+                "lastConfigChangeAt": stamp if config_changed else old_info["lastConfigChangeAt"],
+            }
+            self._assign_ports(definition)
+            existing.definition = definition
+            existing.delay_until = 0.0
+            existing.failures = 0
+            self._deployment(
+                existing, "RestartApplication" if config_changed else "ScaleApplication"
+            )
+        self.changed()
+        return existing, False
+
+    def delete(self, app_id: str) -> App:
+        with self.lock:
+            app = self.apps.pop(apps_mod.canonical_id(app_id), None)
+            if app is None:
+                raise BadRequest(f"App '{apps_mod.canonical_id(app_id)}' does not exist", 404)
+            for task in app.tasks.values():
+                self._kill(task)
+                self.zombies[task.id] = task
+            self._deployment(app, "StopApplication")
+        self.changed()
+        return app
+
+    def restart(self, app_id: str) -> App:
+        with self.lock:
+            app = self.apps.get(apps_mod.canonical_id(app_id))
+            if app is None:
+                raise BadRequest(f"App '{apps_mod.canonical_id(app_id)}' does not exist", 404)
+            stamp = apps_mod.now_iso()
+            app.definition["version"] = stamp
+            app.definition["versionInfo"] = {"lastScalingAt": stamp, "lastConfigChangeAt": stamp}
+            self._deployment(app, "RestartApplication")
+        self.changed()
+        return app
+
+
+def run(root: Root, args: list[str]) -> int:
+    options = load_options(
+        root, args, "/etc/marathon/conf", "/etc/default/marathon", "MARATHON_", disable=True
+    )
+    zk = mesos_zk(root)
+    if zk and not options.get("master"):
+        options["master"] = zk
+    if zk and not options.get("zk"):
+        options["zk"] = "/".join(zk.split("/")[:3]) + "/marathon"
+    if not options.get("master"):
+        print("[scallop] Error: Required option 'master' not found", file=sys.stderr)
+        return 1
+    marathon = Marathon(options, root)
+    try:
+        from mesoslab_twin.marathon.api import MarathonApi
+
+        api = MarathonApi(marathon)
+        server = serve(marathon.bind, marathon.port, api.routes(), "marathon-http")
+    except OSError as exc:
+        print(
+            f"Failed to bind to {marathon.bind}:{marathon.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    log.info(
+        "Marathon %s (mesoslab twin: an emulation) on %s, master %s, Mesos twin %s",
+        MARATHON_VERSION,
+        marathon.me,
+        marathon.master,
+        MESOS_VERSION,
+    )
+    try:
+        marathon.start()
+    except ValueError as exc:  # an unusable ZooKeeper URL
+        print(f"Invalid --zk: {exc}", file=sys.stderr)
+        return 1
+    wait_for_signal()
+    marathon.stopping.set()
+    server.shutdown()
+    if marathon.zk is not None:  # a clean stop gives up leadership at once, as Marathon does
+        if marathon.elected:
+            marathon.save()
+        marathon.zk.stop()
+    return 0

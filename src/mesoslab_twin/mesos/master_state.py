@@ -1,0 +1,510 @@
+"""What a leading master knows: agents, frameworks, tasks, and the rules that change them.
+
+No HTTP and no ZooKeeper here: :mod:`.master` feeds requests in under one lock, and
+:mod:`.master_views` renders the JSON. Timing rules follow Mesos where the lessons can see
+them: an agent whose process is gone is deactivated within seconds and removed after
+``agent_ping_timeout`` x ``max_agent_ping_timeouts``; a framework that stops talking is
+inactive until its ``failover_timeout`` expires; a new agent registering from the address of
+an old one replaces it (its tasks are lost).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from mesoslab_twin.common.values import (
+    Amounts,
+    Resource,
+    duration_seconds,
+    resource_from_wire,
+    resources_by_role,
+)
+
+DISCONNECTED_AFTER = 2.0  # seconds without a heartbeat: the agent/framework process is gone
+TERMINAL_STATES = frozenset(
+    {
+        "TASK_FINISHED",
+        "TASK_FAILED",
+        "TASK_KILLED",
+        "TASK_LOST",
+        "TASK_ERROR",
+        "TASK_DROPPED",
+        "TASK_GONE",
+        "TASK_GONE_BY_OPERATOR",
+    }
+)
+MAX_EVENTS = 5000
+
+
+def status(
+    state: str,
+    *,
+    task_id: str,
+    agent_id: str = "",
+    message: str = "",
+    reason: str = "",
+    source: str = "SOURCE_MASTER",
+) -> dict[str, Any]:
+    """A TaskStatus as the twins pass it around (v1 JSON field names)."""
+    data: dict[str, Any] = {
+        "task_id": task_id,
+        "state": state,
+        "timestamp": time.time(),
+        "source": source,
+    }
+    if agent_id:
+        data["agent_id"] = agent_id
+    if message:
+        data["message"] = message
+    if reason:
+        data["reason"] = reason
+    return data
+
+
+@dataclass
+class Task:
+    id: str
+    name: str
+    framework_id: str
+    agent_id: str
+    resources: Amounts
+    info: dict[str, Any]  # the TaskInfo as the framework sent it
+    state: str = "TASK_STAGING"
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    last: dict[str, Any] = field(default_factory=dict)  # latest full status
+    delivered_at: int | None = None  # agent heartbeat number that carried the launch
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+@dataclass
+class Agent:
+    id: str
+    hostname: str
+    ip: str
+    port: int
+    resources: list[Resource]
+    attributes: list[tuple[str, Any]]
+    version: str
+    registered_time: float
+    reregistered_time: float | None = None
+    last_seen: float = field(default_factory=time.monotonic)
+    active: bool = True
+    heartbeats: int = 0
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def pid(self) -> str:
+        return f"slave(1)@{self.ip}:{self.port}"
+
+    @property
+    def total(self) -> Amounts:
+        return Amounts.of(self.resources)
+
+
+@dataclass
+class Framework:
+    id: str
+    info: dict[str, Any]  # name, user, hostname, webui_url, failover_timeout, role, ...
+    registered_time: float
+    reregistered_time: float | None = None
+    unregistered_time: float = 0.0
+    last_seen: float = field(default_factory=time.monotonic)
+    active: bool = True
+    connected: bool = True
+    recovered: bool = False
+    tasks: dict[str, Task] = field(default_factory=dict)
+    completed: deque[Task] = field(default_factory=lambda: deque(maxlen=1000))
+    events: deque[tuple[int, dict[str, Any]]] = field(
+        default_factory=lambda: deque(maxlen=MAX_EVENTS)
+    )
+
+    @property
+    def name(self) -> str:
+        return str(self.info.get("name", ""))
+
+    @property
+    def failover_timeout(self) -> float:
+        try:
+            return float(self.info.get("failover_timeout", 0) or 0)
+        except (TypeError, ValueError):
+            return 0.0
+
+
+class Cluster:
+    """The leading master's view. Callers hold the master's lock."""
+
+    def __init__(self, master_id: str, flags: dict[str, str]) -> None:
+        self.master_id = master_id
+        self.flags = flags
+        self.agents: dict[str, Agent] = {}
+        self.removed_agents: set[str] = set()
+        self.unreachable = 0
+        self.frameworks: dict[str, Framework] = {}
+        self.completed_frameworks: deque[Framework] = deque(
+            maxlen=int(flags.get("max_completed_frameworks", "50") or 50)
+        )
+        self.seq = 0
+        self._next_agent = 0
+        self._next_framework = 0
+        self._next_offer = 0
+        self.counters: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    def _count(self, key: str) -> None:
+        self.counters[key] = self.counters.get(key, 0) + 1
+
+    def all_tasks(self) -> list[Task]:
+        return [t for fw in self.frameworks.values() for t in fw.tasks.values()]
+
+    def used_on(self, agent_id: str) -> Amounts:
+        used = Amounts()
+        for task in self.all_tasks():
+            if task.agent_id == agent_id and not task.terminal:
+                used = used.plus(task.resources)
+        return used
+
+    def update(self, framework: Framework, task: Task, update: dict[str, Any]) -> None:
+        """Apply a status update to a task and queue it for the framework."""
+        task.state = str(update["state"])
+        task.last = update
+        entry: dict[str, Any] = {"state": task.state, "timestamp": update["timestamp"]}
+        for key in ("labels", "container_status", "healthy"):
+            if key in update:
+                entry[key] = update[key]
+        task.statuses.append(entry)
+        if task.state != "TASK_STAGING":  # staging is the initial state, not an update
+            self.seq += 1
+            framework.events.append((self.seq, {**update, "task_id": task.id}))
+        self._count(task.state)
+        if task.terminal and task.id in framework.tasks:
+            del framework.tasks[task.id]
+            framework.completed.append(task)
+
+    # ------------------------------------------------------------------ agents
+
+    def register_agent(self, body: dict[str, Any], now: float) -> tuple[str, str]:
+        """(agent id, "registered"|"reregistered"); raises KeyError for a removed agent."""
+        info = body.get("info") or {}
+        wanted = str(body.get("agent_id") or "")
+        if wanted and wanted in self.removed_agents:
+            raise KeyError(wanted)
+        resources = [resource_from_wire(r) for r in info.get("resources", [])]
+        attributes = [(str(k), v) for k, v in info.get("attributes", [])]
+        ip, port = str(info.get("ip", "")), int(info.get("port", 5051))
+        if wanted and wanted in self.agents:
+            agent = self.agents[wanted]
+            agent.resources, agent.attributes = resources, attributes
+            agent.reregistered_time = time.time()
+            kind = "reregistered"
+        else:
+            if not wanted:
+                self._replace_same_address(ip, port, now)
+                wanted = f"{self.master_id}-S{self._next_agent}"
+                self._next_agent += 1
+                kind = "registered"
+            else:
+                kind = "reregistered"
+            agent = Agent(
+                id=wanted,
+                hostname=str(info.get("hostname", ip)),
+                ip=ip,
+                port=port,
+                resources=resources,
+                attributes=attributes,
+                version=str(info.get("version", "")),
+                registered_time=time.time(),
+                reregistered_time=time.time() if kind == "reregistered" else None,
+            )
+            self.agents[wanted] = agent
+        agent.hostname = str(info.get("hostname", agent.hostname))
+        agent.last_seen = now
+        agent.active = True
+        self._recover_frameworks(body.get("frameworks") or [], now)
+        self.reconcile_agent(agent, body.get("tasks") or [], final=False)
+        return agent.id, kind
+
+    def _replace_same_address(self, ip: str, port: int, now: float) -> None:
+        for old in list(self.agents.values()):
+            if old.ip == ip and old.port == port:
+                self.remove_agent(
+                    old,
+                    "a new agent registered at the same address",
+                    reason="REASON_SLAVE_REMOVED",
+                )
+
+    def _recover_frameworks(self, infos: list[dict[str, Any]], now: float) -> None:
+        """Frameworks an agent runs tasks for, unknown to this master (after a failover)."""
+        for info in infos:
+            fid = str(info.get("id", ""))
+            if fid and fid not in self.frameworks:
+                framework = Framework(
+                    id=fid, info=dict(info), registered_time=time.time(), recovered=True
+                )
+                framework.active = framework.connected = False
+                framework.last_seen = now
+                self.frameworks[fid] = framework
+
+    def remove_agent(self, agent: Agent, why: str, *, reason: str) -> None:
+        self.agents.pop(agent.id, None)
+        self.removed_agents.add(agent.id)
+        self.unreachable += 1
+        for framework in list(self.frameworks.values()):
+            for task in list(framework.tasks.values()):
+                if task.agent_id == agent.id:
+                    self.update(
+                        framework,
+                        task,
+                        status(
+                            "TASK_LOST",
+                            task_id=task.id,
+                            agent_id=agent.id,
+                            message=f"Agent {agent.hostname} removed: {why}",
+                            reason=reason,
+                        ),
+                    )
+
+    def heartbeat(self, agent: Agent, tasks: list[dict[str, Any]], now: float) -> dict[str, Any]:
+        agent.last_seen = now
+        agent.active = True
+        self.reconcile_agent(agent, tasks, final=True)
+        agent.heartbeats += 1
+        ops, agent.pending = agent.pending, []
+        for op in ops:
+            launched = op.get("launch")
+            if launched:
+                framework = self.frameworks.get(launched["framework"]["id"])
+                task = framework.tasks.get(launched["task"]["task_id"]) if framework else None
+                if task is not None:
+                    task.delivered_at = agent.heartbeats
+        return {"operations": ops}
+
+    def reconcile_agent(self, agent: Agent, reported: list[dict[str, Any]], *, final: bool) -> None:
+        """Take the agent's word for its tasks; a launched task it does not know is lost."""
+        seen: set[tuple[str, str]] = set()
+        for item in reported:
+            fid, tid = str(item.get("framework_id", "")), str(item.get("task_id", ""))
+            last = item.get("status") or {}
+            seen.add((fid, tid))
+            framework = self.frameworks.get(fid)
+            if framework is None:
+                continue
+            task = framework.tasks.get(tid)
+            if task is None:
+                if any(t.id == tid and t.agent_id == agent.id for t in framework.completed):
+                    continue
+                if str(last.get("state", "")) in TERMINAL_STATES:
+                    continue
+                info = item.get("task") or {"task_id": tid, "name": tid}
+                task = Task(
+                    id=tid,
+                    name=str(info.get("name", tid)),
+                    framework_id=fid,
+                    agent_id=agent.id,
+                    resources=Amounts.from_wire(item.get("resources")),
+                    info=info,
+                    state=str(last.get("state", "TASK_RUNNING")),
+                    statuses=list(item.get("statuses") or []),
+                    last=dict(last),
+                )
+                task.delivered_at = 0
+                framework.tasks[tid] = task
+                continue
+            if last and last.get("state") != task.state:
+                self.update(framework, task, dict(last))
+        if not final:
+            return
+        for framework in self.frameworks.values():
+            for task in list(framework.tasks.values()):
+                if (
+                    task.agent_id == agent.id
+                    and task.delivered_at is not None
+                    and task.delivered_at < agent.heartbeats
+                    and (framework.id, task.id) not in seen
+                ):
+                    self.update(
+                        framework,
+                        task,
+                        status(
+                            "TASK_LOST",
+                            task_id=task.id,
+                            agent_id=agent.id,
+                            message="Task is unknown to the agent",
+                            reason="REASON_RECONCILIATION",
+                        ),
+                    )
+
+    # ------------------------------------------------------------------ frameworks
+
+    def register_framework(self, body: dict[str, Any], now: float) -> tuple[str, bool]:
+        info = dict(body.get("framework_info") or {})
+        fid = str(body.get("framework_id") or info.get("id") or "")
+        if fid and fid in self.frameworks:
+            framework = self.frameworks[fid]
+            framework.info.update(info)
+            framework.info["id"] = fid
+            framework.reregistered_time = time.time()
+            framework.active = framework.connected = True
+            framework.recovered = False
+            framework.last_seen = now
+            return fid, True
+        if fid and any(f.id == fid for f in self.completed_frameworks):
+            raise KeyError(fid)  # torn down: it must register anew
+        fresh = not fid
+        if fresh:
+            fid = f"{self.master_id}-{self._next_framework:04d}"
+            self._next_framework += 1
+        info["id"] = fid
+        framework = Framework(id=fid, info=info, registered_time=time.time())
+        if not fresh:
+            framework.reregistered_time = framework.registered_time
+        framework.last_seen = now
+        self.frameworks[fid] = framework
+        return fid, not fresh
+
+    def offers(self, framework: Framework) -> list[dict[str, Any]]:
+        offers = []
+        for agent in self.agents.values():
+            if not agent.active:
+                continue
+            free = agent.total.minus(self.used_on(agent.id))
+            if free.scalars.get("cpus", 0) <= 0 and free.scalars.get("mem", 0) <= 0:
+                continue
+            self._next_offer += 1
+            offers.append(
+                {
+                    "id": f"{self.master_id}-O{self._next_offer}",
+                    "agent_id": agent.id,
+                    "hostname": agent.hostname,
+                    "resources": free.to_wire(),
+                    "attributes": [[k, v] for k, v in agent.attributes],
+                }
+            )
+        return offers
+
+    def launch(self, framework: Framework, agent_id: str, infos: list[dict[str, Any]]) -> None:
+        agent = self.agents.get(agent_id)
+        for info in infos:
+            tid = str(info.get("task_id", ""))
+            resources = Amounts.from_wire(info.get("resources"))
+            task = Task(
+                id=tid,
+                name=str(info.get("name", tid)),
+                framework_id=framework.id,
+                agent_id=agent_id,
+                resources=resources,
+                info=info,
+            )
+            problem: tuple[str, str, str] | None = None
+            if not tid or tid in framework.tasks:
+                problem = ("TASK_ERROR", "Task has duplicate ID", "REASON_TASK_INVALID")
+            elif agent is None or not agent.active:
+                problem = (
+                    "TASK_LOST",
+                    "Task launched with invalid offers: the agent is not available",
+                    "REASON_INVALID_OFFERS",
+                )
+            else:
+                free = agent.total.minus(self.used_on(agent_id))
+                if not free.contains(resources):
+                    problem = (
+                        "TASK_ERROR",
+                        f"Task uses more resources {resources.to_json()} than available "
+                        f"{free.to_json()}",
+                        "REASON_TASK_INVALID",
+                    )
+            if problem is not None:
+                state, message, reason = problem
+                self.update(
+                    framework,
+                    task,
+                    status(state, task_id=tid, agent_id=agent_id, message=message, reason=reason),
+                )
+                if task.terminal:
+                    framework.completed.append(task)
+                continue
+            assert agent is not None
+            framework.tasks[tid] = task
+            self.update(framework, task, status("TASK_STAGING", task_id=tid, agent_id=agent_id))
+            agent.pending.append({"launch": {"framework": dict(framework.info), "task": info}})
+
+    def kill(self, framework: Framework, task_id: str) -> None:
+        task = framework.tasks.get(task_id)
+        if task is None:
+            return
+        agent = self.agents.get(task.agent_id)
+        undelivered = agent is not None and any(
+            (op.get("launch") or {}).get("task", {}).get("task_id") == task_id
+            and (op.get("launch") or {}).get("framework", {}).get("id") == framework.id
+            for op in agent.pending
+        )
+        if agent is None or undelivered:
+            if agent is not None:
+                agent.pending = [
+                    op
+                    for op in agent.pending
+                    if (op.get("launch") or {}).get("task", {}).get("task_id") != task_id
+                ]
+            self.update(
+                framework,
+                task,
+                status("TASK_KILLED", task_id=task_id, agent_id=task.agent_id),
+            )
+            return
+        agent.pending.append({"kill": {"framework_id": framework.id, "task_id": task_id}})
+
+    def teardown(self, framework: Framework) -> None:
+        """The framework is done (or gone for good): its tasks are killed, it is completed."""
+        for task in list(framework.tasks.values()):
+            agent = self.agents.get(task.agent_id)
+            if agent is not None:
+                agent.pending.append({"kill": {"framework_id": framework.id, "task_id": task.id}})
+            self.update(
+                framework,
+                task,
+                status(
+                    "TASK_KILLED",
+                    task_id=task.id,
+                    agent_id=task.agent_id,
+                    message="Framework removed",
+                ),
+            )
+        self.frameworks.pop(framework.id, None)
+        framework.active = framework.connected = False
+        framework.unregistered_time = time.time()
+        self.completed_frameworks.append(framework)
+
+    # ------------------------------------------------------------------ time passes
+
+    def expire(self, now: float) -> None:
+        removal = _seconds(self.flags.get("agent_ping_timeout", "15secs")) * int(
+            self.flags.get("max_agent_ping_timeouts", "5") or 5
+        )
+        for agent in list(self.agents.values()):
+            quiet = now - agent.last_seen
+            if quiet > DISCONNECTED_AFTER:
+                agent.active = False
+            if quiet > removal:
+                self.remove_agent(agent, "health check timed out", reason="REASON_SLAVE_REMOVED")
+        for framework in list(self.frameworks.values()):
+            quiet = now - framework.last_seen
+            if quiet > DISCONNECTED_AFTER and framework.connected:
+                framework.active = framework.connected = False
+            if not framework.connected and quiet > framework.failover_timeout + DISCONNECTED_AFTER:
+                self.teardown(framework)
+
+    def reserved(self, agent: Agent) -> dict[str, Amounts]:
+        return {r: a for r, a in resources_by_role(agent.resources).items() if r != "*"}
+
+
+def _seconds(text: str) -> float:
+    try:
+        return duration_seconds(text)
+    except ValueError:
+        return 15.0

@@ -1,0 +1,486 @@
+"""Tasks as real processes on the agent node.
+
+A command task runs ``/bin/sh -c <command>`` in its sandbox
+(``<work_dir>/slaves/<agent>/frameworks/<fw>/executors/<task>/runs/<container>``) with its
+output in ``stdout``/``stderr`` there, in a process group of its own, with ``PORT0``...,
+``MESOS_TASK_ID`` and the other variables Mesos and Marathon set. Its exit becomes
+TASK_FINISHED/TASK_FAILED with the command executor's messages; a kill sends SIGTERM to the
+group, then SIGKILL.
+
+Containerizers are chosen like Mesos' composing containerizer: ``docker`` takes tasks with a
+DOCKER ContainerInfo, ``mesos`` the others; when none of the enabled ones takes a task it
+fails with Mesos' message. The twin cannot run Docker: a Docker task runs its command on
+the host, or (no command) a placeholder web server on its host ports, and its status says
+so in a label.
+
+Tasks survive an agent restart (the unit uses KillMode=process, like the packages): each
+task is checkpointed with its pid, and a recovered agent adopts the live ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import mesoslab_twin
+from mesoslab_twin.common.values import Amounts
+
+TERMINAL = frozenset(
+    {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED"}
+)
+EMULATION_LABEL = {
+    "key": "MESOSLAB_TWIN",
+    "value": "emulated container: the mesoslab twin runs the command on the host, no image",
+}
+KILL_GRACE = 3.0
+TWIN_PATH = str(Path(mesoslab_twin.__file__).resolve().parents[1])  # holds mesoslab_twin/
+WRAPPER = '"$@"; status=$?; echo "$status" > "$MESOSLAB_TWIN_EXIT"; exit "$status"'
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return {
+            signal.SIGTERM: "Terminated",
+            signal.SIGKILL: "Killed",
+            signal.SIGINT: "Interrupt",
+            signal.SIGHUP: "Hangup",
+        }.get(signal.Signals(number), signal.Signals(number).name)
+    except ValueError:
+        return str(number)
+
+
+def _start_ticks(pid: int) -> str:
+    """The process start time in clock ticks (tells a pid from a reused one)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _alive(pid: int, ticks: str) -> bool:
+    return pid > 0 and _start_ticks(pid) == ticks and ticks != ""
+
+
+@dataclass
+class RunningTask:
+    framework: dict[str, Any]
+    info: dict[str, Any]
+    sandbox: Path
+    container_id: str
+    state: str = "TASK_STAGING"
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    last: dict[str, Any] = field(default_factory=dict)
+    pid: int = 0
+    ticks: str = ""
+    killing: bool = False
+    docker: bool = False  # run by the (emulated) Docker containerizer
+    emulated: bool = False  # a container image the twin does not really use
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.info.get("task_id", ""))
+
+    @property
+    def framework_id(self) -> str:
+        return str(self.framework.get("id", ""))
+
+    @property
+    def resources(self) -> Amounts:
+        return Amounts.from_wire(self.info.get("resources"))
+
+    @property
+    def exit_file(self) -> Path:
+        return self.sandbox / ".mesoslab-twin-exit"
+
+    def report(self) -> dict[str, Any]:
+        """How the agent describes this task to the master."""
+        return {
+            "framework_id": self.framework_id,
+            "task_id": self.id,
+            "status": self.last,
+            "statuses": self.statuses,
+            "resources": self.info.get("resources"),
+            "task": self.info,
+        }
+
+
+class Tasks:
+    """The agent's tasks; ``on_change`` is called (without locks held) after a status."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        containerizers: list[str],
+        agent_ip: str,
+        hostname: str,
+        on_change: Callable[[], None],
+    ) -> None:
+        self.work_dir = work_dir
+        self.containerizers = containerizers
+        self.agent_ip = agent_ip
+        self.hostname = hostname
+        self.on_change = on_change
+        self.agent_id = ""
+        self.lock = threading.RLock()
+        self.live: dict[tuple[str, str], RunningTask] = {}
+        self.done: list[RunningTask] = []
+        self.frameworks: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ status
+
+    def _set(
+        self,
+        task: RunningTask,
+        state: str,
+        *,
+        message: str = "",
+        reason: str = "",
+        source: str = "SOURCE_EXECUTOR",
+    ) -> None:
+        update: dict[str, Any] = {
+            "task_id": task.id,
+            "agent_id": self.agent_id,
+            "state": state,
+            "timestamp": time.time(),
+            "source": source,
+            "container_status": {
+                "container_id": {"value": task.container_id},
+                "network_infos": [{"ip_addresses": [{"ip_address": self.agent_ip}]}],
+            },
+        }
+        if message:
+            update["message"] = message
+        if reason:
+            update["reason"] = reason
+        if task.emulated:
+            update["labels"] = [EMULATION_LABEL]
+        with self.lock:
+            task.state = state
+            task.last = update
+            entry = {k: update[k] for k in ("state", "timestamp", "container_status")}
+            if task.emulated:
+                entry["labels"] = [EMULATION_LABEL]
+            task.statuses.append(entry)
+            if state in TERMINAL:
+                self.live.pop((task.framework_id, task.id), None)
+                self.done.append(task)
+                del self.done[:-200]
+                self._forget(task)
+            else:
+                self._checkpoint(task)
+        self.on_change()
+
+    # ------------------------------------------------------------------ launching
+
+    def launch(self, framework: dict[str, Any], info: dict[str, Any]) -> None:
+        task_id = str(info.get("task_id", ""))
+        framework_id = str(framework.get("id", ""))
+        container_id = str(uuid.uuid4())
+        sandbox = (
+            self.work_dir
+            / "slaves"
+            / self.agent_id
+            / "frameworks"
+            / framework_id
+            / "executors"
+            / task_id
+            / "runs"
+            / container_id
+        )
+        task = RunningTask(framework, info, sandbox, container_id)
+        with self.lock:
+            if (framework_id, task_id) in self.live:
+                return  # delivered twice (a retried heartbeat): already running
+            self.frameworks[framework_id] = framework
+            self.live[(framework_id, task_id)] = task
+        container = info.get("container") or {}
+        kind = str(container.get("type", "")).upper() or None
+        taker = next((c for c in self.containerizers if _takes(c, kind)), None)
+        if taker is None:
+            self._set(
+                task,
+                "TASK_FAILED",
+                message=(
+                    f"None of the enabled containerizers ({','.join(self.containerizers)}) could"
+                    " create a container for the provided TaskInfo/ExecutorInfo message"
+                ),
+                reason="REASON_CONTAINER_LAUNCH_FAILED",
+                source="SOURCE_SLAVE",
+            )
+            return
+        task.docker = taker == "docker"
+        task.emulated = task.docker or bool((container.get("mesos") or {}).get("image"))
+        try:
+            sandbox.mkdir(parents=True, exist_ok=True)
+            argv = self._argv(task)
+            env = self._environment(task)
+            with (sandbox / "stdout").open("ab") as out, (sandbox / "stderr").open("ab") as err:
+                task.process = subprocess.Popen(
+                    ["/bin/sh", "-c", WRAPPER, "mesos-task", *argv],
+                    cwd=sandbox,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                )
+        except (OSError, ValueError) as exc:
+            self._set(
+                task,
+                "TASK_FAILED",
+                message=f"Failed to launch container: {exc}",
+                reason="REASON_CONTAINER_LAUNCH_FAILED",
+                source="SOURCE_SLAVE",
+            )
+            return
+        task.pid = task.process.pid
+        task.ticks = _start_ticks(task.pid)
+        self._set(task, "TASK_RUNNING")
+        threading.Thread(target=self._wait, args=(task,), daemon=True).start()
+
+    def _argv(self, task: RunningTask) -> list[str]:
+        command = task.info.get("command") or {}
+        value = str(command.get("value") or "")
+        shell = command.get("shell", True) is not False
+        if value and shell:
+            return ["/bin/sh", "-c", value]
+        if value:
+            return [value, *[str(a) for a in command.get("arguments", [])[1:]]]
+        if task.docker:
+            return self._placeholder(task)
+        raise ValueError("the task has no command to run")
+
+    def _placeholder(self, task: RunningTask) -> list[str]:
+        """What stands in for a Docker image's own entrypoint: a web server on each host
+        port the container would publish (so the port answers), else a long sleep."""
+        docker = (task.info.get("container") or {}).get("docker") or {}
+        ports = [int(m["host_port"]) for m in docker.get("port_mappings", []) if m.get("host_port")]
+        if not ports:
+            ports = [p for b, e in task.resources.ranges.get("ports", ()) for p in range(b, e + 1)]
+        args = [sys.executable, "-m", "mesoslab_twin", "placeholder"]
+        args += [f"--image={docker.get('image', '')}"]
+        args += [f"--port={p}" for p in ports[:8]]
+        return args
+
+    def _environment(self, task: RunningTask) -> dict[str, str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "HOME": os.environ.get("HOME", "/root"),
+            "PYTHONPATH": TWIN_PATH,
+            "MESOS_TASK_ID": task.id,
+            "MESOS_FRAMEWORK_ID": task.framework_id,
+            "MESOS_EXECUTOR_ID": task.id,
+            "MESOS_AGENT_ID": self.agent_id,
+            "MESOS_SLAVE_ID": self.agent_id,
+            "MESOS_SANDBOX": str(task.sandbox),
+            "MESOS_DIRECTORY": str(task.sandbox),
+            "MESOS_CONTAINER_NAME": f"mesos-{task.container_id}",
+            "MESOSLAB_TWIN_EXIT": str(task.exit_file),
+        }
+        variables = ((task.info.get("command") or {}).get("environment") or {}).get("variables", [])
+        for variable in variables:
+            env[str(variable.get("name"))] = str(variable.get("value", ""))
+        return env
+
+    # ------------------------------------------------------------------ running
+
+    def _wait(self, task: RunningTask) -> None:
+        assert task.process is not None
+        code = task.process.wait()
+        self._finished(task, code)
+
+    def _finished(self, task: RunningTask, code: int | None) -> None:
+        try:
+            recorded = int(task.exit_file.read_text().strip())
+        except (OSError, ValueError):
+            recorded = None
+        what = "Container" if task.docker else "Command"
+        if task.killing:
+            signal_number = -code if code is not None and code < 0 else signal.SIGTERM
+            self._set(
+                task,
+                "TASK_KILLED",
+                message=f"{what} terminated with signal {_signal_name(signal_number)}",
+            )
+            return
+        status = recorded if recorded is not None else code
+        if status is None:
+            self._set(
+                task,
+                "TASK_FAILED",
+                message="Executor terminated",
+                reason="REASON_EXECUTOR_TERMINATED",
+                source="SOURCE_SLAVE",
+            )
+        elif status == 0:
+            self._set(task, "TASK_FINISHED", message=f"{what} exited with status 0")
+        elif status < 0 or status > 128:
+            number = -status if status < 0 else status - 128
+            self._set(
+                task,
+                "TASK_FAILED",
+                message=f"{what} terminated with signal {_signal_name(number)}",
+            )
+        else:
+            self._set(task, "TASK_FAILED", message=f"{what} exited with status {status}")
+
+    def kill(self, framework_id: str, task_id: str) -> None:
+        with self.lock:
+            task = self.live.get((framework_id, task_id))
+        if task is None:
+            return
+        task.killing = True
+        with contextlib.suppress(OSError):
+            os.killpg(task.pid, signal.SIGTERM)
+
+        def escalate() -> None:
+            time.sleep(KILL_GRACE)
+            if (task.framework_id, task.id) in self.live:
+                with contextlib.suppress(OSError):
+                    os.killpg(task.pid, signal.SIGKILL)
+
+        threading.Thread(target=escalate, daemon=True).start()
+
+    def kill_all(self) -> None:
+        with self.lock:
+            tasks = list(self.live.values())
+        for task in tasks:
+            self.kill(task.framework_id, task.id)
+
+    # ------------------------------------------------------------------ reporting
+
+    def reports(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [t.report() for t in list(self.live.values()) + self.done[-50:]]
+
+    def framework_infos(self) -> list[dict[str, Any]]:
+        with self.lock:
+            wanted = {t.framework_id for t in self.live.values()}
+            return [info for fid, info in self.frameworks.items() if fid in wanted]
+
+    # ------------------------------------------------------------------ checkpoint
+
+    def _checkpoint_dir(self) -> Path:
+        return self.work_dir / "meta" / "slaves" / self.agent_id / "twin-tasks"
+
+    def _checkpoint(self, task: RunningTask) -> None:
+        if not self.agent_id or task.pid <= 0:
+            return
+        folder = self._checkpoint_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        data = {
+            "framework": task.framework,
+            "task": task.info,
+            "sandbox": str(task.sandbox),
+            "container_id": task.container_id,
+            "pid": task.pid,
+            "ticks": task.ticks,
+            "docker": task.docker,
+            "emulated": task.emulated,
+            "state": task.state,
+            "statuses": task.statuses,
+        }
+        path = folder / (quote(f"{task.framework_id}:{task.id}", safe="") + ".json")
+        temp = path.with_suffix(".tmp")
+        temp.write_text(json.dumps(data), encoding="utf-8")
+        temp.replace(path)
+
+    def _forget(self, task: RunningTask) -> None:
+        if not self.agent_id:
+            return
+        path = self._checkpoint_dir() / (quote(f"{task.framework_id}:{task.id}", safe="") + ".json")
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    def adopt(self) -> int:
+        """After recovering the agent id: take over the live tasks of the previous run."""
+        folder = self._checkpoint_dir()
+        adopted = 0
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            task = RunningTask(
+                framework=data["framework"],
+                info=data["task"],
+                sandbox=Path(data["sandbox"]),
+                container_id=str(data["container_id"]),
+                state=str(data.get("state", "TASK_RUNNING")),
+                statuses=list(data.get("statuses", [])),
+                pid=int(data.get("pid", 0)),
+                ticks=str(data.get("ticks", "")),
+                docker=bool(data.get("docker", False)),
+                emulated=bool(data.get("emulated", False)),
+            )
+            with self.lock:
+                self.frameworks[task.framework_id] = task.framework
+                self.live[(task.framework_id, task.id)] = task
+            task.last = {
+                "task_id": task.id,
+                "agent_id": self.agent_id,
+                "state": task.state,
+                "timestamp": time.time(),
+                "source": "SOURCE_EXECUTOR",
+            }
+            if _alive(task.pid, task.ticks):
+                adopted += 1
+                threading.Thread(target=self._watch_adopted, args=(task,), daemon=True).start()
+            else:
+                self._finished(task, None)
+        return adopted
+
+    def _watch_adopted(self, task: RunningTask) -> None:
+        while _alive(task.pid, task.ticks):
+            time.sleep(0.3)
+        self._finished(task, None)
+
+
+def kill_orphans(work_dir: Path, keep_agent: str | None) -> int:
+    """Kill the tasks checkpointed by earlier agents other than ``keep_agent`` (Mesos kills
+    orphaned containers when it starts as a new agent)."""
+    killed = 0
+    slaves = work_dir / "meta" / "slaves"
+    if not slaves.is_dir():
+        return 0
+    for path in slaves.glob("*/twin-tasks/*.json"):
+        owner = path.parents[1]
+        if owner.is_symlink() or (keep_agent and owner.name == keep_agent):
+            continue  # `latest` points at an agent's own folder
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            pid, ticks = int(data.get("pid", 0)), str(data.get("ticks", ""))
+        except (OSError, ValueError):
+            continue
+        if _alive(pid, ticks):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return killed
+
+
+def _takes(containerizer: str, kind: str | None) -> bool:
+    if containerizer == "docker":
+        return kind == "DOCKER"
+    if containerizer == "mesos":
+        return kind in (None, "MESOS")
+    return False
