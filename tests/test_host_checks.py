@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from mesoslab.checks.kinds.host import json_difference, listening_ports
+from mesoslab.checks.kinds.host.commands import listening_ports
+from mesoslab.checks.kinds.host.files import json_difference
 from mesoslab.checks.registry import catalogue
 from mesoslab.checks.result import CheckResult, Observation, Status
 from mesoslab.checks.runner import PlannedCheck, attempt, plan, settle

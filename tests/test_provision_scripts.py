@@ -20,12 +20,12 @@ import pytest
 from mesoslab.errors import ChannelError, LabSpecError
 from mesoslab.lab.spec import LabSpec, parse_lab
 from mesoslab.lessons import catalog
-from mesoslab.provision import channels
+from mesoslab.provision import channel_probe, channels
 from mesoslab.provision.centos7 import base_repo_file, centos7_steps
+from mesoslab.provision.channel_probe import probe_channel
 from mesoslab.provision.channels import (
     CENTOS_BASE_PACKAGES,
     STACK_PACKAGES,
-    probe_channel,
     required_packages,
     rpm_name,
     yum_install_packages,
@@ -470,7 +470,7 @@ def test_mesosphere_probe_refused_and_timeout(tmp_path: Path, http_server) -> No
 
 
 def test_connect_reasons_are_worded_for_people() -> None:
-    reason = channels._connect_reason
+    reason = channel_probe._connect_reason
     assert reason("[Errno -2] Name or service not known", "repos.mesosphere.io") == (
         "cannot resolve repos.mesosphere.io (no DNS, or no internet access)"
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from mesoslab.checks.kinds import zookeeper
+from mesoslab.checks.kinds.zookeeper import masters
 from mesoslab.checks.registry import catalogue
 from mesoslab.checks.result import CheckResult, Status
 from mesoslab.checks.runner import plan, settle
@@ -562,7 +562,7 @@ def test_kazoo_session_to_a_silent_server_is_bounded(
         ctx = CheckContext(session=session, deadline=time.monotonic() + 1.0)
         start = time.monotonic()
         with pytest.raises(ProbeError) as err:
-            zookeeper._read_masters(ctx, f"127.0.0.1:{silent_port}", "/mesos")
+            masters._read_masters(ctx, f"127.0.0.1:{silent_port}", "/mesos")
         elapsed = time.monotonic() - start
     assert elapsed < 8, elapsed
     assert "could not open a ZooKeeper session" in err.value.summary
@@ -575,7 +575,7 @@ def test_kazoo_session_to_a_silent_server_is_bounded(
 
 def test_importing_checks_does_not_import_kazoo() -> None:
     code = (
-        "import sys, mesoslab.checks.kinds.zookeeper, mesoslab.checks.registry as r; "
+        "import sys, mesoslab.checks.kinds.zookeeper.masters, mesoslab.checks.registry as r; "
         "r.catalogue(); "
         "print('kazoo' in sys.modules)"
     )

@@ -9,12 +9,8 @@ command blocks, run by ``mesoslab up --through lesson-N``.
 from __future__ import annotations
 
 from mesoslab.errors import ChannelError
-from mesoslab.provision.channels import (
-    ChannelProbe,
-    ensure_channel,
-    probe_channel,
-    required_packages,
-)
+from mesoslab.provision.channel_probe import ChannelProbe, ensure_channel, probe_channel
+from mesoslab.provision.channels import required_packages
 from mesoslab.provision.runner import provision_lab, select_nodes, steps_for
 from mesoslab.provision.steps import (
     CHANGED_MARK,

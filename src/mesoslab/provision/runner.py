@@ -17,7 +17,7 @@ from mesoslab.errors import ConnectionDropped, LabSpecError, RemoteError, UsageE
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lab.spec import LabSpec
 from mesoslab.provision.centos7 import centos7_steps
-from mesoslab.provision.channels import probe_channel
+from mesoslab.provision.channel_probe import probe_channel
 from mesoslab.provision.rehearsal import rehearsal_steps
 from mesoslab.provision.steps import (
     CHANGED_MARK,
