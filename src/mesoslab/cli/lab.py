@@ -151,13 +151,15 @@ def doctor(directory: str | None, fmt: str) -> None:
     import json
     from dataclasses import asdict
 
-    from mesoslab.lab.doctor import doctor_for_dir, exit_status, render
+    from mesoslab.lab.doctor import doctor_for_dir, exit_status
 
     findings = doctor_for_dir(directory)
     if fmt == "json":
         click.echo(json.dumps({"findings": [asdict(f) for f in findings]}, indent=2))
     else:
         from rich.console import Console
+
+        from mesoslab.cli.doctor_view import render
 
         render(findings, Console())
     sys.exit(exit_status(findings))
