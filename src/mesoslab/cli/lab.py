@@ -182,7 +182,7 @@ def status(directory: str | None, inventory: str | None, fmt: str) -> None:
     Masters (leader/standby), agents (registered), ZooKeeper (mode), Marathon and Chronos
     are probed all at once with short timeouts, so a dead lab answers quickly.
     """
-    from mesoslab.ops.status import lab_status, render, resolve_target
+    from mesoslab.ops.status import lab_status, resolve_target
 
     result = lab_status(resolve_target(directory, inventory))
     if fmt == "json":
@@ -191,5 +191,7 @@ def status(directory: str | None, inventory: str | None, fmt: str) -> None:
         click.echo(json.dumps(result.to_json(), indent=2))
         return
     from rich.console import Console
+
+    from mesoslab.cli.status_view import render
 
     render(result, Console())
