@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from mesoslab.cli.doctor_view import render
 from mesoslab.cli.lab import doctor as doctor_cmd
 from mesoslab.cli.main import _Group
 from mesoslab.lab.doctor import (
@@ -24,15 +26,13 @@ from mesoslab.lab.doctor import (
     WARN,
     Finding,
     Host,
-    bridge_addresses,
     doctor_for_dir,
     exit_status,
-    parse_box_list,
-    parse_vm_stat,
-    read_vbox_ranges,
-    render,
     run_doctor,
 )
+from mesoslab.lab.doctor.assess import parse_box_list
+from mesoslab.lab.doctor.gather import parse_vm_stat, read_vbox_ranges
+from mesoslab.lab.doctor.providers import bridge_addresses
 from mesoslab.lab.init import write_lab
 from mesoslab.lab.spec import LabSpec, load_lab
 
@@ -334,3 +334,15 @@ def test_cli_doctor_json_and_exit_status(tmp_path: Path) -> None:
     doc = json.loads(result.output)
     assert doc["findings"][0]["status"] == "fail" and "centos9" in doc["findings"][0]["detail"]
     assert {"status", "title", "detail", "fix"} == set(doc["findings"][0])
+
+
+def test_the_doctor_imports_no_rendering() -> None:
+    """lab/ is below the front ends: the doctor gathers and assesses, the CLI renders."""
+    code = (
+        "import sys\n"
+        "import mesoslab.lab.doctor\n"
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'click', 'textual'})\n"
+        "assert not bad, bad\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import threading
@@ -15,6 +16,7 @@ from rich.console import Console
 
 from mesoslab.cli.lab import status as status_cmd
 from mesoslab.cli.main import _Group
+from mesoslab.cli.status_view import render
 from mesoslab.errors import UsageError
 from mesoslab.lab.init import write_lab
 from mesoslab.lab.inventory import DEFAULT_PORTS, Inventory, Node
@@ -25,7 +27,6 @@ from mesoslab.ops.status import (
     ServiceStatus,
     StatusTarget,
     lab_status,
-    render,
     resolve_target,
     status_rows,
 )
@@ -345,3 +346,13 @@ def test_cli_status_json(tmp_path: Path, lab: FakeLab) -> None:
     assert nodes["master1"]["vm"]["state"] == "-"
     text = CliRunner().invoke(group, ["status", "-i", str(path)])
     assert text.exit_code == 0 and "agent registered" in text.output
+
+
+def test_status_probes_without_rich() -> None:
+    """ops/ renders nothing: the table of `mesoslab status` is drawn by cli/status_view.
+    (At run time rich may still be loaded: httpx imports its own command line.)"""
+    source = Path(__file__).resolve().parents[1] / "src" / "mesoslab" / "ops" / "status.py"
+    tree = ast.parse(source.read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not {m for m in imported if m.split(".")[0] in ("rich", "click", "textual")}

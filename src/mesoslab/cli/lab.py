@@ -151,13 +151,15 @@ def doctor(directory: str | None, fmt: str) -> None:
     import json
     from dataclasses import asdict
 
-    from mesoslab.lab.doctor import doctor_for_dir, exit_status, render
+    from mesoslab.lab.doctor import doctor_for_dir, exit_status
 
     findings = doctor_for_dir(directory)
     if fmt == "json":
         click.echo(json.dumps({"findings": [asdict(f) for f in findings]}, indent=2))
     else:
         from rich.console import Console
+
+        from mesoslab.cli.doctor_view import render
 
         render(findings, Console())
     sys.exit(exit_status(findings))
@@ -180,7 +182,7 @@ def status(directory: str | None, inventory: str | None, fmt: str) -> None:
     Masters (leader/standby), agents (registered), ZooKeeper (mode), Marathon and Chronos
     are probed all at once with short timeouts, so a dead lab answers quickly.
     """
-    from mesoslab.ops.status import lab_status, render, resolve_target
+    from mesoslab.ops.status import lab_status, resolve_target
 
     result = lab_status(resolve_target(directory, inventory))
     if fmt == "json":
@@ -189,5 +191,7 @@ def status(directory: str | None, inventory: str | None, fmt: str) -> None:
         click.echo(json.dumps(result.to_json(), indent=2))
         return
     from rich.console import Console
+
+    from mesoslab.cli.status_view import render
 
     render(result, Console())

@@ -5,7 +5,8 @@ Every probe (node x service) runs at once in a thread pool, each bounded by a sh
 timeout, so a dead lab answers about as fast as its slowest single probe. The machine
 states come from a callable run beside the probes (the provider's own tool, or the Vagrant
 driver, for a lab directory); when it is missing or fails, the state is "unknown" with the
-reason.
+reason. Nothing here renders: the CLI draws the table in :mod:`mesoslab.cli.status_view`,
+the TUI in its node table.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from mesoslab.remote.http import ProbeError, get, parse_json, split_location
 from mesoslab.remote.session import CheckContext, Session
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from mesoslab.lab.spec import LabSpec
 
 PROBE_TIMEOUT = 2.0  # one service probe, all its requests included
@@ -453,49 +452,3 @@ def lab_status(
         rehearsal=spec is not None and spec.platform == "rehearsal",
         elapsed=time.monotonic() - start,
     )
-
-
-# ---------------------------------------------------------------------------- rendering
-
-HEALTH_STYLE = {OK: ("✔", "green"), WARN: ("!", "yellow"), DOWN: ("✘", "red"), OFF: ("–", "dim")}
-VM_STYLE = {"running": "green", "unknown": "yellow", "-": "dim"}
-
-
-def render(status: LabStatus, console: Console) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    if status.rehearsal:
-        console.print(f"[bold magenta]{REHEARSAL_BANNER}[/]")
-    title = f"lab {status.lab_name}" if status.lab_name else escape(status.source)
-    table = Table(title=title, title_justify="left")
-    for column in ("node", "roles", "address", "vm", "services"):
-        table.add_column(column)
-    notes: list[str] = []
-    vm_details = {row.vm_detail for row in status.nodes}
-    shared_vm = len(status.nodes) > 1 and len(vm_details) == 1
-    if shared_vm and (detail := vm_details.pop()):
-        notes.append(f"vm: {detail}")
-    for row in status.nodes:
-        lines = []
-        for svc in row.services:
-            symbol, colour = HEALTH_STYLE[svc.health]
-            extra = ""
-            if svc.detail and svc.health == OK:
-                extra = f" [dim]({escape(svc.detail)})[/]"
-            lines.append(f"[{colour}]{symbol}[/] {svc.service} {escape(svc.state)}{extra}")
-            if svc.health != OK and svc.detail:
-                notes.append(f"{row.name} {svc.service}: {svc.detail}")
-        vm_colour = VM_STYLE.get(row.vm_state, "red")
-        if row.vm_detail and not shared_vm:
-            notes.append(f"{row.name} vm: {row.vm_detail}")
-        table.add_row(
-            row.name,
-            ", ".join(row.roles),
-            row.address,
-            f"[{vm_colour}]{escape(row.vm_state)}[/]",
-            "\n".join(lines) or "[dim](nothing to probe)[/]",
-        )
-    console.print(table, highlight=False)
-    for note in dict.fromkeys(notes):
-        console.print(f"  [dim]{escape(note)}[/]", highlight=False)
