@@ -1,5 +1,6 @@
 """DESIGN §2: the layers, as a test. Dependencies point downward only; nothing below tui/
-and cli/ imports textual; the twin imports nothing of mesoslab; --help stays light."""
+and cli/ imports textual; --help stays light. (The twin imports nothing of mesoslab:
+tests/test_twin_package.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "mesoslab"
-TWIN = SRC.parent / "mesoslab_twin"
 
 # Top to bottom. A module may import from the layers below its own (and from its own
 # package), never from a layer above or beside it. ``__init__`` (the version) is at the bottom.
@@ -110,18 +110,6 @@ def test_a_back_arrow_fails_the_layering(tmp_path: Path) -> None:
         "lessons/x.py -> mesoslab.progress",
         "stray/y.py: 'stray' is in no layer of DESIGN §2 (add it to LAYERS)",
     ]
-
-
-def test_the_twin_imports_nothing_of_mesoslab() -> None:
-    """The emulated daemons run on the nodes' own python: stdlib and kazoo only."""
-    offenders = [
-        f"{path.relative_to(TWIN)} -> {name}"
-        for path in sorted(TWIN.rglob("*.py"))
-        for name in sorted(_imported_modules(path, typing_too=True))
-        if name == "mesoslab" or name.startswith("mesoslab.")
-    ]
-    assert TWIN.is_dir()
-    assert offenders == []
 
 
 def test_nothing_below_tui_and_cli_imports_textual() -> None:
