@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return agent.run(root, rest)
     if command == "marathon":
         setup_logging("marathon")
-        from mesoslab_twin.marathon import daemon as marathon
+        from mesoslab_twin.marathon import main as marathon
 
         return marathon.run(root, rest)
     if command == "chronos":

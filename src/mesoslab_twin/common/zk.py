@@ -17,9 +17,9 @@ import time
 from typing import Any
 from urllib.parse import unquote
 
-from kazoo.client import KazooClient, KazooState  # type: ignore[import-untyped]
-from kazoo.exceptions import KazooException, NoNodeError  # type: ignore[import-untyped]
-from kazoo.retry import KazooRetry  # type: ignore[import-untyped]
+from kazoo.client import KazooClient, KazooState
+from kazoo.exceptions import KazooException, NoNodeError
+from kazoo.retry import KazooRetry
 
 LABEL = "json.info_"
 LOG_REPLICAS = "log_replicas"

@@ -463,3 +463,18 @@ class App:
             "tasksHealthy": healthy,
             "tasksUnhealthy": unhealthy,
         }
+
+
+def start_deployment(app: App, action: str) -> dict[str, Any]:
+    """The one-step deployment a change of ``app`` starts (shown on /v2/deployments until
+    its tasks are there)."""
+    app.deployment = {
+        "id": str(uuid.uuid4()),
+        "version": app.definition["version"],
+        "affectedApps": [app.id],
+        "steps": [{"actions": [{"action": action, "app": app.id}]}],
+        "currentActions": [{"action": action, "app": app.id, "readinessCheckResults": []}],
+        "currentStep": 1,
+        "totalSteps": 1,
+    }
+    return app.deployment

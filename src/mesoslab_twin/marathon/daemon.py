@@ -20,13 +20,10 @@ import socket
 import sys
 import threading
 import time
-import uuid
 from typing import Any
 
-from mesoslab_twin import MARATHON_VERSION, MESOS_VERSION
-from mesoslab_twin.common.config import Root, load_options, mesos_zk
-from mesoslab_twin.common.httpd import BadRequest, serve
-from mesoslab_twin.common.process import wait_for_signal
+from mesoslab_twin.common.config import Root
+from mesoslab_twin.common.httpd import BadRequest
 from mesoslab_twin.common.values import Amounts
 from mesoslab_twin.marathon import apps as apps_mod
 from mesoslab_twin.marathon.apps import FAILURES, LIVE, App, MTask
@@ -83,7 +80,7 @@ class Marathon:
         threading.Thread(target=self._persist_loop, name="marathon-store", daemon=True).start()
 
     def _elect_loop(self) -> None:
-        from kazoo.exceptions import KazooException  # type: ignore[import-untyped]
+        from kazoo.exceptions import KazooException
 
         zk = self.zk
         while not self.stopping.is_set():
@@ -404,18 +401,6 @@ class Marathon:
 
     # ------------------------------------------------------------------ app changes
 
-    def _deployment(self, app: App, action: str) -> dict[str, Any]:
-        app.deployment = {
-            "id": str(uuid.uuid4()),
-            "version": app.definition["version"],
-            "affectedApps": [app.id],
-            "steps": [{"actions": [{"action": action, "app": app.id}]}],
-            "currentActions": [{"action": action, "app": app.id, "readinessCheckResults": []}],
-            "currentStep": 1,
-            "totalSteps": 1,
-        }
-        return app.deployment
-
     def create(self, raw: Any, app_id: str | None = None) -> App:
         definition = apps_mod.normalize(raw, app_id)
         with self.lock:
@@ -427,7 +412,7 @@ class Marathon:
             self._assign_ports(definition)
             app = App(definition=definition)
             self.apps[app.id] = app
-            self._deployment(app, "StartApplication")
+            apps_mod.start_deployment(app, "StartApplication")
         self.changed()
         if self.driver is not None:
             self.driver.wake.set()
@@ -472,7 +457,7 @@ class Marathon:
             existing.definition = definition
             existing.delay_until = 0.0
             existing.failures = 0
-            self._deployment(
+            apps_mod.start_deployment(
                 existing, "RestartApplication" if config_changed else "ScaleApplication"
             )
         self.changed()
@@ -486,7 +471,7 @@ class Marathon:
             for task in app.tasks.values():
                 self._kill(task)
                 self.zombies[task.id] = task
-            self._deployment(app, "StopApplication")
+            apps_mod.start_deployment(app, "StopApplication")
         self.changed()
         return app
 
@@ -498,52 +483,6 @@ class Marathon:
             stamp = apps_mod.now_iso()
             app.definition["version"] = stamp
             app.definition["versionInfo"] = {"lastScalingAt": stamp, "lastConfigChangeAt": stamp}
-            self._deployment(app, "RestartApplication")
+            apps_mod.start_deployment(app, "RestartApplication")
         self.changed()
         return app
-
-
-def run(root: Root, args: list[str]) -> int:
-    options = load_options(
-        root, args, "/etc/marathon/conf", "/etc/default/marathon", "MARATHON_", disable=True
-    )
-    zk = mesos_zk(root)
-    if zk and not options.get("master"):
-        options["master"] = zk
-    if zk and not options.get("zk"):
-        options["zk"] = "/".join(zk.split("/")[:3]) + "/marathon"
-    if not options.get("master"):
-        print("[scallop] Error: Required option 'master' not found", file=sys.stderr)
-        return 1
-    marathon = Marathon(options, root)
-    try:
-        from mesoslab_twin.marathon.api import MarathonApi
-
-        api = MarathonApi(marathon)
-        server = serve(marathon.bind, marathon.port, api.routes(), "marathon-http")
-    except OSError as exc:
-        print(
-            f"Failed to bind to {marathon.bind}:{marathon.port}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        return 1
-    log.info(
-        "Marathon %s (mesoslab twin: an emulation) on %s, master %s, Mesos twin %s",
-        MARATHON_VERSION,
-        marathon.me,
-        marathon.master,
-        MESOS_VERSION,
-    )
-    try:
-        marathon.start()
-    except ValueError as exc:  # an unusable ZooKeeper URL
-        print(f"Invalid --zk: {exc}", file=sys.stderr)
-        return 1
-    wait_for_signal()
-    marathon.stopping.set()
-    server.shutdown()
-    if marathon.zk is not None:  # a clean stop gives up leadership at once, as Marathon does
-        if marathon.elected:
-            marathon.save()
-        marathon.zk.stop()
-    return 0

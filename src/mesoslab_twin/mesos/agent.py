@@ -36,7 +36,7 @@ from mesoslab_twin.common.values import (
 )
 from mesoslab_twin.common.wire import WireError, post
 from mesoslab_twin.mesos.checkpoint import Checkpoint, SlaveInfo
-from mesoslab_twin.mesos.master import BUILD_TIME, advertised_ip
+from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip
 from mesoslab_twin.mesos.tasks import Tasks, kill_orphans
 
 log = logging.getLogger("mesoslab_twin.agent")

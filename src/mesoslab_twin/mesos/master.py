@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import socket
-import struct
 import sys
 import threading
 import time
@@ -41,71 +40,13 @@ from mesoslab_twin.common.httpd import (
 )
 from mesoslab_twin.common.process import Exit, exit_failure, log_to_files, wait_for_signal
 from mesoslab_twin.common.values import duration_seconds
+from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip, ip_as_uint32
+from mesoslab_twin.mesos.master_flags import MASTER_DEFAULTS
 from mesoslab_twin.mesos.master_state import Cluster
 
 log = logging.getLogger("mesoslab_twin.master")
 
-MASTER_DEFAULTS = {
-    "agent_ping_timeout": "15secs",
-    "agent_reregister_timeout": "10mins",
-    "allocation_interval": "1secs",
-    "allocator": "HierarchicalDRF",
-    "authenticate_agents": "false",
-    "authenticate_frameworks": "false",
-    "authenticate_http_frameworks": "false",
-    "authenticate_http_readonly": "false",
-    "authenticate_http_readwrite": "false",
-    "authenticators": "crammd5",
-    "authorizers": "local",
-    "framework_sorter": "drf",
-    "help": "false",
-    "hostname_lookup": "true",
-    "http_authenticators": "basic",
-    "initialize_driver_logging": "true",
-    "log_auto_initialize": "true",
-    "logbufsecs": "0",
-    "logging_level": "INFO",
-    "max_agent_ping_timeouts": "5",
-    "max_completed_frameworks": "50",
-    "max_completed_tasks_per_framework": "1000",
-    "max_unreachable_tasks_per_framework": "1000",
-    "port": "5050",
-    "quiet": "false",
-    "recovery_agent_removal_limit": "100%",
-    "registry": "replicated_log",
-    "registry_fetch_timeout": "1mins",
-    "registry_gc_interval": "15mins",
-    "registry_max_agent_age": "2weeks",
-    "registry_max_agent_count": "102400",
-    "registry_store_timeout": "20secs",
-    "registry_strict": "false",
-    "root_submissions": "true",
-    "user_sorter": "drf",
-    "version": "false",
-    "webui_dir": "/usr/share/mesos/webui",
-    "zk_session_timeout": "10secs",
-}
 REDIRECTED = ("state", "state-summary", "slaves", "frameworks", "tasks", "roles", "teardown")
-BUILD_TIME = 1546300800.0  # a fixed "build" time; the twin is not a build of Mesos
-
-
-def ip_as_uint32(ip: str) -> int:
-    """MasterInfo.ip: the IPv4 address in network byte order read as a host integer."""
-    try:
-        return int(struct.unpack("<I", socket.inet_aton(ip))[0])
-    except OSError:
-        return 0
-
-
-def advertised_ip(flags: dict[str, str], hostname: str) -> str:
-    for key in ("advertise_ip", "ip"):
-        value = flags.get(key, "")
-        if value and value != "0.0.0.0":
-            return value
-    try:
-        return socket.gethostbyname(hostname)
-    except OSError:
-        return "127.0.0.1"
 
 
 class Master:
@@ -182,7 +123,7 @@ class Master:
         threading.Thread(target=self._election_loop, name="election", daemon=True).start()
 
     def _election_loop(self) -> None:
-        from kazoo.exceptions import KazooException  # type: ignore[import-untyped]
+        from kazoo.exceptions import KazooException
 
         zk = self.zk
         while not self.stopping.is_set():

@@ -12,128 +12,22 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from mesoslab_twin.common.values import (
     Amounts,
-    Resource,
     duration_seconds,
     resource_from_wire,
     resources_by_role,
 )
-
-DISCONNECTED_AFTER = 2.0  # seconds without a heartbeat: the agent/framework process is gone
-TERMINAL_STATES = frozenset(
-    {
-        "TASK_FINISHED",
-        "TASK_FAILED",
-        "TASK_KILLED",
-        "TASK_LOST",
-        "TASK_ERROR",
-        "TASK_DROPPED",
-        "TASK_GONE",
-        "TASK_GONE_BY_OPERATOR",
-    }
+from mesoslab_twin.mesos.master_model import (
+    DISCONNECTED_AFTER,
+    TERMINAL_STATES,
+    Agent,
+    Framework,
+    Task,
+    status,
 )
-MAX_EVENTS = 5000
-
-
-def status(
-    state: str,
-    *,
-    task_id: str,
-    agent_id: str = "",
-    message: str = "",
-    reason: str = "",
-    source: str = "SOURCE_MASTER",
-) -> dict[str, Any]:
-    """A TaskStatus as the twins pass it around (v1 JSON field names)."""
-    data: dict[str, Any] = {
-        "task_id": task_id,
-        "state": state,
-        "timestamp": time.time(),
-        "source": source,
-    }
-    if agent_id:
-        data["agent_id"] = agent_id
-    if message:
-        data["message"] = message
-    if reason:
-        data["reason"] = reason
-    return data
-
-
-@dataclass
-class Task:
-    id: str
-    name: str
-    framework_id: str
-    agent_id: str
-    resources: Amounts
-    info: dict[str, Any]  # the TaskInfo as the framework sent it
-    state: str = "TASK_STAGING"
-    statuses: list[dict[str, Any]] = field(default_factory=list)
-    last: dict[str, Any] = field(default_factory=dict)  # latest full status
-    delivered_at: int | None = None  # agent heartbeat number that carried the launch
-
-    @property
-    def terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
-
-
-@dataclass
-class Agent:
-    id: str
-    hostname: str
-    ip: str
-    port: int
-    resources: list[Resource]
-    attributes: list[tuple[str, Any]]
-    version: str
-    registered_time: float
-    reregistered_time: float | None = None
-    last_seen: float = field(default_factory=time.monotonic)
-    active: bool = True
-    heartbeats: int = 0
-    pending: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def pid(self) -> str:
-        return f"slave(1)@{self.ip}:{self.port}"
-
-    @property
-    def total(self) -> Amounts:
-        return Amounts.of(self.resources)
-
-
-@dataclass
-class Framework:
-    id: str
-    info: dict[str, Any]  # name, user, hostname, webui_url, failover_timeout, role, ...
-    registered_time: float
-    reregistered_time: float | None = None
-    unregistered_time: float = 0.0
-    last_seen: float = field(default_factory=time.monotonic)
-    active: bool = True
-    connected: bool = True
-    recovered: bool = False
-    tasks: dict[str, Task] = field(default_factory=dict)
-    completed: deque[Task] = field(default_factory=lambda: deque(maxlen=1000))
-    events: deque[tuple[int, dict[str, Any]]] = field(
-        default_factory=lambda: deque(maxlen=MAX_EVENTS)
-    )
-
-    @property
-    def name(self) -> str:
-        return str(self.info.get("name", ""))
-
-    @property
-    def failover_timeout(self) -> float:
-        try:
-            return float(self.info.get("failover_timeout", 0) or 0)
-        except (TypeError, ValueError):
-            return 0.0
 
 
 class Cluster:

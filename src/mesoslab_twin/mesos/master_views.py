@@ -12,7 +12,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mesoslab_twin.common.values import Amounts, number, resources_by_role
-from mesoslab_twin.mesos.master_state import TERMINAL_STATES, Agent, Cluster, Framework, Task
+from mesoslab_twin.mesos.master_model import TERMINAL_STATES, Agent, Framework, Task
+from mesoslab_twin.mesos.master_state import Cluster
 
 if TYPE_CHECKING:
     from mesoslab_twin.mesos.master import Master

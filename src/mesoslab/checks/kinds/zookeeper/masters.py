@@ -168,9 +168,9 @@ def _read_masters(
 ) -> tuple[list[str] | None, dict[str, bytes]]:
     """Children of ``path`` and the data of its json.info_ children (None when no path)."""
     logging.getLogger("kazoo").setLevel(max(logging.WARNING, logging.getLogger("kazoo").level))
-    from kazoo.client import KazooClient  # type: ignore[import-untyped]
-    from kazoo.exceptions import KazooException, NoNodeError  # type: ignore[import-untyped]
-    from kazoo.handlers.threading import KazooTimeoutError  # type: ignore[import-untyped]
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import KazooException, NoNodeError
+    from kazoo.handlers.threading import KazooTimeoutError
 
     budget = ctx.request_timeout()
     client = KazooClient(
