@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.sshd import SshServer, skip_reason  # noqa: E402
+from tests.support.sshd import SshServer, skip_reason  # noqa: E402
 
 from mesoslab.lab.inventory import Inventory  # noqa: E402
 from mesoslab.lab.spec import parse_lab  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fixture_server import FakeLab, Reply  # noqa: E402
+from tests.support.fixture_server import FakeLab, Reply  # noqa: E402
 
 from mesoslab.checks.runner import plan, run_all  # noqa: E402
 from mesoslab.checks.spec import CheckSpec  # noqa: E402

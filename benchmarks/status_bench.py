@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fixture_server import FakeLab, Reply  # noqa: E402
+from tests.support.fixture_server import FakeLab, Reply  # noqa: E402
 
 from mesoslab.lab.inventory import Inventory  # noqa: E402
 from mesoslab.ops.status import node_services, probe_service, status_rows  # noqa: E402

@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fixture_server import FakeLab  # noqa: E402
-from tests.lesson3_cluster import DEFAULT, write_inventory  # noqa: E402
-from tests.lesson3_cluster import Lesson3Cluster as Cluster  # noqa: E402
+from tests.support.fixture_server import FakeLab  # noqa: E402
+from tests.support.lesson3_cluster import DEFAULT, write_inventory  # noqa: E402
+from tests.support.lesson3_cluster import Lesson3Cluster as Cluster  # noqa: E402
 from tests.test_tui_helpers import NODES, make_test_app, write_lessons  # noqa: E402
 
 from mesoslab.tui.gc_pacing import IDLE_AFTER  # noqa: E402

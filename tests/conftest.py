@@ -1,5 +1,5 @@
-"""Shared test helpers. Component fixtures (sshd, ZooKeeper, HTTP servers) live in their
-own modules (tests/sshd.py, tests/zkserver.py, tests/fixture_server.py)."""
+"""Fixtures every test gets. What tests share (sshd, ZooKeeper, HTTP fixture servers, twin
+daemons, LXC labs, ports, paths) lives in tests/support/."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.lxc"]  # the lxc_box fixture of the real LXC lab tests
+from tests.support.paths import FIXTURES
+
+pytest_plugins = ["tests.support.lxc"]  # the lxc_box fixture of the real LXC lab tests
 
 # The tests stop Vagrant stand-ins with SIGINT, as mesoslab stops Vagrant. A test run started in
 # the background (`cmd &`, nohup) inherits SIGINT ignored, and a child that starts with it
@@ -16,10 +18,6 @@ pytest_plugins = ["tests.lxc"]  # the lxc_box fixture of the real LXC lab tests
 # Children start with the default disposition, as under a terminal, however pytest was started.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
-
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures"
-LESSONS = REPO / "lessons"
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
-"""Stopping a running command, a lesson cell and a catch up, against a real sshd (tests/sshd.py);
-and catch up recording the steps that passed in the learner's progress."""
+"""Stopping a running command, a lesson cell and a catch up, against a real sshd
+(tests/support/sshd.py); and catch up recording the steps that passed in the learner's progress."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ from mesoslab.tui.screens.lessons import lesson_rows
 from mesoslab.tui.widgets.command_cell import CommandCell
 from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.scratch_cell import ScratchCell
-from tests.lesson3_cluster import Lesson3Cluster as Cluster
-from tests.sshd import SshServer, ssh_node, ssh_pool, sshd_server
+from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
+from tests.support.sshd import SshServer, ssh_node, ssh_pool, sshd_server
 from tests.test_tui_app import (
     SIZE,
     log_text,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mesoslab.checks.result import Status
-from tests.fixture_server import FakeLab, Reply, load_fixture, run_check
+from tests.support.fixture_server import FakeLab, Reply, load_fixture, run_check
 
 NODES = [("master1", ["master", "chronos"]), ("master2", ["master", "chronos"])]
 JOB = "create_airbed_dump_table_payment2s"  # successCount 278 in the fixture

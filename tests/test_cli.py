@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from mesoslab.cli.main import main
-from tests.fixture_server import FakeLab
-from tests.lesson3_cluster import CUSTOM, Lesson3Cluster, write_inventory
+from tests.support.fixture_server import FakeLab
+from tests.support.lesson3_cluster import CUSTOM, Lesson3Cluster, write_inventory
 
 MESOSLAB = [sys.executable, "-m", "mesoslab"]
 

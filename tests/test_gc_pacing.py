@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mesoslab.tui.gc_pacing import AUTOMATIC_EVERY, IDLE_AFTER, GcPacer
-from tests.lesson3_cluster import Lesson3Cluster as Cluster
+from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
 from tests.test_tui_app import wait_for
 from tests.test_tui_helpers import cluster, make_test_app
 

@@ -1,9 +1,9 @@
-"""Host check kinds over real SSH (tests/sshd.py): files, units, commands, ports.
+"""Host check kinds over real SSH (tests/support/sshd.py): files, units, commands, ports.
 
 The sshd runs on this machine, so the files the checks read are files the tests write in
 tmp_path. Service checks run ``systemctl``; the test sshd puts a stand-in first on PATH
 that answers for units named ``labfake-*`` and passes every other unit to the real
-systemctl (see tests/sshd.py for why).
+systemctl (see tests/support/sshd.py for why).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from mesoslab.checks.runner import PlannedCheck, attempt, plan, settle
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.remote.session import Session
-from tests.sshd import STD_PATH, SshServer, free_port, sshd_server
+from tests.support.ports import free_port
+from tests.support.sshd import STD_PATH, SshServer, sshd_server
 
 __all__ = ["sshd_server"]  # fixture used by name
 

@@ -12,7 +12,7 @@ from mesoslab.checks.result import Status
 from mesoslab.lab.inventory import Node
 from mesoslab.remote.http import ProbeError, get, get_json
 from mesoslab.remote.session import CheckContext, Session
-from tests.fixture_server import FakeLab, Reply, load_fixture, redirect, run_check
+from tests.support.fixture_server import FakeLab, Reply, load_fixture, redirect, run_check
 
 MASTERS = [("master1", ["master"]), ("master2", ["master"])]
 

@@ -19,7 +19,7 @@ from mesoslab.lab.inventory import load_inventory
 from mesoslab.lab.machines import machines_doc
 from mesoslab.lab.spec import load_lab
 from mesoslab.lab.vagrant import lxc_containers
-from tests.lxc import mesoslab, new_lab
+from tests.support.lxc import mesoslab, new_lab
 
 pytestmark = pytest.mark.lab
 

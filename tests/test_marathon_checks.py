@@ -10,7 +10,7 @@ import pytest
 
 from mesoslab.checks.registry import catalogue
 from mesoslab.checks.result import Status
-from tests.fixture_server import FakeLab, Reply, load_fixture, run_check
+from tests.support.fixture_server import FakeLab, Reply, load_fixture, run_check
 
 NODES = [
     ("master1", ["master", "marathon"]),

@@ -17,7 +17,7 @@ import pytest
 from mesoslab.checks.registry import catalogue
 from mesoslab.checks.result import Status
 from mesoslab.checks.spec import CheckSpec
-from tests.fixture_server import (
+from tests.support.fixture_server import (
     FakeLab,
     Reply,
     attempt_checks,

@@ -1,4 +1,4 @@
-"""The provisioning runner over a real OpenSSH server on loopback (see tests/sshd.py).
+"""The provisioning runner over a real OpenSSH server on loopback (see tests/support/sshd.py).
 
 Several inventory nodes point at the same sshd under different names, so fan-out,
 per-node failure, live events and idempotency are exercised for real. Steps write into
@@ -29,8 +29,9 @@ from mesoslab.provision.rehearsal import mirror, rehearsal_steps
 from mesoslab.provision.runner import remote_command
 from mesoslab.provision.steps import CHANGED_MARK, FileSync, SyncFile
 from mesoslab.remote.pool import SshPool
-from tests.fixture_server import FixtureServer
-from tests.sshd import SshServer, free_port, rendezvous, ssh_pool, sshd_server
+from tests.support.fixture_server import FixtureServer
+from tests.support.ports import free_port
+from tests.support.sshd import SshServer, rendezvous, ssh_pool, sshd_server
 
 __all__ = ["ssh_pool", "sshd_server"]  # fixtures used by name
 
@@ -178,7 +179,7 @@ def test_nodes_are_provisioned_at_the_same_time(
     time ratio 4 nodes : 1 node is measured by benchmarks/provision_bench.py)."""
     spec, inventory = lab(sshd_server, ["p1", "p2", "p3", "p4"])
     four = Inventory(nodes=tuple(own_connection(n, i) for i, n in enumerate(inventory.nodes)))
-    # each node's step waits until it has started on all four (tests/sshd.py rendezvous);
+    # each node's step waits until it has started on all four (tests/support/sshd.py rendezvous);
     # one after another, the first would fail waiting (checked with a single worker)
     step = ProvisionStep(id="s1", title="rendezvous", script=rendezvous(tmp_path, 4))
     report = provision_lab(spec, four, ssh_pool, steps=[step])

@@ -33,8 +33,8 @@ from mesoslab.provision.channels import (
 from mesoslab.provision.rehearsal import rehearsal_steps
 from mesoslab.provision.runner import steps_for
 from mesoslab.provision.steps import CHANGED_MARK, HOSTS_BEGIN, HOSTS_END, ProvisionStep
-from tests.fixture_server import FixtureServer, Reply
-from tests.sshd import free_port
+from tests.support.fixture_server import FixtureServer, Reply
+from tests.support.ports import free_port
 
 PRESETS = ("1m-2a", "3m-3a")
 AVENTER_URL = "http://aventer.example.test/el7/$basearch/"

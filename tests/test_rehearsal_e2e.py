@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from mesoslab.lessons.catalog import lessons_dir
-from tests.lxc import mesoslab, new_lab
+from tests.support.lxc import mesoslab, new_lab
 
 pytestmark = pytest.mark.lab
 

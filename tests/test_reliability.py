@@ -21,8 +21,8 @@ from mesoslab.checks.runner import plan, run_all
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.lab.inventory import Inventory
 from mesoslab.remote.session import Session
-from tests import zkserver
-from tests.twin_lab import Daemon, TwinLab, wait_until
+from tests.support import zkserver
+from tests.support.twin_lab import Daemon, TwinLab, wait_until
 
 MASTERS = {"master1": "127.0.0.1", "master2": "127.0.0.2", "master3": "127.0.0.3"}
 AGENT = ("agent1", "127.0.0.4")

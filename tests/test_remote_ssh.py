@@ -1,4 +1,4 @@
-"""mesoslab.remote against a real OpenSSH server on loopback (see tests/sshd.py)."""
+"""mesoslab.remote against a real OpenSSH server on loopback (see tests/support/sshd.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from mesoslab.errors import ConnectionDropped, RemoteCommandError, RemoteError
 from mesoslab.lab.inventory import Node, SshTarget
 from mesoslab.remote import CommandResult, run_on_nodes, wrap_sudo
 from mesoslab.remote.pool import SshPool
-from tests.sshd import (
+from tests.support.sshd import (
     SshServer,
     free_port,
     keygen,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sshd import SshServer, sshd_server  # noqa: F401 - pytest fixture
+from tests.support.sshd import SshServer, sshd_server  # noqa: F401 - pytest fixture
 
 LESSON = """---
 id: lesson-1

@@ -31,8 +31,8 @@ from mesoslab.ops.status import (
     status_rows,
 )
 from mesoslab.remote.session import Session
-from tests import zkserver
-from tests.fixture_server import FakeLab, Reply, closed_port, redirect
+from tests.support import zkserver
+from tests.support.fixture_server import FakeLab, Reply, closed_port, redirect
 
 HA = [
     ("master1", ["master", "zookeeper", "marathon", "chronos"]),

@@ -1,5 +1,6 @@
 """The app driven by keyboard with Textual's Pilot, against real loopback HTTP servers
-(tests/fixture_server.py), a real sshd (tests/sshd.py) and a stand-in `vagrant` program."""
+(tests/support/fixture_server.py), a real sshd (tests/support/sshd.py) and a stand-in
+`vagrant` program."""
 
 from __future__ import annotations
 
@@ -35,9 +36,9 @@ from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.scratch_cell import ScratchCell
 from mesoslab.tui.widgets.step_section import StepSection
 from mesoslab.tui.widgets.step_toc import StepToc
-from tests.lesson3_cluster import CUSTOM, DEFAULT, write_inventory
-from tests.lesson3_cluster import Lesson3Cluster as Cluster
-from tests.sshd import SshServer, sshd_server
+from tests.support.lesson3_cluster import CUSTOM, DEFAULT, write_inventory
+from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
+from tests.support.sshd import SshServer, sshd_server
 from tests.test_tui_helpers import cluster, make_test_app, test_lessons
 
 __all__ = ["cluster", "sshd_server", "test_lessons"]  # fixtures used by name

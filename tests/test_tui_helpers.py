@@ -1,6 +1,6 @@
 """Shared parts of the TUI tests: two small lessons of our own (so the snapshots do not change
 when the shipped lessons are edited), a lesson-3 cluster served by real loopback HTTP servers
-(tests/fixture_server.py), inventory files for it, and the app factory the tests use.
+(tests/support/fixture_server.py), inventory files for it, and the app factory the tests use.
 
 Also the tests of the TUI's plain-Python helpers (no Textual): the cells store, the notebook
 split of a step, and which lab the app opens.
@@ -20,9 +20,9 @@ from mesoslab.tui.app import MesoslabApp
 from mesoslab.tui.cells import CellRecord, CellStore, NodeOutput, cells_path_for
 from mesoslab.tui.context import LabContext, resolve_context
 from mesoslab.tui.notebook import CELL, CHECKS, PROSE, step_segments
-from tests.fixture_server import FakeLab
-from tests.lesson3_cluster import Lesson3Cluster as Cluster
-from tests.lesson3_cluster import write_inventory
+from tests.support.fixture_server import FakeLab
+from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
+from tests.support.lesson3_cluster import write_inventory
 
 LESSON_1 = """---
 id: lesson-1

@@ -28,7 +28,7 @@ from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.screens.lessons import LessonsScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from mesoslab.tui.widgets.command_cell import CommandCell
-from tests.lxc import new_lab
+from tests.support.lxc import new_lab
 from tests.test_tui_app import checks_text, log_text, static_text, table_text, wait_for
 
 pytestmark = [pytest.mark.lab, pytest.mark.anyio]

@@ -25,8 +25,8 @@ from mesoslab.tui.context import LabContext
 from mesoslab.tui.screens.help import HelpScreen
 from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.widgets.check_list import CheckList
-from tests.lesson3_cluster import DEFAULT
-from tests.lesson3_cluster import Lesson3Cluster as Cluster
+from tests.support.lesson3_cluster import DEFAULT
+from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
 from tests.test_tui_app import table_text, wait_for
 from tests.test_tui_helpers import cluster, make_test_app, test_lessons
 

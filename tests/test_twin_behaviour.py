@@ -21,9 +21,10 @@ import pytest
 
 from mesoslab.checks.result import CheckResult
 from mesoslab.checks.spec import CheckSpec
-from tests import zkserver
-from tests.fixture_server import attempt_checks, run_checks
-from tests.twin_lab import Daemon, TwinLab, free_port, http, wait_until, write
+from tests.support import zkserver
+from tests.support.fixture_server import attempt_checks, run_checks
+from tests.support.ports import free_port
+from tests.support.twin_lab import Daemon, TwinLab, http, wait_until, write
 
 pytestmark = pytest.mark.slow
 

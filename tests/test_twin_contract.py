@@ -30,8 +30,8 @@ from mesoslab_twin.common.values import (
     normalize_duration,
     parse_resources,
 )
-from tests.conftest import FIXTURES
-from tests.twin_lab import Daemon, TwinLab, http, wait_until, write
+from tests.support.paths import FIXTURES
+from tests.support.twin_lab import Daemon, TwinLab, http, wait_until, write
 
 pytestmark = pytest.mark.slow
 

@@ -27,7 +27,7 @@ from mesoslab.lab.spec import LabSpec, parse_lab
 from mesoslab.lab.sshconfig import parse_ssh_config
 from mesoslab.lab.vagrant import VagrantDriver, lxc_containers, supports_snapshots
 from mesoslab.lab.vagrant_up import run_streaming, split_machine_line
-from tests.lxc import free_addresses, tempfile_dir
+from tests.support.lxc import free_addresses, tempfile_dir
 
 # ---------------------------------------------------------------------- helpers
 

@@ -37,10 +37,10 @@ from mesoslab.remote.zk4lw import (
     refused_word,
     send_4lw,
 )
-from tests import zkserver
-from tests.conftest import FIXTURES
-from tests.fixture_server import attempt_checks
-from tests.zkserver import ZkServer
+from tests.support import zkserver
+from tests.support.fixture_server import attempt_checks
+from tests.support.paths import FIXTURES
+from tests.support.zkserver import ZkServer
 
 # --------------------------------------------------------------------------- servers
 

@@ -13,7 +13,6 @@ A stopped server leaves its address:port closed: requests to it are refused.
 from __future__ import annotations
 
 import json
-import socket
 import socketserver
 import threading
 import time
@@ -21,7 +20,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,8 +30,8 @@ from mesoslab.checks.runner import plan, run_all
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.lab.inventory import DEFAULT_PORTS, Inventory, Node
 from mesoslab.remote.session import Session
-
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+from tests.support.paths import FIXTURES
+from tests.support.ports import free_port
 
 # Which service (inventory port key) a role runs.
 ROLE_SERVICES = {
@@ -243,7 +241,7 @@ class FakeLab:
         self._servers = {}
         for key in sorted({s for n in self.nodes for r in n.roles if (s := ROLE_SERVICES.get(r))}):
             holders = [n for n in self.nodes if any(ROLE_SERVICES.get(r) == key for r in n.roles)]
-            port = _free_port(holders[0].address)
+            port = free_port([holders[0].address])
             for node in holders:
                 self._servers[(node.name, key)] = FixtureServer(node.address, port)
             self.ports[key] = port
@@ -274,15 +272,9 @@ class FakeLab:
         self.stop()
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 def closed_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on (bound then released): connecting to it is refused."""
-    return _free_port(host)
+    return free_port([host])
 
 
 # ---------------------------------------------------------------------------- running checks

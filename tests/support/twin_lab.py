@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,26 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from mesoslab.lab.inventory import Inventory, Node
+from tests.support.paths import REPO
+from tests.support.ports import free_port
 
-SRC = Path(__file__).resolve().parents[1] / "src"
-
-
-def free_port(addresses: list[str]) -> int:
-    """A TCP port free on every one of ``addresses``."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind((addresses[0], 0))
-            port = probe.getsockname()[1]
-        ok = True
-        for address in addresses:
-            with socket.socket() as probe:
-                try:
-                    probe.bind((address, port))
-                except OSError:
-                    ok = False
-        if ok:
-            return int(port)
-    raise RuntimeError("no free port")
+SRC = REPO / "src"
 
 
 @dataclass

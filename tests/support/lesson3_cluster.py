@@ -11,7 +11,7 @@ import copy
 import json
 from pathlib import Path
 
-from tests.fixture_server import FakeLab, Reply, load_fixture, redirect
+from tests.support.fixture_server import FakeLab, Reply, load_fixture, redirect
 
 CUSTOM = "[21000-24000, 30000-64000]"
 DEFAULT = "[31000-32000]"

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 ZK_JAR = Path("/usr/share/java/zookeeper.jar")  # its manifest Class-Path names its deps
 LOG_JAR = Path("/usr/share/java/slf4j-simple.jar")  # logs to stderr -> the server's log file
 MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
@@ -56,30 +58,6 @@ def classpath() -> str:
     if LOG_JAR.exists():
         jars.append(LOG_JAR)
     return ":".join(str(j) for j in jars)
-
-
-def free_port(addresses: Iterable[str] = ("127.0.0.1",), avoid: Iterable[int] = ()) -> int:
-    """A TCP port that is free on every one of ``addresses``."""
-    addresses = list(addresses)
-    avoid = set(avoid)
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind((addresses[0], 0))
-            port = probe.getsockname()[1]
-        if port in avoid or port + 1 in avoid:
-            continue
-        if all(_bindable(a, port) for a in addresses):
-            return port
-    raise RuntimeError(f"no port free on all of {addresses}")
-
-
-def _bindable(address: str, port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((address, port))
-        except OSError:
-            return False
-    return True
 
 
 def four_letter(address: str, port: int, word: str = "srvr", timeout: float = 1.0) -> str | None:

@@ -12,7 +12,7 @@ and hands every other unit to the real ``systemctl`` when there is one. systemd 
 in a container, so ``systemctl is-active`` cannot answer for a real unit there; the stand-in
 lets the service checks be tested end to end over real SSH.
 
-Tests import these fixtures: ``from tests.sshd import ssh_node, ssh_pool, sshd_server``.
+Tests import these fixtures: ``from tests.support.sshd import ssh_node, ssh_pool, sshd_server``.
 Skipped (with the reason) when not root or when OpenSSH's server is not installed.
 """
 
@@ -32,6 +32,7 @@ import pytest
 
 from mesoslab.lab.inventory import Node, SshTarget
 from mesoslab.remote.pool import SshPool
+from tests.support.ports import free_port
 
 SSHD = Path("/usr/sbin/sshd")
 SFTP_SERVER = Path("/usr/lib/openssh/sftp-server")
@@ -102,12 +103,6 @@ def rendezvous(folder: Path, parties: int) -> str:
         'tries=$((tries + 1)); [ "$tries" -le 300 ] || '
         '{ echo "the others never arrived" >&2; exit 1; }; sleep 0.1; done'
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SshServer:
