@@ -136,9 +136,9 @@ def attempt(pc: PlannedCheck, session: Session, deadline: float) -> Observation:
     ctx = CheckContext(session=session, deadline=deadline)
     params = pc.kind.with_defaults(pc.spec.params)
     try:
-        if pc.kind.scope == "node":
-            return pc.kind.fn(ctx, pc.nodes[0], params)
-        return pc.kind.fn(ctx, list(pc.nodes), params)
+        on: Node | list[Node] = pc.nodes[0] if pc.kind.scope == "node" else list(pc.nodes)
+        observation: Observation = pc.kind.fn(ctx, on, params)
+        return observation
     except ProbeError as exc:
         return Observation.fail(exc.summary, observed=exc.observed, answered=exc.answered)
     except MesoslabError as exc:

@@ -218,7 +218,8 @@ def app_running(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) ->
     if "tasksRunning" in app:
         running = _int(app.get("tasksRunning"))
     else:
-        tasks = app.get("tasks") if isinstance(app.get("tasks"), list) else []
+        listed = app.get("tasks")
+        tasks = listed if isinstance(listed, list) else []
         running = sum(1 for t in tasks if isinstance(t, dict) and t.get("state") == "TASK_RUNNING")
     healthy_count = _int(app.get("tasksHealthy"))
     has_checks = bool(app.get("healthChecks"))
@@ -350,11 +351,7 @@ def task_ports(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> 
         return Observation.fail(
             f"app {app_id} has no tasks", expected=expected, observed="no tasks"
         )
-    ports = [
-        (str(t.get("host") or "?"), _int(p))
-        for t in tasks
-        for p in (t.get("ports") if isinstance(t.get("ports"), list) else [])
-    ]
+    ports = [(str(t.get("host") or "?"), _int(p)) for t in tasks for p in _list(t.get("ports"))]
     if not ports:
         return Observation.fail(
             f"the {len(tasks)} task(s) of {app_id} have no host ports "
@@ -386,3 +383,7 @@ def task_ports(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> 
         expected=expected,
         observed=listing,
     )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -166,8 +166,9 @@ def _same_node(ctx: CheckContext, name: str, node: Node | None, label: str) -> b
 )
 def leader(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
     """Every answering master names the same elected leader (GET /master/redirect)."""
-    views = fan_out(nodes, lambda n: _ask_redirect(ctx, n))
-    views = [v for v in views if isinstance(v, _MasterView)]
+    views = [
+        v for v in fan_out(nodes, lambda n: _ask_redirect(ctx, n)) if isinstance(v, _MasterView)
+    ]
     observed = ", ".join(v.line() for v in views)
     expected = _leader_expectation(params)
     answering = [v for v in views if v.answered]
