@@ -230,3 +230,22 @@ def test_on_key_is_not_a_yaml_boolean() -> None:
     lesson = parse(GOOD).lesson
     assert lesson is not None
     assert lesson.steps[0].checks[0].on == "agent"
+
+
+def test_lint_finds_the_lesson_of_a_lesson_folder_and_of_a_folder_of_lessons(
+    tmp_path: Path,
+) -> None:
+    from mesoslab.lessons.lint import lesson_targets
+
+    one = tmp_path / "03-ports"
+    one.mkdir()
+    (one / "lesson.md").write_text("---\n---\n")
+    stray = tmp_path / "ports-draft"
+    stray.mkdir()
+    (stray / "lesson.md").write_text("---\n---\n")
+    assert lesson_targets(one) == [one / "lesson.md"]
+    assert lesson_targets(one / "lesson.md") == [one / "lesson.md"]
+    assert lesson_targets(tmp_path) == [one / "lesson.md", stray / "lesson.md"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert lesson_targets(empty) == []

@@ -5,7 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from mesoslab.lessons.catalog import LESSON_FILE, lesson_files
 from mesoslab.lessons.loader import Problem, load_lesson
+
+# What `mesoslab lint DIR` looks for, said when it finds nothing.
+LAYOUT = f"a lesson file, a folder holding {LESSON_FILE}, or a folder of NN-slug/{LESSON_FILE}"
+
+
+def lesson_targets(target: Path) -> list[Path]:
+    """The lesson files ``target`` names: itself (a file), its own ``lesson.md`` (a lesson's
+    folder), or every ``NN-slug/lesson.md`` in it (a folder of lessons, in lesson order,
+    then any other ``*/lesson.md`` so that a misnamed folder is linted, not skipped)."""
+    if target.is_file():
+        return [target]
+    own = target / LESSON_FILE
+    if own.is_file():
+        return [own]
+    files = [entry.path for entry in lesson_files(target)]
+    files.extend(sorted(p for p in target.glob(f"*/{LESSON_FILE}") if p not in files))
+    return files
 
 
 def lint_paths(paths: Iterable[Path]) -> list[Problem]:
