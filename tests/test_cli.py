@@ -74,6 +74,40 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
             assert param.help, f"{name} {param.opts[0]} has no help text"
 
 
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=" ".join)
+def test_the_lab_folder_is_spelled_one_way(path: tuple[str, ...]) -> None:
+    """A command that acts on an existing lab takes its folder as -C DIR / --lab DIR (as
+    git -C, make -C); only `init` takes a folder argument: the one it creates."""
+    params = _command(path).params
+    folders = [
+        p
+        for p in params
+        if isinstance(p.type, click.Path) and not p.type.file_okay and p.name != "directory"
+    ]
+    for param in folders:
+        assert isinstance(param, click.Option) and param.opts == ["-C", "--lab"], param
+    assert all(p.name != "directory" for p in params) or path == ("init",)
+    assert not any("--dir" in getattr(p, "opts", ()) for p in params)
+
+
+def test_lab_commands_take_the_lab_folder() -> None:
+    takes_lab = {
+        path for path in ALL_COMMANDS if any(p.name == "lab" for p in _command(path).params)
+    }
+    assert takes_lab == {
+        ("doctor",),
+        ("status",),
+        ("up",),
+        ("provision",),
+        ("halt",),
+        ("destroy",),
+        ("ssh",),
+        ("checkpoint", "save"),
+        ("checkpoint", "restore"),
+        ("dev", "check"),
+    }
+
+
 def test_no_command_prints_help() -> None:
     result = CliRunner().invoke(main, [])
     assert result.exit_code == 0 and "verify" in result.output and "lessons" in result.output

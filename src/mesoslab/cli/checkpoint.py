@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from mesoslab.cli.options import dir_option, load_spec
+from mesoslab.cli.options import lab_option, load_spec
 
 
 @click.group()
@@ -15,23 +15,23 @@ def checkpoint() -> None:
 
 @checkpoint.command("save")
 @click.argument("name")
-@dir_option
-def checkpoint_save(name: str, directory: str | None) -> None:
+@lab_option
+def checkpoint_save(name: str, lab: str | None) -> None:
     """Snapshot every machine as NAME (e.g. after-lesson-2)."""
     from mesoslab.lab.vagrant import VagrantDriver
 
-    spec = load_spec(directory)
+    spec = load_spec(lab)
     VagrantDriver(spec.directory).snapshot_save(name)
     click.echo(f"saved checkpoint {name} of lab {spec.name}")
 
 
 @checkpoint.command("restore")
 @click.argument("name")
-@dir_option
-def checkpoint_restore(name: str, directory: str | None) -> None:
+@lab_option
+def checkpoint_restore(name: str, lab: str | None) -> None:
     """Put every machine back to checkpoint NAME."""
     from mesoslab.lab.vagrant import VagrantDriver
 
-    spec = load_spec(directory)
+    spec = load_spec(lab)
     VagrantDriver(spec.directory).snapshot_restore(name)
     click.echo(f"restored checkpoint {name} of lab {spec.name}")

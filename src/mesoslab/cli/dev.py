@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mesoslab.cli.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load_spec
+from mesoslab.cli.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, lab_option, load_spec
 
 if TYPE_CHECKING:
     from mesoslab.checks.result import CheckResult
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def dev() -> None:
-    """Tools for lesson authors and CI (run them in a lab directory)."""
+    """Tools for lesson authors and CI, run on a lab (here, or the lab in -C DIR)."""
 
 
 @dev.command()
@@ -43,13 +43,13 @@ def dev() -> None:
     help="how long a step's checks may settle before its commands run (failure expected)",
 )
 @click.option("--quiet", "-q", is_flag=True, help="do not show the commands' output")
-@click.option("--lab", "directory", metavar="DIR", help="the lab directory (default: current)")
+@lab_option
 def check(
     lessons: tuple[str, ...],
     from_scratch: bool,
     before_timeout: float,
     quiet: bool,
-    directory: str | None,
+    lab: str | None,
 ) -> None:
     """Prove on this lab that each step of LESSONS works: its checks fail before its
     commands run, the commands succeed, and the checks pass after.
@@ -62,7 +62,7 @@ def check(
     from mesoslab.ops.up import refresh_inventory
     from mesoslab.remote.session import Session
 
-    spec = load_spec(directory)
+    spec = load_spec(lab)
     inventory, _ = refresh_inventory(spec)
     missing = [n.name for n in inventory.nodes if n.ssh is None]
     if missing:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from mesoslab.cli.options import format_option, inventory_option
+from mesoslab.cli.options import format_option, inventory_option, lab_option
 from mesoslab.lab.presets import PRESETS
 from mesoslab.lab.spec import PLATFORMS, PROVIDERS
 
@@ -121,10 +121,10 @@ def init(
 
 
 @click.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@lab_option
 @format_option("text", "json")
-def doctor(directory: str | None, fmt: str) -> None:
-    """Check that this machine can run the lab in DIRECTORY (default: the lab around here).
+def doctor(lab: str | None, fmt: str) -> None:
+    """Check that this machine can run the lab here (or the lab in -C DIR).
 
     Vagrant, the providers (VirtualBox, libvirt, LXC), hardware virtualization, the CPU
     architecture, the network range, the box, memory and disk: each with what to do.
@@ -135,7 +135,7 @@ def doctor(directory: str | None, fmt: str) -> None:
 
     from mesoslab.lab.doctor import doctor_for_dir, exit_status
 
-    findings = doctor_for_dir(directory)
+    findings = doctor_for_dir(lab)
     if fmt == "json":
         click.echo(json.dumps({"findings": [asdict(f) for f in findings]}, indent=2))
     else:
@@ -148,10 +148,10 @@ def doctor(directory: str | None, fmt: str) -> None:
 
 
 @click.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@lab_option
 @inventory_option
 @format_option("text", "json")
-def status(directory: str | None, inventory: str | None, fmt: str) -> None:
+def status(lab: str | None, inventory: str | None, fmt: str) -> None:
     """Show every node of the lab: roles, address, machine state and live service health.
 
     Masters (leader/standby), agents (registered), ZooKeeper (mode), Marathon and Chronos
@@ -160,7 +160,7 @@ def status(directory: str | None, inventory: str | None, fmt: str) -> None:
     """
     from mesoslab.ops.status import lab_status, resolve_target
 
-    result = lab_status(resolve_target(directory, inventory))
+    result = lab_status(resolve_target(lab, inventory))
     if fmt == "json":
         import json
 

@@ -17,7 +17,7 @@ import click
 from mesoslab.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
-    dir_option,
+    lab_option,
     load_spec,
     nodes_argument,
     yes_option,
@@ -145,7 +145,7 @@ def _cancel_message() -> None:
 
 @click.command()
 @nodes_argument
-@dir_option
+@lab_option
 @click.option(
     "--through",
     metavar="LESSON",
@@ -153,9 +153,7 @@ def _cancel_message() -> None:
     "can start at the next lesson",
 )
 @click.option("--no-provision", is_flag=True, help="only start the machines")
-def up(
-    nodes: tuple[str, ...], directory: str | None, through: str | None, no_provision: bool
-) -> None:
+def up(nodes: tuple[str, ...], lab: str | None, through: str | None, no_provision: bool) -> None:
     """Start the lab's machines (all, or NODES) and prepare them for lesson 1.
 
     Builds the rehearsal box first when it is missing, runs `vagrant up` with live output,
@@ -165,7 +163,7 @@ def up(
     from mesoslab.errors import LabCancelled
     from mesoslab.ops.up import bring_up
 
-    spec = load_spec(directory)
+    spec = load_spec(lab)
     printer = _Printer(spec)
     cancel = threading.Event()
     try:
@@ -186,18 +184,18 @@ def up(
 
 @click.command()
 @nodes_argument
-@dir_option
+@lab_option
 @click.option(
     "--through",
     metavar="LESSON",
     help="also apply the solutions of lessons 1…LESSON (catch up a lab)",
 )
-def provision(nodes: tuple[str, ...], directory: str | None, through: str | None) -> None:
+def provision(nodes: tuple[str, ...], lab: str | None, through: str | None) -> None:
     """Provision running machines again (all, or NODES). Idempotent: a second run changes
     nothing. With --through, catch the lab up to the end of a lesson."""
     from mesoslab.ops.up import provision_and_catch_up
 
-    spec = load_spec(directory)
+    spec = load_spec(lab)
     printer = _Printer(spec)
     cancel = threading.Event()
     try:
@@ -213,25 +211,25 @@ def provision(nodes: tuple[str, ...], directory: str | None, through: str | None
 
 @click.command()
 @nodes_argument
-@dir_option
-def halt(nodes: tuple[str, ...], directory: str | None) -> None:
+@lab_option
+def halt(nodes: tuple[str, ...], lab: str | None) -> None:
     """Stop the lab's machines (all, or NODES); `mesoslab up` starts them again."""
     from mesoslab.lab.vagrant import VagrantDriver
 
-    spec = load_spec(directory)
+    spec = load_spec(lab)
     VagrantDriver(spec.directory).halt(list(nodes))
     click.echo(f"halted {', '.join(nodes) or 'all machines'} of lab {spec.name}")
 
 
 @click.command()
 @nodes_argument
-@dir_option
+@lab_option
 @yes_option("do not ask")
-def destroy(nodes: tuple[str, ...], directory: str | None, yes: bool) -> None:
+def destroy(nodes: tuple[str, ...], lab: str | None, yes: bool) -> None:
     """Delete the lab's machines (all, or NODES) and everything on them."""
     from mesoslab.lab.vagrant import VagrantDriver
 
-    spec = load_spec(directory)
+    spec = load_spec(lab)
     what = ", ".join(nodes) or f"all {len(spec.nodes)} machines"
     if (
         not yes
@@ -247,13 +245,13 @@ def destroy(nodes: tuple[str, ...], directory: str | None, yes: bool) -> None:
 
 @click.command()
 @click.argument("node")
-@dir_option
-def ssh(node: str, directory: str | None) -> None:
+@lab_option
+def ssh(node: str, lab: str | None) -> None:
     """Open an interactive shell on NODE (`vagrant ssh NODE`)."""
     from mesoslab.errors import UsageError
     from mesoslab.lab.vagrant import vagrant_env, vagrant_executable
 
-    spec = load_spec(directory)
+    spec = load_spec(lab)
     if spec.node(node) is None:
         raise UsageError(
             f"no node {node!r} in lab {spec.name}; nodes: {', '.join(n.name for n in spec.nodes)}"

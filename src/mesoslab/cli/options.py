@@ -1,7 +1,9 @@
 """What the commands share: their common options, exit statuses and the lab they act on.
 
 Each option is defined here once, so the same thing is spelled and explained the same way
-in every command.
+in every command. The lab folder is ``-C DIR`` / ``--lab DIR`` everywhere (as ``git -C``
+and ``make -C``); without it a command acts on the lab around the current folder. Only
+``mesoslab init DIR`` takes its folder as an argument: it creates it.
 
 Imports stay light (click only): `mesoslab --help` loads this module.
 """
@@ -33,13 +35,15 @@ def inventory_option(f: F) -> F:
     return click.option("--inventory", "-i", metavar="FILE", help=INVENTORY_HELP)(f)
 
 
-def dir_option(f: F) -> F:
-    """``--dir DIRECTORY``: the lab directory, passed on as ``directory``."""
+def lab_option(f: F) -> F:
+    """``-C DIR`` / ``--lab DIR``: the lab folder, passed on as ``lab``."""
     return click.option(
-        "--dir",
-        "directory",
+        "-C",
+        "--lab",
+        "lab",
+        metavar="DIR",
         type=click.Path(file_okay=False),
-        help="the lab directory (default: the one around the current folder)",
+        help="the lab's folder (default: the lab around the current folder)",
     )(f)
 
 
@@ -75,9 +79,9 @@ def yes_option(help: str) -> Callable[[F], F]:
 nodes_argument = click.argument("nodes", nargs=-1)
 
 
-def load_spec(directory: str | None) -> LabSpec:
-    """The lab in ``directory`` (else the one around the current folder, else here)."""
+def load_spec(lab: str | None) -> LabSpec:
+    """The lab given by ``--lab`` (else the one around the current folder, else here)."""
     from mesoslab.lab.spec import find_lab_dir, load_lab
 
-    folder = Path(directory) if directory else find_lab_dir()
+    folder = Path(lab) if lab else find_lab_dir()
     return load_lab(folder or Path.cwd())
