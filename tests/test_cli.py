@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -35,13 +36,76 @@ def mesoslab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 # ------------------------------------------------------------------ commands and help
 
 
-def test_every_command_has_help() -> None:
-    runner = CliRunner()
-    for name, command in main.commands.items():
-        assert command.help, f"{name} has no help text"
-        result = runner.invoke(main, [name, "--help"])
-        assert result.exit_code == 0, (name, result.output)
-        assert f"Usage: main {name}" in result.output
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every command and subcommand under ``group`` (``("checkpoint", "save")``)."""
+    for name, command in group.commands.items():
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+ALL_COMMANDS = list(_commands(main))
+
+
+def test_the_walk_reaches_the_subcommands() -> None:
+    for nested in [("checkpoint", "save"), ("checkpoint", "restore"), ("box", "build")]:
+        assert nested in ALL_COMMANDS
+    assert ("dev", "check") in ALL_COMMANDS and ("verify",) in ALL_COMMANDS
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=" ".join)
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    command = _command(path)
+    name = " ".join(path)
+    assert command.help and command.help.strip(), f"{name} has no help text"
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, (name, result.output)
+    assert f"Usage: main {name}" in result.output
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.hidden:
+            assert param.help, f"{name} {param.opts[0]} has no help text"
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=" ".join)
+def test_the_lab_folder_is_spelled_one_way(path: tuple[str, ...]) -> None:
+    """A command that acts on an existing lab takes its folder as -C DIR / --lab DIR (as
+    git -C, make -C); only `init` takes a folder argument: the one it creates."""
+    params = _command(path).params
+    folders = [
+        p
+        for p in params
+        if isinstance(p.type, click.Path) and not p.type.file_okay and p.name != "directory"
+    ]
+    for param in folders:
+        assert isinstance(param, click.Option) and param.opts == ["-C", "--lab"], param
+    assert all(p.name != "directory" for p in params) or path == ("init",)
+    assert not any("--dir" in getattr(p, "opts", ()) for p in params)
+
+
+def test_lab_commands_take_the_lab_folder() -> None:
+    takes_lab = {
+        path for path in ALL_COMMANDS if any(p.name == "lab" for p in _command(path).params)
+    }
+    assert takes_lab == {
+        ("doctor",),
+        ("status",),
+        ("up",),
+        ("provision",),
+        ("halt",),
+        ("destroy",),
+        ("ssh",),
+        ("checkpoint", "save"),
+        ("checkpoint", "restore"),
+        ("dev", "check"),
+    }
 
 
 def test_no_command_prints_help() -> None:

@@ -329,7 +329,7 @@ def test_render_and_exit_status() -> None:
 def test_cli_doctor_json_and_exit_status(tmp_path: Path) -> None:
     (tmp_path / "lab.toml").write_text('platform = "centos9"\n')
     group = _Group(name="mesoslab", commands={"doctor": doctor_cmd})
-    result = CliRunner().invoke(group, ["doctor", str(tmp_path), "--format", "json"])
+    result = CliRunner().invoke(group, ["doctor", "--lab", str(tmp_path), "--format", "json"])
     assert result.exit_code == 1, result.output
     doc = json.loads(result.output)
     assert doc["findings"][0]["status"] == "fail" and "centos9" in doc["findings"][0]["detail"]

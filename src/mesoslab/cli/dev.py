@@ -9,10 +9,11 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from mesoslab.cli.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, lab_option, load_spec
 
 if TYPE_CHECKING:
     from mesoslab.checks.result import CheckResult
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def dev() -> None:
-    """Tools for lesson authors and CI (run them in a lab directory)."""
+    """Tools for lesson authors and CI, run on a lab (here, or the lab in -C DIR)."""
 
 
 @dev.command()
@@ -42,13 +43,13 @@ def dev() -> None:
     help="how long a step's checks may settle before its commands run (failure expected)",
 )
 @click.option("--quiet", "-q", is_flag=True, help="do not show the commands' output")
-@click.option("--lab", "directory", metavar="DIR", help="the lab directory (default: current)")
+@lab_option
 def check(
     lessons: tuple[str, ...],
     from_scratch: bool,
     before_timeout: float,
     quiet: bool,
-    directory: str | None,
+    lab: str | None,
 ) -> None:
     """Prove on this lab that each step of LESSONS works: its checks fail before its
     commands run, the commands succeed, and the checks pass after.
@@ -57,12 +58,11 @@ def check(
     that lesson's checks do not pass on the lab (or with --from-scratch). Exit status 0
     only if every step's commands succeeded and its checks passed after; 1 otherwise.
     """
-    from mesoslab.lab.spec import find_lab_dir, load_lab
     from mesoslab.ops.devcheck import DevCheckCallbacks, dev_check
     from mesoslab.ops.up import refresh_inventory
     from mesoslab.remote.session import Session
 
-    spec = load_lab(Path(directory) if directory else (find_lab_dir() or Path.cwd()))
+    spec = load_spec(lab)
     inventory, _ = refresh_inventory(spec)
     missing = [n.name for n in inventory.nodes if n.ssh is None]
     if missing:
@@ -71,7 +71,7 @@ def check(
             fg="red",
             err=True,
         )
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     out = _Out(max([len(n.name) for n in inventory.nodes] + [7]), quiet)
     click.secho(
         f"==> dev check {' '.join(lessons)} on lab {spec.name} ({spec.platform})",
@@ -96,7 +96,7 @@ def check(
             session=session,
         )
     _summary(report)
-    sys.exit(0 if report.ok else 1)
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 
 
 class _Out:
@@ -159,11 +159,11 @@ def _print_step(check: StepCheck) -> None:
         else:
             click.secho(f"    run     FAILED ({check.run_s:.1f}s)", fg="red")
             for action in run.actions:
-                for result in action.results:
-                    if result.ok:
+                for command in action.results:
+                    if command.ok:
                         continue
-                    click.secho(f"      {result.describe()}", fg="red")
-                    for line in result.tail(8).splitlines():
+                    click.secho(f"      {command.describe()}", fg="red")
+                    for line in command.tail(8).splitlines():
                         click.echo(f"        | {line}")
             if run.skipped:
                 click.echo(f"      {run.skipped} later block(s) not run")

@@ -1,49 +1,37 @@
-"""The lab commands `mesoslab init`, `doctor` and `status` (registered in cli.py).
+"""The lab as a whole: `mesoslab init` (create one), `doctor` (can this machine run it?)
+and `status` (what its nodes and services are doing).
 
-Thin: parse arguments, call mesoslab.lab, render. Imports of the library and of rich stay
-inside the commands so that `mesoslab --help` stays light.
+Thin: parse arguments, call :mod:`mesoslab.lab` and :mod:`mesoslab.ops`, render (the rich
+views are :mod:`.doctor_view` and :mod:`.status_view`). Library imports and rich stay inside
+the commands so that `mesoslab --help` stays light.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
+from mesoslab.cli.options import format_option, inventory_option, lab_option
 from mesoslab.lab.presets import PRESETS
 from mesoslab.lab.spec import PLATFORMS, PROVIDERS
 
-INVENTORY_HELP = (
-    "TOML inventory of the cluster (default: $MESOSLAB_INVENTORY, the lab's "
-    ".mesoslab/inventory.toml, else the nodes of its lab.toml)"
-)
 
+def _packages(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``mesosphere``, ``aventer``, ``prebaked`` or ``local:PATH``, checked as given."""
+    from mesoslab.errors import InitError
+    from mesoslab.lab.init import validate_packages
 
-class PackagesType(click.ParamType):
-    """``mesosphere``, ``aventer``, ``prebaked`` or ``local:PATH``."""
-
-    name = "mesosphere|aventer|local:PATH|prebaked"
-
-    def get_metavar(  # type: ignore[override]  # click 8.1 passes no ctx, 8.2+ does
-        self, param: click.Parameter, ctx: click.Context | None = None
-    ) -> str:
-        return f"[{self.name}]"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from mesoslab.errors import InitError
-        from mesoslab.lab.init import validate_packages
-
-        try:
-            return validate_packages(str(value))
-        except InitError:
-            self.fail(
-                f"{value!r} is not a package channel; use mesosphere, aventer, prebaked or "
-                "local:PATH (a folder of RPMs)",
-                param,
-                ctx,
-            )
+    if value is None:
+        return None
+    try:
+        return validate_packages(value)
+    except InitError:
+        raise click.BadParameter(
+            f"{value!r} is not a package channel; use mesosphere, aventer, prebaked or "
+            "local:PATH (a folder of RPMs)"
+        ) from None
 
 
 @click.command()
@@ -70,7 +58,8 @@ class PackagesType(click.ParamType):
 )
 @click.option(
     "--packages",
-    type=PackagesType(),
+    metavar="[mesosphere|aventer|local:PATH|prebaked]",
+    callback=_packages,
     default=None,
     help="package channel (default: mesosphere for centos7, prebaked for rehearsal)",
 )
@@ -132,17 +121,10 @@ def init(
 
 
 @click.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts",
-)
-def doctor(directory: str | None, fmt: str) -> None:
-    """Check that this machine can run the lab in DIRECTORY (default: the lab around here).
+@lab_option
+@format_option("text", "json")
+def doctor(lab: str | None, fmt: str) -> None:
+    """Check that this machine can run the lab here (or the lab in -C DIR).
 
     Vagrant, the providers (VirtualBox, libvirt, LXC), hardware virtualization, the CPU
     architecture, the network range, the box, memory and disk: each with what to do.
@@ -153,7 +135,7 @@ def doctor(directory: str | None, fmt: str) -> None:
 
     from mesoslab.lab.doctor import doctor_for_dir, exit_status
 
-    findings = doctor_for_dir(directory)
+    findings = doctor_for_dir(lab)
     if fmt == "json":
         click.echo(json.dumps({"findings": [asdict(f) for f in findings]}, indent=2))
     else:
@@ -166,25 +148,19 @@ def doctor(directory: str | None, fmt: str) -> None:
 
 
 @click.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False))
-@click.option("--inventory", "-i", metavar="FILE", help=INVENTORY_HELP)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts",
-)
-def status(directory: str | None, inventory: str | None, fmt: str) -> None:
+@lab_option
+@inventory_option
+@format_option("text", "json")
+def status(lab: str | None, inventory: str | None, fmt: str) -> None:
     """Show every node of the lab: roles, address, machine state and live service health.
 
     Masters (leader/standby), agents (registered), ZooKeeper (mode), Marathon and Chronos
-    are probed all at once with short timeouts, so a dead lab answers quickly.
+    are probed all at once with short timeouts, so a dead lab answers quickly. A lab not
+    yet brought up shows the nodes of its lab.toml.
     """
     from mesoslab.ops.status import lab_status, resolve_target
 
-    result = lab_status(resolve_target(directory, inventory))
+    result = lab_status(resolve_target(lab, inventory))
     if fmt == "json":
         import json
 

@@ -1,7 +1,8 @@
-"""Lab lifecycle commands: up, provision, halt, destroy, ssh, checkpoint, box build.
+"""The lab's machines: `mesoslab up`, `provision`, `halt`, `destroy` and `ssh`.
 
-Thin: parse arguments, call mesoslab.lab, render progress. Library imports stay inside the
-commands so `mesoslab --help` stays light.
+Thin: parse arguments, call :mod:`mesoslab.ops.up` and the Vagrant driver, print progress
+as node-prefixed lines. Library imports stay inside the commands so `mesoslab --help` stays
+light.
 """
 
 from __future__ import annotations
@@ -9,10 +10,18 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from mesoslab.cli.options import (
+    EXIT_FAILED,
+    EXIT_OK,
+    lab_option,
+    load_spec,
+    nodes_argument,
+    yes_option,
+)
 
 if TYPE_CHECKING:
     from mesoslab.lab.spec import LabSpec
@@ -20,22 +29,7 @@ if TYPE_CHECKING:
     from mesoslab.ops.up import UpCallbacks, UpReport
     from mesoslab.provision.steps import ProgressEvent, StepOutcome
 
-# Every lab command takes the lab directory the same way.
-_dir_option = click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False),
-    help="the lab directory (default: the one around the current folder)",
-)
-
 _MARK = {"ok": "✔", "changed": "✔", "failed": "✘", "skipped": "–"}
-
-
-def _spec(directory: str | None) -> LabSpec:
-    from mesoslab.lab.spec import find_lab_dir, load_lab
-
-    folder = Path(directory) if directory else find_lab_dir()
-    return load_lab(folder or Path.cwd())
 
 
 class _Printer:
@@ -114,9 +108,9 @@ def _summary(report: UpReport, spec: LabSpec) -> int:
             fg="red",
             err=True,
         )
-        for result in step.results:
-            if result.status is Status.FAIL:
-                click.echo("\n".join(result_lines(result)), err=True)
+        for check in step.results:
+            if check.status is Status.FAIL:
+                click.echo("\n".join(result_lines(check)), err=True)
     if report.catch_up is not None and report.catch_up.failed is not None:
         run = report.catch_up.failed
         click.secho(
@@ -129,7 +123,7 @@ def _summary(report: UpReport, spec: LabSpec) -> int:
                     if result.output.strip():
                         click.echo(result.tail(), err=True)
     if not report.ok:
-        return 1
+        return EXIT_FAILED
     rehearsal = (
         " (a rehearsal lab: Mesos services are emulated)" if spec.platform == "rehearsal" else ""
     )
@@ -137,7 +131,7 @@ def _summary(report: UpReport, spec: LabSpec) -> int:
         f"✔ lab {spec.name} is up{rehearsal}. Inventory: {report.inventory_path}", fg="green"
     )
     click.echo("Next: `mesoslab status`, then `mesoslab lessons` and `mesoslab show lesson-1`.")
-    return 0
+    return EXIT_OK
 
 
 def _cancel_message() -> None:
@@ -150,8 +144,8 @@ def _cancel_message() -> None:
 
 
 @click.command()
-@click.argument("nodes", nargs=-1)
-@_dir_option
+@nodes_argument
+@lab_option
 @click.option(
     "--through",
     metavar="LESSON",
@@ -159,9 +153,7 @@ def _cancel_message() -> None:
     "can start at the next lesson",
 )
 @click.option("--no-provision", is_flag=True, help="only start the machines")
-def up(
-    nodes: tuple[str, ...], directory: str | None, through: str | None, no_provision: bool
-) -> None:
+def up(nodes: tuple[str, ...], lab: str | None, through: str | None, no_provision: bool) -> None:
     """Start the lab's machines (all, or NODES) and prepare them for lesson 1.
 
     Builds the rehearsal box first when it is missing, runs `vagrant up` with live output,
@@ -171,7 +163,7 @@ def up(
     from mesoslab.errors import LabCancelled
     from mesoslab.ops.up import bring_up
 
-    spec = _spec(directory)
+    spec = load_spec(lab)
     printer = _Printer(spec)
     cancel = threading.Event()
     try:
@@ -191,19 +183,19 @@ def up(
 
 
 @click.command()
-@click.argument("nodes", nargs=-1)
-@_dir_option
+@nodes_argument
+@lab_option
 @click.option(
     "--through",
     metavar="LESSON",
     help="also apply the solutions of lessons 1…LESSON (catch up a lab)",
 )
-def provision(nodes: tuple[str, ...], directory: str | None, through: str | None) -> None:
+def provision(nodes: tuple[str, ...], lab: str | None, through: str | None) -> None:
     """Provision running machines again (all, or NODES). Idempotent: a second run changes
     nothing. With --through, catch the lab up to the end of a lesson."""
     from mesoslab.ops.up import provision_and_catch_up
 
-    spec = _spec(directory)
+    spec = load_spec(lab)
     printer = _Printer(spec)
     cancel = threading.Event()
     try:
@@ -218,33 +210,33 @@ def provision(nodes: tuple[str, ...], directory: str | None, through: str | None
 
 
 @click.command()
-@click.argument("nodes", nargs=-1)
-@_dir_option
-def halt(nodes: tuple[str, ...], directory: str | None) -> None:
+@nodes_argument
+@lab_option
+def halt(nodes: tuple[str, ...], lab: str | None) -> None:
     """Stop the lab's machines (all, or NODES); `mesoslab up` starts them again."""
     from mesoslab.lab.vagrant import VagrantDriver
 
-    spec = _spec(directory)
+    spec = load_spec(lab)
     VagrantDriver(spec.directory).halt(list(nodes))
     click.echo(f"halted {', '.join(nodes) or 'all machines'} of lab {spec.name}")
 
 
 @click.command()
-@click.argument("nodes", nargs=-1)
-@_dir_option
-@click.option("--yes", "-y", is_flag=True, help="do not ask")
-def destroy(nodes: tuple[str, ...], directory: str | None, yes: bool) -> None:
+@nodes_argument
+@lab_option
+@yes_option("do not ask")
+def destroy(nodes: tuple[str, ...], lab: str | None, yes: bool) -> None:
     """Delete the lab's machines (all, or NODES) and everything on them."""
     from mesoslab.lab.vagrant import VagrantDriver
 
-    spec = _spec(directory)
+    spec = load_spec(lab)
     what = ", ".join(nodes) or f"all {len(spec.nodes)} machines"
     if (
         not yes
         and sys.stdin.isatty()
         and not click.confirm(f"Destroy {what} of lab {spec.name}?", default=False)
     ):
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
     VagrantDriver(spec.directory).destroy(list(nodes))
     if not nodes:
         (spec.state_dir / "inventory.toml").unlink(missing_ok=True)
@@ -253,13 +245,13 @@ def destroy(nodes: tuple[str, ...], directory: str | None, yes: bool) -> None:
 
 @click.command()
 @click.argument("node")
-@_dir_option
-def ssh(node: str, directory: str | None) -> None:
+@lab_option
+def ssh(node: str, lab: str | None) -> None:
     """Open an interactive shell on NODE (`vagrant ssh NODE`)."""
     from mesoslab.errors import UsageError
     from mesoslab.lab.vagrant import vagrant_env, vagrant_executable
 
-    spec = _spec(directory)
+    spec = load_spec(lab)
     if spec.node(node) is None:
         raise UsageError(
             f"no node {node!r} in lab {spec.name}; nodes: {', '.join(n.name for n in spec.nodes)}"
@@ -267,71 +259,3 @@ def ssh(node: str, directory: str | None) -> None:
     os.chdir(spec.directory)
     executable = vagrant_executable()
     os.execvpe(executable, [executable, "ssh", node], vagrant_env(dict(os.environ)))
-
-
-@click.group()
-def checkpoint() -> None:
-    """Save or restore a snapshot of every machine (VirtualBox, libvirt; not LXC)."""
-
-
-@checkpoint.command("save")
-@click.argument("name")
-@_dir_option
-def checkpoint_save(name: str, directory: str | None) -> None:
-    """Snapshot every machine as NAME (e.g. after-lesson-2)."""
-    from mesoslab.lab.vagrant import VagrantDriver
-
-    spec = _spec(directory)
-    VagrantDriver(spec.directory).snapshot_save(name)
-    click.echo(f"saved checkpoint {name} of lab {spec.name}")
-
-
-@checkpoint.command("restore")
-@click.argument("name")
-@_dir_option
-def checkpoint_restore(name: str, directory: str | None) -> None:
-    """Put every machine back to checkpoint NAME."""
-    from mesoslab.lab.vagrant import VagrantDriver
-
-    spec = _spec(directory)
-    VagrantDriver(spec.directory).snapshot_restore(name)
-    click.echo(f"restored checkpoint {name} of lab {spec.name}")
-
-
-@click.group()
-def box() -> None:
-    """Build pre-baked boxes for offline classrooms."""
-
-
-@box.command("build")
-@click.option(
-    "--platform",
-    type=click.Choice(["rehearsal", "centos7"]),
-    default="rehearsal",
-    show_default=True,
-)
-@click.option(
-    "--provider",
-    type=click.Choice(["lxc", "virtualbox", "libvirt"]),
-    default="lxc",
-    show_default=True,
-)
-@click.option(
-    "--add/--no-add",
-    default=True,
-    show_default=True,
-    help="also `vagrant box add` it (with a catalog file, so its version is known)",
-)
-def box_build(platform: str, provider: str, add: bool) -> None:
-    """Build a box (rehearsal: a Debian 12 LXC rootfs by debootstrap; cached)."""
-    from mesoslab.lab.boxes import RECIPES, add_box, build_box
-
-    def on_line(_: str, text: str) -> None:
-        click.echo(f"box │ {text}")
-
-    path = build_box(platform, provider, on_line=on_line)
-    click.echo(f"built {path}")
-    recipe = RECIPES[(platform, provider)]  # build_box explains when there is no recipe
-    if add:
-        version = add_box(path, recipe.box_name, provider, on_line)
-        click.secho(f"✔ box {recipe.box_name} {version} ({provider}) is ready", fg="green")

@@ -424,7 +424,7 @@ def resolve_target(directory: str | None, inventory: str | None) -> StatusTarget
         return StatusTarget(lab_inventory(spec), spec, _vms(spec))
     raise UsageError(
         "no lab here: run inside a lab folder (one with lab.toml), give its folder "
-        "(mesoslab status DIR), or pass --inventory FILE",
+        "(mesoslab status -C DIR), or pass --inventory FILE",
         hint="create a lab with `mesoslab init`",
     )
 

@@ -1,4 +1,5 @@
-"""Live terminal view of a running verify: every check pending → pass/fail as it settles."""
+"""Live terminal view of a running `mesoslab verify`: every check pending → pass/fail as it
+settles (rich). Imported only when a text verify runs."""
 
 from __future__ import annotations
 
