@@ -397,3 +397,22 @@ def test_verify_watch_waits_until_the_cluster_converges(
     assert proc.returncode == 0, err
     doc = json.loads(out)  # one JSON document: the final one
     assert doc["passed"] is True
+
+
+def test_lint_of_a_lesson_folder_finds_its_lesson_and_an_empty_one_says_what_it_wanted(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "my-lesson"
+    folder.mkdir()
+    source = Path(__file__).resolve().parents[1] / "lessons/03-port-ranges/lesson.md"
+    (folder / "lesson.md").write_text(source.read_text())
+    out = mesoslab("lint", str(folder))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 lesson file(s), 0 problem(s)" in out.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = mesoslab("lint", str(empty))
+    assert out.returncode == 1
+    assert f"0 lesson files in {empty}: give a lesson file, a folder holding lesson.md" in (
+        out.stderr
+    )

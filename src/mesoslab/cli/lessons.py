@@ -82,23 +82,24 @@ def show(lesson: str, platform: str | None) -> None:
 def lint(path: str | None) -> None:
     """Check lesson files for problems (every problem as file:line: message).
 
-    PATH is a lesson file or a folder of lessons (default: the shipped lessons).
-    Exit status 1 when there are problems.
+    PATH is a lesson file, a lesson's folder (one holding lesson.md) or a folder of
+    lessons (NN-slug/lesson.md; default: the shipped lessons). Exit status 1 when there are
+    problems or no lesson file at all.
     """
     from pathlib import Path
 
-    from mesoslab.lessons.catalog import lesson_files, lessons_dir
-    from mesoslab.lessons.lint import lint_paths
+    from mesoslab.lessons.catalog import lessons_dir
+    from mesoslab.lessons.lint import LAYOUT, lesson_targets, lint_paths
 
     target = Path(path) if path else lessons_dir()
-    files = [target] if target.is_file() else [e.path for e in lesson_files(target)]
-    if target.is_dir():
-        stray = sorted(p for p in target.glob("*/*.md") if p not in files and p.name == "lesson.md")
-        files.extend(stray)
+    files = lesson_targets(target)
     problems = lint_paths(files)
     for problem in problems:
         click.echo(str(problem))
-    click.echo(f"{len(files)} lesson file(s), {len(problems)} problem(s)", err=True)
+    if not files:
+        click.echo(f"0 lesson files in {target}: give {LAYOUT}", err=True)
+    else:
+        click.echo(f"{len(files)} lesson file(s), {len(problems)} problem(s)", err=True)
     sys.exit(EXIT_FAILED if problems or not files else EXIT_OK)
 
 
