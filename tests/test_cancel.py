@@ -24,8 +24,8 @@ from mesoslab.lessons.catchup import catch_up
 from mesoslab.progress import ProgressStore
 from mesoslab.remote import run_on_nodes
 from mesoslab.remote.pool import SshPool
-from mesoslab.tui.screens.catch_up import CatchUpScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.dialogs.catch_up import CatchUpScreen
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.screens.lessons import lesson_rows
 from mesoslab.tui.widgets.command_cell import CommandCell
 from mesoslab.tui.widgets.log_panel import LogPanel

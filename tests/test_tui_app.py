@@ -22,7 +22,7 @@ from mesoslab.lab.doctor import Host
 from mesoslab.progress import ProgressStore
 from mesoslab.tui.app import MesoslabApp
 from mesoslab.tui.context import LabContext
-from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.screens.first_run import FirstRunScreen
 from mesoslab.tui.screens.help import HelpScreen
 from mesoslab.tui.screens.lab import LabScreen
@@ -568,7 +568,7 @@ async def test_catch_up_and_ssh_on_a_cluster_with_ssh(
         assert "lesson-1 (Your first cluster): 0/2 steps passed" in static_text(note)
         assert "press C to catch up" in static_text(note)
         await pilot.press("C", "y")
-        from mesoslab.tui.screens.catch_up import CatchUpScreen
+        from mesoslab.tui.dialogs.catch_up import CatchUpScreen
 
         await wait_for(pilot, lambda: isinstance(app.screen, CatchUpScreen) and app.screen.done)
         status = static_text(app.screen.query_one("#catch-up-status", Static))

@@ -21,8 +21,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, TextArea
 
 from mesoslab.tui.app import MesoslabApp, make_app
-from mesoslab.tui.screens.catch_up import CatchUpScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.dialogs.catch_up import CatchUpScreen
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.screens.lab import LabScreen
 from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.screens.lessons import LessonsScreen

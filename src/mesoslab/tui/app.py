@@ -24,11 +24,11 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from mesoslab.tui.context import LabContext, resolve_context
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.errors import error_parts, short_message
 from mesoslab.tui.gc_pacing import GcPacer
 from mesoslab.tui.release import release_closed
 from mesoslab.tui.screens.base import BaseScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from mesoslab.lab.doctor import Host

@@ -21,8 +21,8 @@ from textual.widgets import Header, Input, Label, Select, Static
 from mesoslab.errors import MesoslabError
 from mesoslab.lab.presets import PRESETS
 from mesoslab.lab.spec import LAB_FILE, PLATFORMS, PROVIDERS
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.screens.base import BaseScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:

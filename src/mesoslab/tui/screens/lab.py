@@ -22,10 +22,10 @@ from textual.widgets import Header, Static
 from textual.worker import Worker
 
 from mesoslab.errors import MesoslabError
+from mesoslab.tui.dialogs.ask_text import AskTextScreen
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.errors import error_parts
-from mesoslab.tui.screens.ask_text import AskTextScreen
 from mesoslab.tui.screens.base import BaseScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.widgets.footer import KeyFooter
 from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.node_progress import NodeProgress

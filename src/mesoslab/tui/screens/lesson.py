@@ -19,9 +19,9 @@ from textual.widgets import Header, Markdown, OptionList, Static
 from textual.worker import Worker
 
 from mesoslab.errors import MesoslabError
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.notebook import CELL, PROSE, readable_prose, step_segments, where_text
 from mesoslab.tui.screens.base import BaseScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from mesoslab.tui.widgets.command_cell import CommandCell
 from mesoslab.tui.widgets.footer import KeyFooter
@@ -562,7 +562,7 @@ class LessonScreen(BaseScreen):
     # ------------------------------------------------------------------ help
 
     def action_solution(self) -> None:
-        from mesoslab.tui.screens.solution import SolutionScreen
+        from mesoslab.tui.dialogs.solution import SolutionScreen
 
         if self.lesson is None or self.runtime is None:
             return
@@ -587,7 +587,7 @@ class LessonScreen(BaseScreen):
                 cell.focus()
 
     def action_catch_up(self) -> None:
-        from mesoslab.tui.screens.catch_up import CatchUpScreen
+        from mesoslab.tui.dialogs.catch_up import CatchUpScreen
 
         lesson = self.lesson
         ctx = self.mapp.context

@@ -20,8 +20,8 @@ from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
 from mesoslab.tui.cells import CellRecord
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.errors import error_parts
-from mesoslab.tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from mesoslab.tui.runtime import NotebookRuntime
