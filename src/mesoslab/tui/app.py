@@ -21,7 +21,6 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.worker import Worker
 
 from mesoslab.tui.context import LabContext, resolve_context
 from mesoslab.tui.dialogs.confirm import ConfirmScreen
@@ -244,14 +243,12 @@ class MesoslabApp(App[None]):
             return
         lab.cancel_op()
         self.notify(f"stopping `{lab.op_name}`… mesoslab quits when it has ended", timeout=30)
-        worker = lab.op_worker
-        self.run_worker(self._exit_after(worker), group="quit", exclusive=True)
+        self.run_worker(self._exit_after(lab), group="quit", exclusive=True)
 
-    async def _exit_after(self, worker: Worker[None] | None) -> None:
-        if worker is not None:
-            # cancelled, failed or too slow: quit anyway
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(worker.wait(), timeout=120)
+    async def _exit_after(self, lab: LabScreen) -> None:
+        # cancelled, failed or too slow: quit anyway
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(lab.op_over(), timeout=120)
         self.exit()
 
 

@@ -1,23 +1,26 @@
 """The lab screen: every node with its live health, and the lab's actions (up, provision, halt,
 destroy, checkpoints, ssh) with their output streamed into a log panel.
 
-Every Vagrant, SSH and HTTP call runs in a thread worker; results come back with
-``call_from_thread`` and output lines through the log panel's thread-safe feed.
+Every Vagrant, SSH and HTTP call runs in a thread worker; results come back as messages
+posted to the screen (handled on the event loop, in the order they were posted) and output
+lines through the log panel's thread-safe feed.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import shutil
 import subprocess
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import Header, Static
 from textual.worker import Worker
 
@@ -35,10 +38,82 @@ from mesoslab.tui.widgets.rehearsal_banner import RehearsalBanner
 if TYPE_CHECKING:
     from mesoslab.lab.status import NodeStatus
     from mesoslab.lab.up import UpCallbacks, UpReport
+    from mesoslab.provision.steps import ProgressEvent, StepOutcome
 
 VM_ACTIONS = frozenset({"up", "provision", "halt", "destroy", "checkpoint", "restore"})
 VM_EVERY = 6  # refresh the machine states every 6th health refresh (`vagrant status` is slow)
 NOT_CREATED = "not created"
+
+
+# What the screen's thread workers report (posted to the screen, handled on the event loop).
+
+
+@dataclass
+class VmStatesRead(Message, bubble=False):
+    """What `vagrant status` says of each machine, or why it could not say."""
+
+    states: dict[str, str] | None
+    error: BaseException | None
+
+
+@dataclass
+class ServicesProbed(Message, bubble=False):
+    """Every node's services, just probed."""
+
+    rows: list[NodeStatus]
+
+
+@dataclass
+class UpPhase(Message, bubble=False):
+    """`up` or `provision` entered a phase (its line is already in the log)."""
+
+    phase: str
+    message: str
+
+
+@dataclass
+class ProvisionEvent(Message, bubble=False):
+    """A provisioning step started on a node (ProgressEvent) or ended there (StepOutcome)."""
+
+    event: ProgressEvent | StepOutcome
+
+
+@dataclass
+class UpFinished(Message, bubble=False):
+    """`up` or `provision` (``name``) ran to its end: what it built and what failed."""
+
+    report: UpReport
+    name: str
+
+
+@dataclass
+class DriverDone(Message, bubble=False):
+    """A Vagrant action (halt, destroy, checkpoint, restore) succeeded."""
+
+    name: str
+    summary: str
+
+
+@dataclass
+class OpFailed(Message, bubble=False):
+    """The running operation stopped on an error."""
+
+    exc: MesoslabError
+
+
+@dataclass
+class OpCancelled(Message, bubble=False):
+    """The running operation ``name`` was stopped by the learner."""
+
+    name: str
+
+
+@dataclass
+class OpFinished(Message, bubble=False):
+    """The running operation ``name`` is over (always the last message of an operation)."""
+
+    name: str
+    ok: bool
 
 
 class LabScreen(BaseScreen):
@@ -59,6 +134,7 @@ class LabScreen(BaseScreen):
         super().__init__(id="lab")
         self.start_up = start_up
         self._op: Worker[None] | None = None
+        self._op_ended = asyncio.Event()  # set when the screen has handled the op's OpFinished
         self._op_name = ""
         self._cancel = threading.Event()
         self._cancellable = False
@@ -187,13 +263,17 @@ class LabScreen(BaseScreen):
         if spec is None:
             return
         if not (spec.state_dir / MACHINES_FILE).is_file():
-            self._vm = ({n.name: NOT_CREATED for n in spec.nodes}, None)
+            read = VmStatesRead({n.name: NOT_CREATED for n in spec.nodes}, None)
         else:
             try:
-                self._vm = (vagrant_states(spec.directory)(), None)
+                read = VmStatesRead(vagrant_states(spec.directory)(), None)
             except Exception as exc:  # shown as the machine state's reason, never raised
-                self._vm = (None, exc)
-        self._ui(self._render_rows)
+                read = VmStatesRead(None, exc)
+        self.post_message(read)
+
+    def on_vm_states_read(self, message: VmStatesRead) -> None:
+        self._vm = (message.states, message.error)
+        self._render_rows()
 
     @work(thread=True, group="status", exit_on_error=False)
     def _probe_services(self) -> None:
@@ -205,10 +285,10 @@ class LabScreen(BaseScreen):
             return
         with Session(inventory) as session:
             rows = status_rows(inventory, session, None, timeout=self.mapp.probe_timeout)
-        self._ui(self._show_status, rows)
+        self.post_message(ServicesProbed(rows))
 
-    def _show_status(self, rows: list[NodeStatus]) -> None:
-        self._rows = rows
+    def on_services_probed(self, message: ServicesProbed) -> None:
+        self._rows = message.rows
         self._render_rows()
 
     def _with_vm_state(self, row: NodeStatus) -> NodeStatus:
@@ -251,7 +331,12 @@ class LabScreen(BaseScreen):
 
     @property
     def busy(self) -> bool:
-        return self._op is not None and self._op.is_running
+        """An operation runs, or what it posted is not all handled yet: the screen may get to
+        its messages after the worker has returned, so busy lasts until OpFinished (its last
+        message) is handled. Not busy means its output and last word are on the screen."""
+        if self._op is None:
+            return False
+        return self._op.is_running or not self._op_ended.is_set()
 
     @property
     def op_name(self) -> str:
@@ -260,11 +345,6 @@ class LabScreen(BaseScreen):
     @property
     def cancellable(self) -> bool:
         return self.busy and self._cancellable
-
-    def _ui(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run ``fn`` on the event loop from a worker thread (ignored once the app is gone)."""
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(fn, *args, **kwargs)
 
     def _start_op(
         self,
@@ -280,6 +360,7 @@ class LabScreen(BaseScreen):
         self._op_name = name
         self._cancel = threading.Event()
         self._cancellable = cancellable
+        self._op_ended = asyncio.Event()
         self.log_panel.note(f"── {name} ──")
         if progress and self.mapp.context.spec is not None:
             self.progress.start([n.name for n in self.mapp.context.spec.nodes])
@@ -287,7 +368,9 @@ class LabScreen(BaseScreen):
         self.refresh_bindings()
 
     @work(thread=True, group="lab-op", exit_on_error=False)
-    def _run_op(self, name: str, job: Callable[[threading.Event], None], cancel: threading.Event):
+    def _run_op(
+        self, name: str, job: Callable[[threading.Event], None], cancel: threading.Event
+    ) -> None:
         from mesoslab.lab.errors import LabCancelled
 
         ok = False
@@ -295,22 +378,28 @@ class LabScreen(BaseScreen):
             job(cancel)
             ok = True
         except LabCancelled:
-            self._ui(self._op_cancelled, name)
+            self.post_message(OpCancelled(name))
         except MesoslabError as exc:
-            self._ui(self.mapp.show_error, exc)
+            self.post_message(OpFailed(exc))
         finally:
-            self._ui(self._op_finished, name, ok)
+            self.post_message(OpFinished(name, ok))
 
-    def _op_cancelled(self, name: str) -> None:
+    def on_op_failed(self, message: OpFailed) -> None:
+        self.mapp.show_error(message.exc)
+
+    def on_op_cancelled(self, message: OpCancelled) -> None:
+        name = message.name
         self.log_panel.note(f"{name} cancelled: Vagrant and what it started were stopped", "yellow")
         self.notify(f"{name} cancelled", severity="warning")
 
-    def _op_finished(self, name: str, ok: bool) -> None:
+    def on_op_finished(self, message: OpFinished) -> None:
+        name, ok = message.name, message.ok
         self.log_panel.flush()  # every line of the operation before its last word
         if self.progress.display:
             self.progress.finish(ok)
         if ok:
             self.log_panel.note(f"── {name}: done ──", "green")
+        self._op_ended.set()
         self.refresh_bindings()
         self.mapp.context.reload_inventory()
         self._status_worker = None
@@ -324,9 +413,12 @@ class LabScreen(BaseScreen):
         self.log_panel.note(f"stopping {self._op_name}…", "yellow")
         return True
 
-    @property
-    def op_worker(self) -> Worker[None] | None:
-        return self._op
+    async def op_over(self) -> None:
+        """Until the operation has ended and its end is on the screen (quitting waits)."""
+        if self._op is None:
+            return
+        await self._op_ended.wait()  # OpFinished handled: its output and last word are shown
+        await self._op.wait()  # and the worker has returned
 
     def action_stop(self) -> None:
         if not self.cancel_op():
@@ -346,24 +438,33 @@ class LabScreen(BaseScreen):
             machine, message = split_machine_line(line)
             log.feed(node, message if machine and machine == node else line)
 
+        def on_phase(phase: str, message: str) -> None:
+            # into the log from here, as the lines are: the phase's line comes before its output
+            log.note(f"▸ {phase}: {message}", "bold cyan")
+            self.post_message(UpPhase(phase, message))
+
+        def on_provision(event: ProgressEvent | StepOutcome) -> None:
+            self.post_message(ProvisionEvent(event))
+
         return UpCallbacks(
-            on_phase=lambda phase, message: self._ui(self._show_phase, phase, message),
+            on_phase=on_phase,
             on_line=on_line,
-            on_provision=lambda event: self._ui(self._show_provision, event),
+            on_provision=on_provision,
             on_action=on_action,
         )
 
-    def _show_phase(self, phase: str, message: str) -> None:
-        self.log_panel.note(f"▸ {phase}: {message}", "bold cyan")
-        self.progress.phase(f"{phase}: {message}")
+    def on_up_phase(self, message: UpPhase) -> None:
+        self.progress.phase(f"{message.phase}: {message.message}")
 
-    def _show_provision(self, event: Any) -> None:
+    def on_provision_event(self, message: ProvisionEvent) -> None:
+        event: Any = message.event
         if hasattr(event, "index"):  # ProgressEvent: a step starts on a node
             self.progress.step_started(event.node, event.index, event.total, event.title)
         else:  # StepOutcome
             self.progress.step_done(event.node, event.ok, event.title, event.message)
 
-    def _after_up(self, report: UpReport, name: str) -> None:
+    def on_up_finished(self, message: UpFinished) -> None:
+        report, name = message.report, message.name
         ctx = self.mapp.context
         ctx.inventory = report.inventory
         self.log_panel.set_nodes([n.name for n in report.inventory.nodes])
@@ -397,7 +498,7 @@ class LabScreen(BaseScreen):
             from mesoslab.lab.up import bring_up
 
             report = bring_up(spec, callbacks=self._up_callbacks(), cancel=cancel)
-            self._ui(self._after_up, report, "up")
+            self.post_message(UpFinished(report, "up"))
 
         self._start_op("up", job, cancellable=True, progress=True)
 
@@ -410,7 +511,7 @@ class LabScreen(BaseScreen):
             from mesoslab.lab.up import provision_and_catch_up
 
             report = provision_and_catch_up(spec, callbacks=self._up_callbacks(), cancel=cancel)
-            self._ui(self._after_up, report, "provision")
+            self.post_message(UpFinished(report, "provision"))
 
         self._start_op("provision", job, cancellable=True, progress=True)
 
@@ -423,9 +524,12 @@ class LabScreen(BaseScreen):
             from mesoslab.lab.vagrant import VagrantDriver
 
             call(VagrantDriver(spec.directory))
-            self._ui(self.notify, done, title=name)
+            self.post_message(DriverDone(name, done))
 
         self._start_op(name, job)
+
+    def on_driver_done(self, message: DriverDone) -> None:
+        self.notify(message.summary, title=message.name)
 
     def action_halt(self) -> None:
         spec = self.mapp.context.spec
