@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, Static
 from mesoslab.checks.result import Status
 from mesoslab.lab.doctor import Host
 from mesoslab.progress import ProgressStore
-from mesoslab.tui.app import MesoslabApp
+from mesoslab.tui.app import MesoslabApp, make_app
 from mesoslab.tui.context import LabContext
 from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.screens.first_run import FirstRunScreen
@@ -441,8 +441,8 @@ async def test_first_run_creates_a_lab_then_up_streams_and_quitting_cancels_it(
         cpuinfo=nothing / "cpuinfo",
         sys_module=nothing,
     )
-    app = MesoslabApp(
-        LabContext(folder=folder),
+    app = make_app(
+        context=LabContext(folder=folder),
         refresh_every=0,
         probe_timeout=0.3,
         doctor_host=host,
@@ -502,7 +502,7 @@ async def test_lab_errors_are_messages_not_tracebacks(
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     result = write_lab(tmp_path / "lab", platform="rehearsal")
     write_machines(result.spec)  # as after a first `up`
-    app = MesoslabApp(for_spec(result.spec), refresh_every=0, probe_timeout=0.3, pace_gc=False)
+    app = make_app(context=for_spec(result.spec), refresh_every=0, probe_timeout=0.3, pace_gc=False)
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         assert isinstance(lab, LabScreen)

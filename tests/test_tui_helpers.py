@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mesoslab.lab.inventory import Inventory
 from mesoslab.lessons.catalog import load
-from mesoslab.tui.app import MesoslabApp
+from mesoslab.tui.app import MesoslabApp, make_app
 from mesoslab.tui.cells import CellRecord, CellStore, NodeOutput, cells_path_for
 from mesoslab.tui.context import LabContext, resolve_context
 from mesoslab.tui.notebook import CELL, CHECKS, PROSE, step_segments
@@ -157,13 +158,14 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Cluster, Path]]:
 
 def make_test_app(inventory: Path | None = None, **options: object) -> MesoslabApp:
     """The app as `mesoslab --inventory FILE` starts it, with no background refresh."""
-    context = resolve_context(inventory=str(inventory)) if inventory else LabContext()
     # checks settle for at most 5 s: a failing one ends soon, and one attempt still gets the
     # product's whole 5 s for an answer (the loopback servers share the GIL with the app, and
     # a busy machine has made them take over 0.5 s)
-    settings: dict[str, object] = {"refresh_every": 0, "verify_timeout": 5.0, "pace_gc": False}
+    settings: dict[str, Any] = {"refresh_every": 0, "verify_timeout": 5.0, "pace_gc": False}
     settings.update(options)
-    return MesoslabApp(context, **settings)  # type: ignore[arg-type]
+    if inventory:
+        return make_app(inventory=str(inventory), **settings)
+    return make_app(context=LabContext(), **settings)  # no lab: not one found around here
 
 
 # ---------------------------------------------------------------------- plain-Python parts

@@ -20,7 +20,7 @@ from mesoslab.checks.result import CheckResult, Status
 from mesoslab.lab.doctor import Host
 from mesoslab.lessons.verify import StepReport, VerifyReport
 from mesoslab.progress import ProgressStore
-from mesoslab.tui.app import MesoslabApp
+from mesoslab.tui.app import make_app
 from mesoslab.tui.context import LabContext
 from mesoslab.tui.screens.help import HelpScreen
 from mesoslab.tui.screens.lesson import LessonScreen
@@ -84,8 +84,8 @@ def test_first_run_screen(snap_compare: object, size: tuple[int, int]) -> None:
         is_root=True,
         path=str(nothing),
     )
-    app = MesoslabApp(
-        LabContext(folder=Path("/home/learner/mylab")),  # not created: nothing is pressed
+    app = make_app(
+        context=LabContext(folder=Path("/home/learner/mylab")),  # not created: nothing is pressed
         refresh_every=0,
         doctor_host=host,
         pace_gc=False,

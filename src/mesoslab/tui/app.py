@@ -253,13 +253,23 @@ class MesoslabApp(App[None]):
 
 
 def make_app(
-    lab_dir: Path | None = None, inventory: str | None = None, **options: Any
+    lab_dir: Path | None = None,
+    inventory: str | None = None,
+    *,
+    context: LabContext | None = None,
+    **options: Any,
 ) -> MesoslabApp:
-    """The app for the lab in ``lab_dir`` (or around here) or the cluster of ``inventory``.
+    """The app for the lab in ``lab_dir`` (or around here) or the cluster of ``inventory``;
+    or, given ``context``, for that lab as it is (already resolved: nothing is looked up).
+    ``options`` are MesoslabApp's (refresh_every, probe_timeout, verify_timeout, …).
 
     Raises MesoslabError when the inventory or lab.toml named cannot be read.
     """
-    return MesoslabApp(resolve_context(lab_dir, inventory), **options)
+    if context is None:
+        context = resolve_context(lab_dir, inventory)
+    elif lab_dir is not None or inventory is not None:
+        raise TypeError("make_app takes a context or a lab_dir/inventory to find one, not both")
+    return MesoslabApp(context, **options)
 
 
 def run_app(
