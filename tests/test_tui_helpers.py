@@ -243,3 +243,12 @@ def test_context_prefers_the_inventory_then_the_lab_then_nothing(
     own = resolve_context(inventory=str(lab / ".mesoslab" / "inventory.toml"))
     assert not own.has_vms and own.platform == "rehearsal" and own.rehearsal
     assert resolve_context(lab_dir=tmp_path / "nowhere").folder == tmp_path / "nowhere"
+
+
+def test_make_app_takes_a_resolved_context_or_finds_one(tmp_path: Path) -> None:
+    context = LabContext(folder=tmp_path / "nowhere")
+    assert make_app(context=context, pace_gc=False).context is context  # nothing looked up
+    found = make_app(tmp_path / "mylab", pace_gc=False).context  # as the CLI calls it
+    assert found.folder == (tmp_path / "mylab").resolve() and not found.has_lab
+    with pytest.raises(TypeError):
+        make_app(tmp_path, context=context)
