@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.fixture_server import FakeLab  # noqa: E402
 from tests.support.lesson3_cluster import DEFAULT, write_inventory  # noqa: E402
 from tests.support.lesson3_cluster import Lesson3Cluster as Cluster  # noqa: E402
-from tests.test_tui_helpers import NODES, make_test_app, write_lessons  # noqa: E402
+from tests.support.tui import NODES, make_test_app, write_lessons  # noqa: E402
 
 from mesoslab.tui.gc_pacing import IDLE_AFTER  # noqa: E402
 

@@ -24,23 +24,25 @@ from mesoslab.progress import ProgressStore
 from mesoslab.remote import run_on_nodes
 from mesoslab.remote.pool import SshPool
 from mesoslab.remote.session import Session
-from mesoslab.tui.screens.catch_up import CatchUpScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.dialogs.catch_up import CatchUpScreen
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.screens.lessons import lesson_rows
 from mesoslab.tui.widgets.command_cell import CommandCell
 from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.scratch_cell import ScratchCell
 from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
 from tests.support.sshd import SshServer, ssh_node, ssh_pool, sshd_server
-from tests.test_tui_app import (
+from tests.support.tui import (
     SIZE,
+    cluster,
     log_text,
+    make_test_app,
     open_lesson,
     ssh_inventory,
     static_text,
+    test_lessons,
     wait_for,
 )
-from tests.test_tui_helpers import cluster, make_test_app, test_lessons
 
 __all__ = [  # fixtures used by name
     "cluster",

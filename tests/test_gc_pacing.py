@@ -10,8 +10,7 @@ import pytest
 
 from mesoslab.tui.gc_pacing import AUTOMATIC_EVERY, IDLE_AFTER, GcPacer
 from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
-from tests.test_tui_app import wait_for
-from tests.test_tui_helpers import cluster, make_test_app
+from tests.support.tui import cluster, make_test_app, wait_for
 
 __all__ = ["cluster"]  # a fixture used by name
 

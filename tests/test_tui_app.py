@@ -5,25 +5,20 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import stat
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from textual.command import CommandPalette
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from mesoslab.checks.result import Status
 from mesoslab.lab.doctor import Host
 from mesoslab.progress import ProgressStore
-from mesoslab.tui.app import MesoslabApp
+from mesoslab.tui.app import make_app
 from mesoslab.tui.context import LabContext
-from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.screens.first_run import FirstRunScreen
 from mesoslab.tui.screens.help import HelpScreen
 from mesoslab.tui.screens.lab import LabScreen
@@ -36,78 +31,32 @@ from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.scratch_cell import ScratchCell
 from mesoslab.tui.widgets.step_section import StepSection
 from mesoslab.tui.widgets.step_toc import StepToc
-from tests.support.lesson3_cluster import CUSTOM, DEFAULT, write_inventory
+from tests.support.lesson3_cluster import CUSTOM, DEFAULT
 from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
-from tests.support.sshd import SshServer, sshd_server
-from tests.test_tui_helpers import cluster, make_test_app, test_lessons
+from tests.support.sshd import sshd_server
+from tests.support.tui import (
+    SIZE,
+    checks_text,
+    cluster,
+    help_text,
+    log_text,
+    make_test_app,
+    open_lesson,
+    ssh_inventory,
+    static_text,
+    table_text,
+    test_lessons,
+    wait_for,
+)
 
-__all__ = ["cluster", "sshd_server", "test_lessons"]  # fixtures used by name
+__all__ = ["cluster", "ssh_inventory", "sshd_server", "test_lessons"]  # fixtures used by name
 
-SIZE = (100, 36)
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-async def wait_for(
-    pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 30.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")
-        await pilot.pause(0.05)
-
-
-def table_text(table: DataTable[object]) -> str:
-    rows = []
-    for row_key in table.rows:
-        rows.append(" | ".join(str(getattr(c, "plain", c)) for c in table.get_row(row_key)))
-    return "\n".join(rows)
-
-
-def static_text(widget: Static) -> str:
-    content = widget.content
-    if hasattr(content, "plain"):
-        return str(content.plain)
-    return str(getattr(widget.visual, "plain", content))
-
-
-def log_text(log: LogPanel) -> str:
-    """The panel's text with its wrapping undone (lines joined by single spaces)."""
-    return " ".join(log.text.split())
-
-
-def rendered(widget: Static) -> str:
-    """What a Static shows, as a wide terminal prints it, spaces squeezed."""
-    console = Console(width=300, file=io.StringIO(), color_system=None)
-    with console.capture() as capture:
-        console.print(widget.content)
-    return "\n".join(" ".join(line.split()) for line in capture.get().splitlines())
-
-
-def checks_text(checklist: CheckList) -> str:
-    return rendered(checklist.query_one(".checks-body", Static))
-
-
-def help_text(screen: object) -> str:
-    assert isinstance(screen, HelpScreen)
-    return "\n".join(
-        rendered(s) for s in screen.query(Static) if s.id in ("help-keys", "help-global")
-    )
-
-
-async def open_lesson(pilot: Pilot[None], app: MesoslabApp, lesson_id: str) -> LessonScreen:
-    app.open_lesson(lesson_id)
-    await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen))
-    screen = app.screen
-    assert isinstance(screen, LessonScreen)
-    await wait_for(pilot, lambda: screen.ready)
-    await pilot.pause(0.05)
-    return screen
 
 
 # --------------------------------------------------------------------------- the lab
@@ -289,22 +238,6 @@ async def test_an_unreachable_node_is_a_failed_check_not_an_error(
 # --------------------------------------------------------------------------- cells (real sshd)
 
 
-@pytest.fixture
-def ssh_inventory(
-    cluster: tuple[Cluster, Path], sshd_server: SshServer, tmp_path: Path
-) -> tuple[Cluster, Path]:
-    lab, _ = cluster
-    login = ("127.0.0.1", sshd_server.port, "root", str(sshd_server.user_key))
-    path = write_inventory(lab.lab, tmp_path / "ssh-inv.toml", {n: login for n, _ in _nodes()})
-    return lab, path
-
-
-def _nodes() -> list[tuple[str, list[str]]]:
-    from tests.test_tui_helpers import NODES
-
-    return NODES
-
-
 async def test_a_cell_runs_after_asking_streams_output_and_keeps_it(
     ssh_inventory: tuple[Cluster, Path], test_lessons: Path
 ) -> None:
@@ -442,8 +375,8 @@ async def test_first_run_creates_a_lab_then_up_streams_and_quitting_cancels_it(
         cpuinfo=nothing / "cpuinfo",
         sys_module=nothing,
     )
-    app = MesoslabApp(
-        LabContext(folder=folder),
+    app = make_app(
+        context=LabContext(folder=folder),
         refresh_every=0,
         probe_timeout=0.3,
         doctor_host=host,
@@ -502,8 +435,12 @@ async def test_lab_errors_are_messages_not_tracebacks(
     _fake_vagrant(bin_dir)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     result = write_lab(tmp_path / "lab", platform="rehearsal")
-    write_machines(result.spec)  # as after a first `up`
-    app = MesoslabApp(for_spec(result.spec), refresh_every=0, probe_timeout=0.3, pace_gc=False)
+    write_machines(result.spec)  # as after a first `up`: Vagrant knows each machine's id,
+    for node in result.spec.nodes:  # but LXC does not list it, so Vagrant is asked
+        ident = result.spec.directory / ".vagrant" / "machines" / node.name / "lxc" / "id"
+        ident.parent.mkdir(parents=True)
+        ident.write_text(f"gone-{node.name}")
+    app = make_app(context=for_spec(result.spec), refresh_every=0, probe_timeout=0.3, pace_gc=False)
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen
         assert isinstance(lab, LabScreen)
@@ -569,7 +506,7 @@ async def test_catch_up_and_ssh_on_a_cluster_with_ssh(
         assert "lesson-1 (Your first cluster): 0/2 steps passed" in static_text(note)
         assert "press C to catch up" in static_text(note)
         await pilot.press("C", "y")
-        from mesoslab.tui.screens.catch_up import CatchUpScreen
+        from mesoslab.tui.dialogs.catch_up import CatchUpScreen
 
         await wait_for(pilot, lambda: isinstance(app.screen, CatchUpScreen) and app.screen.done)
         status = static_text(app.screen.query_one("#catch-up-status", Static))

@@ -1,170 +1,23 @@
-"""Shared parts of the TUI tests: two small lessons of our own (so the snapshots do not change
-when the shipped lessons are edited), a lesson-3 cluster served by real loopback HTTP servers
-(tests/support/fixture_server.py), inventory files for it, and the app factory the tests use.
-
-Also the tests of the TUI's plain-Python helpers (no Textual): the cells store, the notebook
-split of a step, and which lab the app opens.
-"""
+"""The TUI's plain-Python helpers (no Textual): the cells store, the notebook split of a
+step, which lab the app opens, and make_app's ways in. (The TUI tests' shared parts are in
+tests/support/tui.py.)"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mesoslab.lab.inventory import Inventory
 from mesoslab.lessons.catalog import load
-from mesoslab.tui.app import MesoslabApp
+from mesoslab.tui.app import make_app
 from mesoslab.tui.cells import CellRecord, CellStore, NodeOutput, cells_path_for
 from mesoslab.tui.context import LabContext, resolve_context
 from mesoslab.tui.notebook import CELL, CHECKS, PROSE, step_segments
-from tests.support.fixture_server import FakeLab
-from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
-from tests.support.lesson3_cluster import write_inventory
+from tests.support.tui import test_lessons
 
-LESSON_1 = """---
-id: lesson-1
-title: Your first cluster
-summary: One master, two agents, and a first look at their APIs.
-preset: 1m-2a
-builds_on: []
-platforms: [centos7, rehearsal]
----
-
-The smallest cluster worth the name.
-
-## Step 1: The agents register
-
-Both agents register with the master.
-
-```sh on=master1
-curl -s http://master1:5050/master/slaves | head -c 200
-```
-
-```check
-- kind: mesos.agents_registered
-  count: 2
-  hint: Start mesos-slave on both agents.
-```
-
-## Step 2: Say hello
-
-```sh on=agent
-echo "hello from $(hostname)"
-```
-
-```check
-- kind: host.file_exists
-  on: agent
-  path: /etc/hostname
-  hint: Each agent has an /etc/hostname.
-```
-"""
-
-LESSON_3 = """---
-id: lesson-3
-title: Custom port ranges
-summary: Give every agent the ranges 21000-24000 and 30000-64000 instead of 31000-32000.
-preset: 1m-2a
-builds_on: [lesson-1]
-platforms: [centos7, rehearsal]
----
-
-Ports are a resource, like CPUs and memory. By default an agent offers **31000-32000**.
-
-## Step 1: What the agents offer today
-
-Ask both agents for their ports:
-
-```sh on=agent
-curl -s "http://$(hostname -s):5051/state" | grep -o '"ports": *"[^"]*"'
-```
-
-```check
-- kind: mesos.agents_registered
-  count: 2
-  hint: Both agents must be registered before you change anything.
-```
-
-## Step 2: Write the resources file
-
-```sh on=agent sudo
-mkdir -p /etc/mesos-slave-data
-echo 'ports:[21000-24000,30000-64000]' > /etc/mesos-slave-data/ports
-```
-
-```check
-- kind: host.file_contains
-  on: agent
-  path: /etc/mesos-slave-data/ports
-  text: "21000-24000"
-  hint: Write the file on every agent.
-```
-
-## Step 3: Restart the agents
-
-Remove the checkpoint, then restart:
-
-```sh on=agent sudo platform=centos7
-rm -f /var/lib/mesos/meta/slaves/latest
-systemctl restart mesos-slave
-```
-
-```sh on=agent sudo platform=rehearsal
-rm -f /var/lib/mesos/meta/slaves/latest
-systemctl restart mesos-slave
-```
-
-```check
-- kind: mesos.agent_resources
-  on: agent
-  ports: "[21000-24000, 30000-64000]"
-  timeout: 90
-  hint: >-
-    The agent still advertises the old range: remove /var/lib/mesos/meta/slaves/latest
-    before the restart.
-```
-"""
-
-NODES = [
-    ("master1", ["master", "marathon", "chronos"]),
-    ("agent1", ["agent"]),
-    ("agent2", ["agent"]),
-]
-
-
-def write_lessons(root: Path) -> Path:
-    for folder, text in (("01-first-cluster", LESSON_1), ("03-port-ranges", LESSON_3)):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-        (root / folder / "lesson.md").write_text(text, encoding="utf-8")
-    return root
-
-
-@pytest.fixture
-def test_lessons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = write_lessons(tmp_path / "lessons")
-    monkeypatch.setenv("MESOSLAB_LESSONS", str(root))
-    return root
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[Cluster, Path]]:
-    with FakeLab(NODES) as lab:
-        yield Cluster(lab), write_inventory(lab, tmp_path / "inv.toml")
-
-
-def make_test_app(inventory: Path | None = None, **options: object) -> MesoslabApp:
-    """The app as `mesoslab --inventory FILE` starts it, with no background refresh."""
-    context = resolve_context(inventory=str(inventory)) if inventory else LabContext()
-    # checks settle for at most 5 s: a failing one ends soon, and one attempt still gets the
-    # product's whole 5 s for an answer (the loopback servers share the GIL with the app, and
-    # a busy machine has made them take over 0.5 s)
-    settings: dict[str, object] = {"refresh_every": 0, "verify_timeout": 5.0, "pace_gc": False}
-    settings.update(options)
-    return MesoslabApp(context, **settings)  # type: ignore[arg-type]
-
+__all__ = ["test_lessons"]  # a fixture used by name
 
 # ---------------------------------------------------------------------- plain-Python parts
 
@@ -241,3 +94,12 @@ def test_context_prefers_the_inventory_then_the_lab_then_nothing(
     own = resolve_context(inventory=str(lab / ".mesoslab" / "inventory.toml"))
     assert not own.has_vms and own.platform == "rehearsal" and own.rehearsal
     assert resolve_context(lab_dir=tmp_path / "nowhere").folder == tmp_path / "nowhere"
+
+
+def test_make_app_takes_a_resolved_context_or_finds_one(tmp_path: Path) -> None:
+    context = LabContext(folder=tmp_path / "nowhere")
+    assert make_app(context=context, pace_gc=False).context is context  # nothing looked up
+    found = make_app(tmp_path / "mylab", pace_gc=False).context  # as the CLI calls it
+    assert found.folder == (tmp_path / "mylab").resolve() and not found.has_lab
+    with pytest.raises(TypeError):
+        make_app(tmp_path, context=context)

@@ -21,15 +21,15 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, TextArea
 
 from mesoslab.tui.app import MesoslabApp, make_app
-from mesoslab.tui.screens.catch_up import CatchUpScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.dialogs.catch_up import CatchUpScreen
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.screens.lab import LabScreen
 from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.screens.lessons import LessonsScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from mesoslab.tui.widgets.command_cell import CommandCell
 from tests.support.lxc import new_lab
-from tests.test_tui_app import checks_text, log_text, static_text, table_text, wait_for
+from tests.support.tui import checks_text, log_text, static_text, table_text, wait_for
 
 pytestmark = [pytest.mark.lab, pytest.mark.anyio]
 

@@ -9,7 +9,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from mesoslab.tui.widgets.log_panel import LogPanel
-from tests.test_tui_app import wait_for
+from tests.support.tui import wait_for
 
 pytestmark = pytest.mark.anyio
 

@@ -16,8 +16,7 @@ from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.widgets.command_cell import CommandCell
 from mesoslab.tui.widgets.step_section import Prose, StepSection
 from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
-from tests.test_tui_app import open_lesson, wait_for
-from tests.test_tui_helpers import cluster, make_test_app
+from tests.support.tui import cluster, make_test_app, open_lesson, wait_for
 
 __all__ = ["cluster"]  # a fixture used by name
 

@@ -20,15 +20,14 @@ from mesoslab.checks.result import CheckResult, Status
 from mesoslab.lab.doctor import Host
 from mesoslab.lessons.verify import StepReport, VerifyReport
 from mesoslab.progress import ProgressStore
-from mesoslab.tui.app import MesoslabApp
+from mesoslab.tui.app import make_app
 from mesoslab.tui.context import LabContext
 from mesoslab.tui.screens.help import HelpScreen
 from mesoslab.tui.screens.lesson import LessonScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from tests.support.lesson3_cluster import DEFAULT
 from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
-from tests.test_tui_app import table_text, wait_for
-from tests.test_tui_helpers import cluster, make_test_app, test_lessons
+from tests.support.tui import cluster, make_test_app, table_text, test_lessons, wait_for
 
 __all__ = ["cluster", "test_lessons"]  # fixtures used by name
 
@@ -84,8 +83,8 @@ def test_first_run_screen(snap_compare: object, size: tuple[int, int]) -> None:
         is_root=True,
         path=str(nothing),
     )
-    app = MesoslabApp(
-        LabContext(folder=Path("/home/learner/mylab")),  # not created: nothing is pressed
+    app = make_app(
+        context=LabContext(folder=Path("/home/learner/mylab")),  # not created: nothing is pressed
         refresh_every=0,
         doctor_host=host,
         pace_gc=False,

@@ -5,7 +5,7 @@ python-vagrant; ``vagrant up`` runs in our own subprocess (:mod:`mesoslab.lab.va
 for live output and cancellation. ``vagrant`` (python-vagrant) is imported only when a
 command runs, so importing this module costs nothing (``mesoslab --help`` stays fast).
 
-Every failure is a :class:`~mesoslab.lab.errors.LabError` that says which command failed,
+Every failure is a :class:`~mesoslab.errors.LabError` that says which command failed,
 for which machines, with the last lines Vagrant printed.
 """
 

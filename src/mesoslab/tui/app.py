@@ -21,14 +21,13 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.worker import Worker
 
 from mesoslab.tui.context import LabContext, resolve_context
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.errors import error_parts, short_message
 from mesoslab.tui.gc_pacing import GcPacer
 from mesoslab.tui.release import release_closed
 from mesoslab.tui.screens.base import BaseScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from mesoslab.lab.doctor import Host
@@ -244,25 +243,33 @@ class MesoslabApp(App[None]):
             return
         lab.cancel_op()
         self.notify(f"stopping `{lab.op_name}`… mesoslab quits when it has ended", timeout=30)
-        worker = lab.op_worker
-        self.run_worker(self._exit_after(worker), group="quit", exclusive=True)
+        self.run_worker(self._exit_after(lab), group="quit", exclusive=True)
 
-    async def _exit_after(self, worker: Worker[None] | None) -> None:
-        if worker is not None:
-            # cancelled, failed or too slow: quit anyway
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(worker.wait(), timeout=120)
+    async def _exit_after(self, lab: LabScreen) -> None:
+        # cancelled, failed or too slow: quit anyway
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(lab.op_over(), timeout=120)
         self.exit()
 
 
 def make_app(
-    lab_dir: Path | None = None, inventory: str | None = None, **options: Any
+    lab_dir: Path | None = None,
+    inventory: str | None = None,
+    *,
+    context: LabContext | None = None,
+    **options: Any,
 ) -> MesoslabApp:
-    """The app for the lab in ``lab_dir`` (or around here) or the cluster of ``inventory``.
+    """The app for the lab in ``lab_dir`` (or around here) or the cluster of ``inventory``;
+    or, given ``context``, for that lab as it is (already resolved: nothing is looked up).
+    ``options`` are MesoslabApp's (refresh_every, probe_timeout, verify_timeout, …).
 
     Raises MesoslabError when the inventory or lab.toml named cannot be read.
     """
-    return MesoslabApp(resolve_context(lab_dir, inventory), **options)
+    if context is None:
+        context = resolve_context(lab_dir, inventory)
+    elif lab_dir is not None or inventory is not None:
+        raise TypeError("make_app takes a context or a lab_dir/inventory to find one, not both")
+    return MesoslabApp(context, **options)
 
 
 def run_app(

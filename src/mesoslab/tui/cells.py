@@ -149,7 +149,7 @@ class CellStore:
         return data if data is not None else {"version": VERSION, "lessons": {}}
 
     def _lesson(self, lesson_id: str) -> dict[str, Any]:
-        lesson = self._data["lessons"].setdefault(lesson_id, {})
+        lesson: dict[str, Any] = self._data["lessons"].setdefault(lesson_id, {})
         for key in ("cells", "verify"):
             if not isinstance(lesson.get(key), dict):
                 lesson[key] = {}

@@ -7,7 +7,7 @@ VMs, else LXC with the rehearsal platform, which needs no hardware virtualizatio
 
 from __future__ import annotations
 
-import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -16,13 +16,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
+from textual.message import Message
 from textual.widgets import Header, Input, Label, Select, Static
 
 from mesoslab.errors import MesoslabError
 from mesoslab.lab.presets import PRESETS
 from mesoslab.lab.spec import LAB_FILE, PLATFORMS, PROVIDERS
+from mesoslab.tui.dialogs.confirm import ConfirmScreen, when_yes
 from mesoslab.tui.screens.base import BaseScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -66,6 +67,13 @@ def choose_defaults(findings: list[Finding]) -> tuple[str, str, str]:
         "Neither VirtualBox nor KVM is usable here, so the lab runs in LXC containers with the "
         "rehearsal platform (real ZooKeeper, systemd and SSH; emulated Mesos).",
     )
+
+
+@dataclass
+class DoctorFound(Message, bubble=False):
+    """What `mesoslab doctor` found on this machine."""
+
+    findings: list[Finding]
 
 
 class FirstRunScreen(BaseScreen):
@@ -151,11 +159,10 @@ class FirstRunScreen(BaseScreen):
     def _run_doctor(self) -> None:
         from mesoslab.lab.doctor import run_doctor
 
-        findings = run_doctor(None, self.mapp.doctor_host)
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(self._show_findings, findings)
+        self.post_message(DoctorFound(run_doctor(None, self.mapp.doctor_host)))
 
-    def _show_findings(self, findings: list[Finding]) -> None:
+    def on_doctor_found(self, message: DoctorFound) -> None:
+        findings = message.findings
         provider, platform, why = choose_defaults(findings)
         if not self._touched:
             self._set_choice(provider, platform)
@@ -214,7 +221,7 @@ class FirstRunScreen(BaseScreen):
                     "Open that lab instead? (mesoslab never overwrites a lab.toml from here.)",
                     yes="Open it",
                 ),
-                lambda yes: yes and self._open_existing(folder, start),
+                when_yes(lambda: self._open_existing(folder, start)),
             )
             return
         try:

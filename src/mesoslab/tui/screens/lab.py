@@ -1,31 +1,40 @@
 """The lab screen: every node with its live health, and the lab's actions (up, provision, halt,
 destroy, checkpoints, ssh) with their output streamed into a log panel.
 
-Every Vagrant, SSH and HTTP call runs in a thread worker; results come back with
-``call_from_thread`` and output lines through the log panel's thread-safe feed.
+Every Vagrant, SSH and HTTP call runs in a thread worker; results come back as messages
+posted to the screen (handled on the event loop, in the order they were posted) and output
+lines through the log panel's thread-safe feed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import subprocess
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult, SuspendNotSupported
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Header, Static
 from textual.worker import Worker
 
 from mesoslab.errors import MesoslabError
 from mesoslab.tui.errors import error_parts
-from mesoslab.tui.screens.ask_text import AskTextScreen
+from mesoslab.tui.screens import lab_actions
 from mesoslab.tui.screens.base import BaseScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
+from mesoslab.tui.screens.lab_messages import (
+    DriverDone,
+    OpCancelled,
+    OpFailed,
+    OpFinished,
+    ProvisionEvent,
+    ServicesProbed,
+    UpFinished,
+    UpPhase,
+    VmStatesRead,
+)
 from mesoslab.tui.widgets.footer import KeyFooter
 from mesoslab.tui.widgets.log_panel import LogPanel
 from mesoslab.tui.widgets.node_progress import NodeProgress
@@ -34,7 +43,8 @@ from mesoslab.tui.widgets.rehearsal_banner import RehearsalBanner
 
 if TYPE_CHECKING:
     from mesoslab.ops.status import NodeStatus
-    from mesoslab.ops.up import UpCallbacks, UpReport
+    from mesoslab.ops.up import UpCallbacks
+    from mesoslab.provision.steps import ProgressEvent, StepOutcome
 
 VM_ACTIONS = frozenset({"up", "provision", "halt", "destroy", "checkpoint", "restore"})
 VM_EVERY = 6  # refresh the machine states every 6th health refresh (`vagrant status` is slow)
@@ -59,6 +69,7 @@ class LabScreen(BaseScreen):
         super().__init__(id="lab")
         self.start_up = start_up
         self._op: Worker[None] | None = None
+        self._op_ended = asyncio.Event()  # set when the screen has handled the op's OpFinished
         self._op_name = ""
         self._cancel = threading.Event()
         self._cancellable = False
@@ -187,13 +198,17 @@ class LabScreen(BaseScreen):
         if spec is None:
             return
         if not (spec.state_dir / MACHINES_FILE).is_file():
-            self._vm = ({n.name: NOT_CREATED for n in spec.nodes}, None)
+            read = VmStatesRead({n.name: NOT_CREATED for n in spec.nodes}, None)
         else:
             try:
-                self._vm = (machine_states(spec)(), None)
+                read = VmStatesRead(machine_states(spec)(), None)
             except Exception as exc:  # shown as the machine state's reason, never raised
-                self._vm = (None, exc)
-        self._ui(self._render_rows)
+                read = VmStatesRead(None, exc)
+        self.post_message(read)
+
+    def on_vm_states_read(self, message: VmStatesRead) -> None:
+        self._vm = (message.states, message.error)
+        self._render_rows()
 
     @work(thread=True, group="status", exit_on_error=False)
     def _probe_services(self) -> None:
@@ -205,10 +220,10 @@ class LabScreen(BaseScreen):
             return
         with Session(inventory) as session:
             rows = status_rows(inventory, session, None, timeout=self.mapp.probe_timeout)
-        self._ui(self._show_status, rows)
+        self.post_message(ServicesProbed(rows))
 
-    def _show_status(self, rows: list[NodeStatus]) -> None:
-        self._rows = rows
+    def on_services_probed(self, message: ServicesProbed) -> None:
+        self._rows = message.rows
         self._render_rows()
 
     def _with_vm_state(self, row: NodeStatus) -> NodeStatus:
@@ -251,7 +266,12 @@ class LabScreen(BaseScreen):
 
     @property
     def busy(self) -> bool:
-        return self._op is not None and self._op.is_running
+        """An operation runs, or what it posted is not all handled yet: the screen may get to
+        its messages after the worker has returned, so busy lasts until OpFinished (its last
+        message) is handled. Not busy means its output and last word are on the screen."""
+        if self._op is None:
+            return False
+        return self._op.is_running or not self._op_ended.is_set()
 
     @property
     def op_name(self) -> str:
@@ -260,11 +280,6 @@ class LabScreen(BaseScreen):
     @property
     def cancellable(self) -> bool:
         return self.busy and self._cancellable
-
-    def _ui(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run ``fn`` on the event loop from a worker thread (ignored once the app is gone)."""
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(fn, *args, **kwargs)
 
     def _start_op(
         self,
@@ -280,6 +295,7 @@ class LabScreen(BaseScreen):
         self._op_name = name
         self._cancel = threading.Event()
         self._cancellable = cancellable
+        self._op_ended = asyncio.Event()
         self.log_panel.note(f"── {name} ──")
         if progress and self.mapp.context.spec is not None:
             self.progress.start([n.name for n in self.mapp.context.spec.nodes])
@@ -287,7 +303,9 @@ class LabScreen(BaseScreen):
         self.refresh_bindings()
 
     @work(thread=True, group="lab-op", exit_on_error=False)
-    def _run_op(self, name: str, job: Callable[[threading.Event], None], cancel: threading.Event):
+    def _run_op(
+        self, name: str, job: Callable[[threading.Event], None], cancel: threading.Event
+    ) -> None:
         from mesoslab.errors import LabCancelled
 
         ok = False
@@ -295,22 +313,28 @@ class LabScreen(BaseScreen):
             job(cancel)
             ok = True
         except LabCancelled:
-            self._ui(self._op_cancelled, name)
+            self.post_message(OpCancelled(name))
         except MesoslabError as exc:
-            self._ui(self.mapp.show_error, exc)
+            self.post_message(OpFailed(exc))
         finally:
-            self._ui(self._op_finished, name, ok)
+            self.post_message(OpFinished(name, ok))
 
-    def _op_cancelled(self, name: str) -> None:
+    def on_op_failed(self, message: OpFailed) -> None:
+        self.mapp.show_error(message.exc)
+
+    def on_op_cancelled(self, message: OpCancelled) -> None:
+        name = message.name
         self.log_panel.note(f"{name} cancelled: Vagrant and what it started were stopped", "yellow")
         self.notify(f"{name} cancelled", severity="warning")
 
-    def _op_finished(self, name: str, ok: bool) -> None:
+    def on_op_finished(self, message: OpFinished) -> None:
+        name, ok = message.name, message.ok
         self.log_panel.flush()  # every line of the operation before its last word
         if self.progress.display:
             self.progress.finish(ok)
         if ok:
             self.log_panel.note(f"── {name}: done ──", "green")
+        self._op_ended.set()
         self.refresh_bindings()
         self.mapp.context.reload_inventory()
         self._status_worker = None
@@ -324,9 +348,12 @@ class LabScreen(BaseScreen):
         self.log_panel.note(f"stopping {self._op_name}…", "yellow")
         return True
 
-    @property
-    def op_worker(self) -> Worker[None] | None:
-        return self._op
+    async def op_over(self) -> None:
+        """Until the operation has ended and its end is on the screen (quitting waits)."""
+        if self._op is None:
+            return
+        await self._op_ended.wait()  # OpFinished handled: its output and last word are shown
+        await self._op.wait()  # and the worker has returned
 
     def action_stop(self) -> None:
         if not self.cancel_op():
@@ -346,24 +373,33 @@ class LabScreen(BaseScreen):
             machine, message = split_machine_line(line)
             log.feed(node, message if machine and machine == node else line)
 
+        def on_phase(phase: str, message: str) -> None:
+            # into the log from here, as the lines are: the phase's line comes before its output
+            log.note(f"▸ {phase}: {message}", "bold cyan")
+            self.post_message(UpPhase(phase, message))
+
+        def on_provision(event: ProgressEvent | StepOutcome) -> None:
+            self.post_message(ProvisionEvent(event))
+
         return UpCallbacks(
-            on_phase=lambda phase, message: self._ui(self._show_phase, phase, message),
+            on_phase=on_phase,
             on_line=on_line,
-            on_provision=lambda event: self._ui(self._show_provision, event),
+            on_provision=on_provision,
             on_action=on_action,
         )
 
-    def _show_phase(self, phase: str, message: str) -> None:
-        self.log_panel.note(f"▸ {phase}: {message}", "bold cyan")
-        self.progress.phase(f"{phase}: {message}")
+    def on_up_phase(self, message: UpPhase) -> None:
+        self.progress.phase(f"{message.phase}: {message.message}")
 
-    def _show_provision(self, event: Any) -> None:
+    def on_provision_event(self, message: ProvisionEvent) -> None:
+        event: Any = message.event
         if hasattr(event, "index"):  # ProgressEvent: a step starts on a node
             self.progress.step_started(event.node, event.index, event.total, event.title)
         else:  # StepOutcome
             self.progress.step_done(event.node, event.ok, event.title, event.message)
 
-    def _after_up(self, report: UpReport, name: str) -> None:
+    def on_up_finished(self, message: UpFinished) -> None:
+        report, name = message.report, message.name
         ctx = self.mapp.context
         ctx.inventory = report.inventory
         self.log_panel.set_nodes([n.name for n in report.inventory.nodes])
@@ -397,7 +433,7 @@ class LabScreen(BaseScreen):
             from mesoslab.ops.up import bring_up
 
             report = bring_up(spec, callbacks=self._up_callbacks(), cancel=cancel)
-            self._ui(self._after_up, report, "up")
+            self.post_message(UpFinished(report, "up"))
 
         self._start_op("up", job, cancellable=True, progress=True)
 
@@ -410,11 +446,11 @@ class LabScreen(BaseScreen):
             from mesoslab.ops.up import provision_and_catch_up
 
             report = provision_and_catch_up(spec, callbacks=self._up_callbacks(), cancel=cancel)
-            self._ui(self._after_up, report, "provision")
+            self.post_message(UpFinished(report, "provision"))
 
         self._start_op("provision", job, cancellable=True, progress=True)
 
-    def _driver_op(self, name: str, call: Callable[[Any], None], done: str) -> None:
+    def driver_op(self, name: str, call: Callable[[Any], None], done: str) -> None:
         spec = self.mapp.context.spec
         if spec is None:
             return
@@ -423,136 +459,32 @@ class LabScreen(BaseScreen):
             from mesoslab.lab.vagrant import VagrantDriver
 
             call(VagrantDriver(spec.directory))
-            self._ui(self.notify, done, title=name)
+            self.post_message(DriverDone(name, done))
 
         self._start_op(name, job)
 
+    def on_driver_done(self, message: DriverDone) -> None:
+        self.notify(message.summary, title=message.name)
+
+    # ------------------------------------------------------------------ machines (lab_actions)
+
     def action_halt(self) -> None:
-        spec = self.mapp.context.spec
-        if spec is None or self.busy:
-            return
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Halt every machine of lab {spec.name}?",
-                "The machines shut down; what is on their disks stays. `u` (up) starts them again.",
-                yes="Halt",
-            ),
-            lambda yes: yes and self._driver_op("halt", lambda d: d.halt(), "machines halted"),
-        )
+        lab_actions.halt(self)
 
     def action_destroy(self) -> None:
-        spec = self.mapp.context.spec
-        if spec is None or self.busy:
-            return
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Destroy every machine of lab {spec.name}?",
-                "Every machine and everything on it is deleted. lab.toml and your lesson "
-                "progress stay; `u` (up) builds fresh machines.",
-                yes="Destroy",
-                danger=True,
-            ),
-            lambda yes: (
-                yes and self._driver_op("destroy", lambda d: d.destroy(), "machines destroyed")
-            ),
-        )
+        lab_actions.destroy(self)
 
     def action_checkpoint(self) -> None:
-        if self.mapp.context.spec is None or self.busy:
-            return
-
-        def save(name: str | None) -> None:
-            if name:
-                self._driver_op(
-                    "checkpoint",
-                    lambda d: d.snapshot_save(name),
-                    f"checkpoint {name!r} saved on every machine",
-                )
-
-        self.app.push_screen(
-            AskTextScreen(
-                "Save a checkpoint",
-                "Snapshot every machine under this name (letters, digits, . _ -):",
-                "checkpoint",
-            ),
-            save,
-        )
+        lab_actions.checkpoint(self)
 
     def action_restore(self) -> None:
-        if self.mapp.context.spec is None or self.busy:
-            return
-
-        def confirm(name: str | None) -> None:
-            if not name:
-                return
-            self.app.push_screen(
-                ConfirmScreen(
-                    f"Restore checkpoint {name!r}?",
-                    "Every machine goes back to that snapshot; what changed since is lost.",
-                    yes="Restore",
-                    danger=True,
-                ),
-                lambda yes: (
-                    yes
-                    and self._driver_op(
-                        "restore",
-                        lambda d: d.snapshot_restore(name),
-                        f"checkpoint {name!r} restored",
-                    )
-                ),
-            )
-
-        self.app.push_screen(
-            AskTextScreen("Restore a checkpoint", "Name of the checkpoint:", "checkpoint"),
-            confirm,
-        )
-
-    # ------------------------------------------------------------------ ssh
-
-    def ssh_command(self, name: str) -> tuple[list[str], str | None] | str:
-        """The command that opens a shell on node ``name`` and its folder, or why there is none."""
-        ctx = self.mapp.context
-        if ctx.spec is not None:
-            return ["vagrant", "ssh", name], str(ctx.spec.directory)
-        node = ctx.inventory.node(name) if ctx.inventory is not None else None
-        if node is None or node.ssh is None:
-            return f"{name} has no [node.ssh] in the inventory: add one to log in to it"
-        target = node.ssh
-        command = ["ssh", "-p", str(target.port)]
-        if target.key:
-            command += ["-i", str(target.key)]
-        return [*command, f"{target.user}@{target.host}"], None
+        lab_actions.restore(self)
 
     def action_ssh(self) -> None:
-        name = self.table.selected_node()
-        if name is None:
-            self.notify("select a node first", severity="warning")
-            return
-        found = self.ssh_command(name)
-        if isinstance(found, str):
-            self.notify(found, title="ssh", severity="warning")
-            return
-        command, cwd = found
-        if shutil.which(command[0]) is None:
-            self.notify(f"`{command[0]}` is not installed", title="ssh", severity="error")
-            return
-        try:
-            with self.app.suspend():
-                print(f"mesoslab: {' '.join(command)}   (exit the shell to come back)")
-                code = subprocess.call(command, cwd=cwd)
-        except SuspendNotSupported:
-            self.notify(
-                f"this terminal cannot hand over to ssh; run it yourself: {' '.join(command)}",
-                title="ssh",
-                severity="warning",
-            )
-            return
-        except OSError as exc:
-            self.notify(f"cannot run {command[0]}: {exc}", title="ssh", severity="error")
-            return
-        if code not in (0, 130):
-            self.notify(f"`{' '.join(command)}` ended with status {code}", severity="warning")
-        self.refresh_status(with_vms=False)
+        lab_actions.ssh(self)
+
+    def ssh_command(self, name: str) -> tuple[list[str], str | None] | str:
+        return lab_actions.ssh_command(self, name)
 
     # ------------------------------------------------------------------ elsewhere
 

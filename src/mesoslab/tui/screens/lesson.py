@@ -5,8 +5,8 @@ with the nodes they run on, each step's checks verified live, a scratch cell, an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -14,14 +14,15 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Header, Markdown, OptionList, Static
 from textual.worker import Worker
 
 from mesoslab.errors import MesoslabError
+from mesoslab.tui.dialogs.confirm import ConfirmScreen
 from mesoslab.tui.notebook import CELL, PROSE, readable_prose, step_segments, where_text
 from mesoslab.tui.screens.base import BaseScreen
-from mesoslab.tui.screens.confirm import ConfirmScreen
 from mesoslab.tui.widgets.check_list import CheckList
 from mesoslab.tui.widgets.command_cell import CommandCell
 from mesoslab.tui.widgets.footer import KeyFooter
@@ -37,6 +38,69 @@ if TYPE_CHECKING:
     from mesoslab.tui.runtime import NotebookRuntime
 
 _LESSON_LINK = re.compile(r"(?:^|/)(?:lesson-?)?0*(\d{1,2})(?:-[\w-]+)?(?:/lesson\.md)?/?$")
+
+
+# What the screen's thread workers report (posted to the screen, handled on the event loop).
+
+
+@dataclass
+class LessonLoaded(Message, bubble=False):
+    """The lesson is read, with what this lab kept of it: the notebook can be built."""
+
+    lesson: Lesson
+    runtime: NotebookRuntime
+    states: dict[int, str]  # step -> "passed" | "failed"
+    records: dict[str, CellRecord]  # each cell's last run
+    last: dict[int, list[CheckResult]]  # each step's last verify
+    notes: list[str]  # warnings about the progress or cells files
+
+
+@dataclass
+class LoadFailed(Message, bubble=False):
+    """The lesson file cannot be loaded."""
+
+    exc: MesoslabError
+
+
+@dataclass
+class PrerequisitesChecked(Message, bubble=False):
+    """Which lessons this one builds on are not done on this lab (empty: none)."""
+
+    lesson: Lesson
+    unfinished: list[Any]
+
+
+@dataclass
+class VerifyFailed(Message, bubble=False):
+    """A verify could not plan its checks (nothing ran)."""
+
+    exc: MesoslabError
+
+
+@dataclass
+class VerifyStarted(Message, bubble=False):
+    """A verify planned its checks and runs them: ``rows`` are (index, step, kind, label)."""
+
+    rows: list[tuple[int, int, str, str]]
+    step: int | None  # None: every step
+
+
+@dataclass
+class CheckSettled(Message, bubble=False):
+    """Check ``index`` of the running verify's plan has its result."""
+
+    index: int
+    result: CheckResult
+
+
+@dataclass
+class VerifyDone(Message, bubble=False):
+    """The verify is over and kept: ``states`` as the progress file has them now (None: no
+    progress file, or it could not be saved, which ``warning`` says)."""
+
+    report: VerifyReport
+    states: dict[int, str] | None
+    warning: str | None
 
 
 class LessonScreen(BaseScreen):
@@ -121,10 +185,6 @@ class LessonScreen(BaseScreen):
             ("Back to the lessons", "Close this lesson", "back"),
         ]
 
-    def _ui(self, fn: Any, *args: Any) -> None:
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(fn, *args)
-
     # ------------------------------------------------------------------ loading
 
     @work(thread=True, group="load", exit_on_error=False)
@@ -136,7 +196,7 @@ class LessonScreen(BaseScreen):
         try:
             lesson = load(self.lesson_id)
         except MesoslabError as exc:
-            self._ui(self._load_failed, exc)
+            self.post_message(LoadFailed(exc))
             return
         ctx = self.mapp.context
         store = self.mapp.cell_store()
@@ -150,11 +210,9 @@ class LessonScreen(BaseScreen):
             and (rec := store.cell(lesson.id, key := seg.cell_key(step.number))) is not None
         }
         last = {step.number: store.checks(lesson.id, step.number) for step in lesson.steps}
-        for note in (warning, store.warning):
-            if note:
-                self._ui(self.notify, note)
-        self._ui(self._build, lesson, runtime, states, records, last)
-        self._check_prerequisites(lesson)
+        notes = [note for note in (warning, store.warning) if note]
+        self.post_message(LessonLoaded(lesson, runtime, states, records, last, notes))
+        self._check_prerequisites(lesson)  # reported after LessonLoaded: the screen's queue is FIFO
 
     def _check_prerequisites(self, lesson: Lesson) -> None:
         """Say which lessons this one builds on are not done on this lab (worker thread)."""
@@ -164,9 +222,10 @@ class LessonScreen(BaseScreen):
         path = ctx.progress_path()
         if not ctx.has_lab or path is None or lesson.number <= 1:
             return
-        self._ui(self._show_prerequisites, lesson, unfinished_prerequisites(lesson, path))
+        self.post_message(PrerequisitesChecked(lesson, unfinished_prerequisites(lesson, path)))
 
-    def _show_prerequisites(self, lesson: Lesson, unfinished: list[Any]) -> None:
+    def on_prerequisites_checked(self, message: PrerequisitesChecked) -> None:
+        lesson, unfinished = message.lesson, message.unfinished
         note = self.query_one("#prerequisites", Static)
         note.display = bool(unfinished)
         self.refresh_bindings()
@@ -183,7 +242,8 @@ class LessonScreen(BaseScreen):
         text.append(f" to catch up: mesoslab runs the commands of {earlier} for you.")
         note.update(text)
 
-    def _load_failed(self, exc: MesoslabError) -> None:
+    def on_load_failed(self, message: LoadFailed) -> None:
+        exc = message.exc
         self.query_one("#opening").display = False
         self.notebook.display = True
         problems = getattr(exc, "problems", [])
@@ -192,6 +252,11 @@ class LessonScreen(BaseScreen):
             text.append(f"  {problem}\n")
         text.append("\n`mesoslab lint` lists every problem. Escape goes back.", style="dim")
         self.notebook.mount(Static(text, classes="load-error"))
+
+    def on_lesson_loaded(self, message: LessonLoaded) -> None:
+        for note in message.notes:
+            self.notify(note)
+        self._build(message.lesson, message.runtime, message.states, message.records, message.last)
 
     def _build(
         self,
@@ -298,11 +363,11 @@ class LessonScreen(BaseScreen):
             intro_open = section.number == 0 and number == 1  # the introduction leads in
             section.show(current=current, open_=current or intro_open or self.show_all)
         self.query_one(StepToc).show_current(number)
-        section = self.section(number)
-        if scroll and section is not None:
+        shown = self.section(number)
+        if scroll and shown is not None:
             # after the layout: the sections that just opened or closed change every offset
             self.call_after_refresh(
-                self.notebook.scroll_to_widget, section, top=True, animate=False
+                self.notebook.scroll_to_widget, shown, top=True, animate=False
             )
 
     def _attached_sections(self) -> list[StepSection]:
@@ -457,10 +522,16 @@ class LessonScreen(BaseScreen):
         try:
             planned = plan_lesson(lesson, inventory, step)
         except MesoslabError as exc:
-            self._ui(self.mapp.show_error, exc)
+            self.post_message(VerifyFailed(exc))
             return
         rows = [(i, pc.step, pc.kind.name, pc.label) for i, pc in enumerate(planned)]
-        self._ui(self._verify_started, rows, step)
+        self.post_message(VerifyStarted(rows, step))
+
+        def settled(index: int, result: CheckResult) -> None:
+            # from the checks' threads; run_all waits for them all, so every CheckSettled is
+            # queued (after VerifyStarted) before VerifyDone
+            self.post_message(CheckSettled(index, result))
+
         session = Session(inventory)
         self._verify_session = session
         try:
@@ -471,7 +542,7 @@ class LessonScreen(BaseScreen):
                 step=step,
                 timeout=self.mapp.verify_timeout,
                 planned=planned,
-                on_result=lambda index, result: self._ui(self._verify_result, index, result),
+                on_result=settled,
                 session=session,
             )
         finally:
@@ -480,14 +551,18 @@ class LessonScreen(BaseScreen):
         if session.cancelled.is_set():
             return  # the lesson was closed: partial results are not recorded
         keep_checks(self.mapp, verified.report)
-        self._ui(self._verify_done, verified.report, verified.states, verified.warning)
+        self.post_message(VerifyDone(verified.report, verified.states, verified.warning))
 
     def _checklist(self, step: int) -> CheckList | None:
         section = self.section(step)
         found = [w for w in section.body if isinstance(w, CheckList)] if section else []
         return found[0] if found and found[0].is_attached else None
 
-    def _verify_started(self, rows: list[tuple[int, int, str, str]], step: int | None) -> None:
+    def on_verify_failed(self, message: VerifyFailed) -> None:
+        self.mapp.show_error(message.exc)
+
+    def on_verify_started(self, message: VerifyStarted) -> None:
+        rows, step = message.rows, message.step
         self._plan_steps = {index: s for index, s, _, _ in rows}
         numbers = [step] if step is not None else [s.number for s in self.lesson.steps]  # type: ignore[union-attr]
         for number in numbers:
@@ -497,17 +572,16 @@ class LessonScreen(BaseScreen):
         what = f"step {step}" if step is not None else "every step"
         self.notify(f"verifying {what}: {len(rows)} checks, all at once", timeout=3)
 
-    def _verify_result(self, index: int, result: CheckResult) -> None:
-        step = self._plan_steps.get(index)
+    def on_check_settled(self, message: CheckSettled) -> None:
+        step = self._plan_steps.get(message.index)
         checklist = self._checklist(step) if step is not None else None
         if checklist is not None:
-            checklist.set_result(index, result)
+            checklist.set_result(message.index, message.result)
 
-    def _verify_done(
-        self, report: VerifyReport, states: dict[int, str] | None, warning: str | None
-    ) -> None:
+    def on_verify_done(self, message: VerifyDone) -> None:
         from mesoslab.checks.result import Status
 
+        report, states, warning = message.report, message.states, message.warning
         first_failed: CheckList | None = None
         for step_report in report.steps:
             checklist = self._checklist(step_report.step)
@@ -565,7 +639,7 @@ class LessonScreen(BaseScreen):
     # ------------------------------------------------------------------ help
 
     def action_solution(self) -> None:
-        from mesoslab.tui.screens.solution import SolutionScreen
+        from mesoslab.tui.dialogs.solution import SolutionScreen
 
         if self.lesson is None or self.runtime is None:
             return
@@ -590,7 +664,7 @@ class LessonScreen(BaseScreen):
                 cell.focus()
 
     def action_catch_up(self) -> None:
-        from mesoslab.tui.screens.catch_up import CatchUpScreen
+        from mesoslab.tui.dialogs.catch_up import CatchUpScreen
 
         lesson = self.lesson
         ctx = self.mapp.context

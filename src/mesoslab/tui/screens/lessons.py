@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -11,6 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable, Header, Static
 
 from mesoslab.tui.screens.base import BaseScreen
@@ -27,6 +27,14 @@ class LessonRow:
     passed: int | None  # None: no lab, so no progress
     problem: str = ""  # why the lesson cannot be loaded
     drills: int = 0  # drill steps, on top of ``steps``
+
+
+@dataclass
+class LessonsListed(Message, bubble=False):
+    """The lessons were read, with the progress; ``warning`` is about the progress file."""
+
+    rows: list[LessonRow]
+    warning: str | None
 
 
 def lesson_rows(progress_path: Path | None) -> tuple[list[LessonRow], str | None]:
@@ -108,11 +116,10 @@ class LessonsScreen(BaseScreen):
 
     @work(thread=True, exclusive=True, group="lessons", exit_on_error=False)
     def load(self) -> None:
-        rows, warning = lesson_rows(self.mapp.context.progress_path())
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(self._show, rows, warning)
+        self.post_message(LessonsListed(*lesson_rows(self.mapp.context.progress_path())))
 
-    def _show(self, rows: list[LessonRow], warning: str | None) -> None:
+    def on_lessons_listed(self, message: LessonsListed) -> None:
+        rows, warning = message.rows, message.warning
         self.rows = rows
         table = self.query_one(DataTable)
         keep = table.cursor_row

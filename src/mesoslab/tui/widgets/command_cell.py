@@ -7,8 +7,8 @@ The last run is kept with the learner's progress and shown again when the lesson
 from __future__ import annotations
 
 import collections
-import contextlib
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -20,8 +20,8 @@ from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
 from mesoslab.tui.cells import CellRecord
+from mesoslab.tui.dialogs.confirm import ConfirmScreen, when_yes
 from mesoslab.tui.errors import error_parts
-from mesoslab.tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from mesoslab.tui.runtime import NotebookRuntime
@@ -54,6 +54,13 @@ def record_text(record: CellRecord, *, live: bool = False) -> Text:
 
 def _colours(nodes: list[str]) -> dict[str, str]:
     return {n: NODE_COLOURS[i % len(NODE_COLOURS)] for i, n in enumerate(nodes)}
+
+
+@dataclass
+class RunReturned(Message, bubble=False):
+    """The cell's command returned on every node (posted by its worker to the cell itself)."""
+
+    record: CellRecord
 
 
 class CommandCell(Vertical, can_focus=True):
@@ -226,7 +233,7 @@ class CommandCell(Vertical, can_focus=True):
         body.append(self.code)
         self.app.push_screen(
             ConfirmScreen("Run this command?", body, yes="Run"),
-            lambda yes: yes and self.start(),
+            when_yes(self.start),
         )
 
     def start(self) -> None:
@@ -301,14 +308,15 @@ class CommandCell(Vertical, can_focus=True):
         except Exception as exc:  # shown under the cell, never a traceback
             title, message = error_parts(exc)
             record = CellRecord(command, self.target, self.sudo, error=f"{title}: {message}")
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(self._finished, record)
+        # every node has returned: its lines are all queued for the flush that shows the end
+        self.post_message(RunReturned(record))
 
     def save(self, record: CellRecord) -> None:
         """Keep the run with the learner's progress (called in the worker thread)."""
         self.runtime.store.put_cell(self.runtime.lesson_id, self.key, record)
 
-    def _finished(self, record: CellRecord) -> None:
+    def on_run_returned(self, message: RunReturned) -> None:
+        record = message.record
         self._flush()
         self._flush_timer.stop()
         self._set_running(False)

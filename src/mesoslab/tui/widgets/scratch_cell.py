@@ -78,7 +78,7 @@ class ScratchCell(CommandCell):
     def action_reset(self) -> None:
         return
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.run_or_stop()
 

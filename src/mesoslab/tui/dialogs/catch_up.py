@@ -7,7 +7,7 @@ for and no further step starts; Escape again closes once it has stopped.
 
 from __future__ import annotations
 
-import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
@@ -15,6 +15,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -22,11 +23,38 @@ from mesoslab.errors import MesoslabError
 from mesoslab.tui.widgets.log_panel import LogPanel
 
 if TYPE_CHECKING:
+    from mesoslab.lessons.model import Lesson
     from mesoslab.lessons.verify import VerifyReport
     from mesoslab.ops.catchup import CatchUpReport
     from mesoslab.remote.session import Session
 
 STOPPING = "stopping… (waits for the commands running now to let go)"
+
+
+# What the catch-up worker reports (posted to the dialog, handled on the event loop).
+
+
+@dataclass
+class CatchUpStep(Message, bubble=False):
+    """Catch up started step ``number`` of ``lesson``."""
+
+    lesson: str
+    number: int
+    title: str
+
+
+@dataclass
+class CatchUpFailed(Message, bubble=False):
+    """Catch up could not run (a lesson missing or unreadable, the lab not fit for it)."""
+
+    exc: MesoslabError
+
+
+@dataclass
+class CatchUpFinished(Message, bubble=False):
+    """Catch up is over: caught up, stopped by the learner, or stopped at a failure."""
+
+    report: CatchUpReport
 
 
 class CatchUpScreen(ModalScreen[None]):
@@ -61,16 +89,13 @@ class CatchUpScreen(ModalScreen[None]):
         self._session = Session(inventory)
         self._run()
 
-    def _ui(self, fn: Any, *args: Any) -> None:
-        with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(fn, *args)
-
     def _status(self, text: str | Text) -> None:
         self.query_one("#catch-up-status", Static).update(
             Text(text) if isinstance(text, str) else text
         )
 
-    def _step_status(self, text: str) -> None:
+    def on_catch_up_step(self, message: CatchUpStep) -> None:
+        text = f"{message.lesson} step {message.number}: {message.title}"
         if not self.stopping and not self.done:  # a late step line never hides "stopping…"
             self._status(Text.assemble(text, ("  (Escape stops it)", "dim")))
 
@@ -83,6 +108,10 @@ class CatchUpScreen(ModalScreen[None]):
         log = self.query_one(LogPanel)
         session = self._session
         assert session is not None
+
+        def on_step(lesson: Lesson, number: int, title: str) -> None:
+            self.post_message(CatchUpStep(lesson.id, number, title))
+
         try:
             with session:
                 report = catch_up(
@@ -90,9 +119,7 @@ class CatchUpScreen(ModalScreen[None]):
                     ctx.inventory,
                     platform=ctx.platform,
                     session=session,
-                    on_step=lambda lesson, n, title: self._ui(
-                        self._step_status, f"{lesson.id} step {n}: {title}"
-                    ),
+                    on_step=on_step,
                     on_action=lambda action, nodes: log.note(
                         f"▶ {', '.join(n.name for n in nodes)}: "
                         f"{action.code.strip().splitlines()[0] if action.code.strip() else ''}",
@@ -102,9 +129,10 @@ class CatchUpScreen(ModalScreen[None]):
                     on_verified=self._record,
                 )
         except MesoslabError as exc:
-            self._ui(self._failed, exc)
+            self.post_message(CatchUpFailed(exc))
             return
-        self._ui(self._finished, report)
+        # after every _record: what they counted is read when this is handled
+        self.post_message(CatchUpFinished(report))
 
     def _record(self, report: VerifyReport) -> None:
         """A step passed: keep it in the learner's progress (worker thread), as verify does."""
@@ -116,13 +144,15 @@ class CatchUpScreen(ModalScreen[None]):
         if warning:
             self._record_warning = warning
 
-    def _failed(self, exc: MesoslabError) -> None:
+    def on_catch_up_failed(self, message: CatchUpFailed) -> None:
+        exc = message.exc
         self.query_one(LogPanel).flush()
         self.done = True
         self._status(Text.assemble((f"✘ {exc.title}: {exc}", "red"), "\nEscape closes."))
         cast(Any, self.app).show_error(exc)
 
-    def _finished(self, report: CatchUpReport) -> None:
+    def on_catch_up_finished(self, message: CatchUpFinished) -> None:
+        report = message.report
         self.query_one(LogPanel).flush()
         self.done = True
         if self._record_warning:
@@ -155,9 +185,9 @@ class CatchUpScreen(ModalScreen[None]):
                 "its commands ran but its checks did not pass",
                 "red",
             )
-            for result in step.results:
-                if not result.passed:
-                    text.append(f"\n  ✘ {result.kind} [{result.node}] {result.summary}")
+            for check in step.results:
+                if not check.passed:
+                    text.append(f"\n  ✘ {check.kind} [{check.node}] {check.summary}")
         text.append("\nFix it (the output is above), then catch up again. Escape closes.")
         self._status(text)
         self.notify("catch up stopped at a failure", title="Catch up", severity="error")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.console import RenderableType
@@ -57,3 +58,13 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+def when_yes(then: Callable[[], object]) -> Callable[[bool | None], None]:
+    """A ConfirmScreen's callback that runs ``then`` when the answer was yes."""
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            then()
+
+    return answered
