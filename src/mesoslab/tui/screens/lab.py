@@ -21,6 +21,7 @@ from textual.widgets import Header, Static
 from textual.worker import Worker
 
 from mesoslab.errors import MesoslabError
+from mesoslab.lab.machine_state import NOT_CREATED
 from mesoslab.tui.errors import error_parts
 from mesoslab.tui.screens import lab_actions
 from mesoslab.tui.screens.base import BaseScreen
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 
 VM_ACTIONS = frozenset({"up", "provision", "halt", "destroy", "checkpoint", "restore"})
 VM_EVERY = 6  # refresh the machine states every 6th health refresh (`vagrant status` is slow)
-NOT_CREATED = "not created"
 
 
 class LabScreen(BaseScreen):
@@ -482,9 +482,6 @@ class LabScreen(BaseScreen):
 
     def action_ssh(self) -> None:
         lab_actions.ssh(self)
-
-    def ssh_command(self, name: str) -> tuple[list[str], str | None] | str:
-        return lab_actions.ssh_command(self, name)
 
     # ------------------------------------------------------------------ elsewhere
 

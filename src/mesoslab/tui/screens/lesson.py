@@ -366,9 +366,7 @@ class LessonScreen(BaseScreen):
         shown = self.section(number)
         if scroll and shown is not None:
             # after the layout: the sections that just opened or closed change every offset
-            self.call_after_refresh(
-                self.notebook.scroll_to_widget, shown, top=True, animate=False
-            )
+            self.call_after_refresh(self.notebook.scroll_to_widget, shown, top=True, animate=False)
 
     def _attached_sections(self) -> list[StepSection]:
         return [s for s in self.sections.values() if s.is_attached]
