@@ -7,6 +7,7 @@ light.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -22,6 +23,7 @@ from mesoslab.cli.options import (
     nodes_argument,
     yes_option,
 )
+from mesoslab.cli.stop_signals import stop_signals_interrupt
 
 if TYPE_CHECKING:
     from mesoslab.lab.spec import LabSpec
@@ -135,12 +137,14 @@ def _summary(report: UpReport, spec: LabSpec) -> int:
 
 
 def _cancel_message() -> None:
-    click.secho(
-        "stopped. Nothing half-written was kept: `mesoslab up` continues where it "
-        "stopped; `mesoslab destroy` removes the machines.",
-        fg="yellow",
-        err=True,
-    )
+    # After SIGHUP the terminal may be gone: the clean-up matters, the message does not.
+    with contextlib.suppress(OSError):
+        click.secho(
+            "stopped. Nothing half-written was kept: `mesoslab up` continues where it "
+            "stopped; `mesoslab destroy` removes the machines.",
+            fg="yellow",
+            err=True,
+        )
 
 
 @click.command()
@@ -158,7 +162,8 @@ def up(nodes: tuple[str, ...], lab: str | None, through: str | None, no_provisio
 
     Builds the rehearsal box first when it is missing, runs `vagrant up` with live output,
     writes .mesoslab/inventory.toml, then provisions every node in parallel. Ctrl-C stops
-    cleanly; running `mesoslab up` again continues.
+    cleanly, and so do SIGTERM and SIGHUP (`timeout`, CI, a closed terminal); running
+    `mesoslab up` again continues.
     """
     from mesoslab.errors import LabCancelled
     from mesoslab.ops.up import bring_up
@@ -166,19 +171,20 @@ def up(nodes: tuple[str, ...], lab: str | None, through: str | None, no_provisio
     spec = load_spec(lab)
     printer = _Printer(spec)
     cancel = threading.Event()
-    try:
-        report = bring_up(
-            spec,
-            nodes=nodes,
-            through=through,
-            provision=not no_provision,
-            callbacks=printer.callbacks(),
-            cancel=cancel,
-        )
-    except (KeyboardInterrupt, LabCancelled):
-        cancel.set()
-        _cancel_message()
-        sys.exit(130)
+    with stop_signals_interrupt() as stopped:
+        try:
+            report = bring_up(
+                spec,
+                nodes=nodes,
+                through=through,
+                provision=not no_provision,
+                callbacks=printer.callbacks(),
+                cancel=cancel,
+            )
+        except (KeyboardInterrupt, LabCancelled):
+            cancel.set()
+            _cancel_message()
+            sys.exit(stopped.exit_status())
     sys.exit(_summary(report, spec))
 
 
@@ -198,14 +204,15 @@ def provision(nodes: tuple[str, ...], lab: str | None, through: str | None) -> N
     spec = load_spec(lab)
     printer = _Printer(spec)
     cancel = threading.Event()
-    try:
-        report = provision_and_catch_up(
-            spec, nodes=nodes, through=through, callbacks=printer.callbacks(), cancel=cancel
-        )
-    except KeyboardInterrupt:
-        cancel.set()
-        _cancel_message()
-        sys.exit(130)
+    with stop_signals_interrupt() as stopped:
+        try:
+            report = provision_and_catch_up(
+                spec, nodes=nodes, through=through, callbacks=printer.callbacks(), cancel=cancel
+            )
+        except KeyboardInterrupt:
+            cancel.set()
+            _cancel_message()
+            sys.exit(stopped.exit_status())
     sys.exit(_summary(report, spec))
 
 
@@ -243,12 +250,22 @@ def destroy(nodes: tuple[str, ...], lab: str | None, yes: bool) -> None:
     click.echo(f"destroyed {what} of lab {spec.name}")
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("node")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND…]")
 @lab_option
-def ssh(node: str, lab: str | None) -> None:
-    """Open an interactive shell on NODE (`vagrant ssh NODE`)."""
+def ssh(node: str, command: tuple[str, ...], lab: str | None) -> None:
+    """Open a shell on NODE (`vagrant ssh NODE`), or run one COMMAND there.
+
+    With a command (`mesoslab ssh agent1 -- systemctl status mesos-slave`) it behaves like
+    `ssh host cmd`: the output streams, the exit status is the command's (255 when the node
+    cannot be reached), and there is a terminal only when you run it interactively. It goes
+    straight to the node over SSH with the lab's inventory, so it starts in milliseconds
+    (`vagrant ssh -c` when the lab has no inventory yet).
+    """
     from mesoslab.errors import UsageError
+    from mesoslab.lab.inventory import load_inventory
+    from mesoslab.lab.ssh_argv import openssh_argv
     from mesoslab.lab.vagrant import vagrant_env, vagrant_executable
 
     spec = load_spec(lab)
@@ -256,6 +273,21 @@ def ssh(node: str, lab: str | None) -> None:
         raise UsageError(
             f"no node {node!r} in lab {spec.name}; nodes: {', '.join(n.name for n in spec.nodes)}"
         )
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    inventory_file = spec.state_dir / "inventory.toml"
+    if command and inventory_file.is_file():
+        found = load_inventory(inventory_file).node(node)
+        if found is not None and found.ssh is not None:
+            argv = openssh_argv(found.ssh, command, tty=interactive)
+            try:
+                os.execvp(argv[0], argv)
+            except FileNotFoundError:
+                raise UsageError(
+                    "OpenSSH's `ssh` is not installed: install openssh-client"
+                ) from None
     os.chdir(spec.directory)
     executable = vagrant_executable()
-    os.execvpe(executable, [executable, "ssh", node], vagrant_env(dict(os.environ)))
+    argv = [executable, "ssh", node]
+    if command:
+        argv += ["-c", " ".join(command), "--tty" if interactive else "--no-tty"]
+    os.execvpe(executable, argv, vagrant_env(dict(os.environ)))
