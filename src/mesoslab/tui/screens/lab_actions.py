@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import SuspendNotSupported
 
+from mesoslab.lab.ssh_argv import openssh_argv
 from mesoslab.tui.dialogs.ask_text import AskTextScreen
 from mesoslab.tui.dialogs.confirm import ConfirmScreen, when_yes
 
@@ -108,11 +109,7 @@ def ssh_command(screen: LabScreen, name: str) -> tuple[list[str], str | None] | 
     node = ctx.inventory.node(name) if ctx.inventory is not None else None
     if node is None or node.ssh is None:
         return f"{name} has no [node.ssh] in the inventory: add one to log in to it"
-    target = node.ssh
-    command = ["ssh", "-p", str(target.port)]
-    if target.key:
-        command += ["-i", str(target.key)]
-    return [*command, f"{target.user}@{target.host}"], None
+    return openssh_argv(node.ssh), None
 
 
 def ssh(screen: LabScreen) -> None:
