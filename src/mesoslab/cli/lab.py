@@ -101,6 +101,10 @@ def init(
     )
     nodes = ", ".join(f"{n.name} {n.address}" for n in spec.nodes)
     click.echo(f"  preset {spec.preset}: {nodes}")
+    if result.taken:
+        click.echo("  the preset's own addresses are taken, so these are free ones instead:")
+        for clash in result.taken:
+            click.echo(f"    {clash.line()}")
     local = spec.packages.local_path
     if local and not (spec.directory / Path(local).expanduser()).is_dir():
         click.echo(f"warning: packages folder {local} does not exist (yet)", err=True)

@@ -11,11 +11,13 @@ import json
 import re
 import shutil
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import mesoslab
 from mesoslab.errors import InitError
+from mesoslab.lab.address_clash import AddressClash, free_layout
 from mesoslab.lab.presets import PRESETS
 from mesoslab.lab.spec import (
     CHANNELS,
@@ -44,6 +46,7 @@ class InitResult:
     spec: LabSpec  # what the written file parses to
     vagrantfile: str  # one line saying what happened to the Vagrantfile
     vagrantfile_ok: bool  # False when the lab has no usable Vagrantfile yet
+    taken: tuple[AddressClash, ...] = ()  # default addresses another machine holds
 
 
 def default_provider(platform: str | None) -> str:
@@ -96,8 +99,13 @@ def render_lab_toml(
     provider: str | None = None,
     platform: str = "centos7",
     packages: str | None = None,
+    addresses: Mapping[str, str] | None = None,
+    taken: Sequence[AddressClash] = (),
 ) -> str:
-    """The commented lab.toml for these options (they must be valid)."""
+    """The commented lab.toml for these options (they must be valid).
+
+    ``addresses`` (node → address) moves the preset's nodes: they are written as [[node]]
+    tables, after a comment naming who holds the default addresses (``taken``)."""
     provider = provider or default_provider(platform)
     packages = packages or default_packages(platform)
     subnet = DEFAULT_SUBNET[provider]
@@ -195,16 +203,25 @@ def render_lab_toml(
         "# digits, dashes), roles (master, agent, zookeeper, marathon, chronos, marathon-lb,",
         "# mesos-dns, dcos-bootstrap), address (inside network.subnet), cpus, memory.",
     ]
-    for node in preview.nodes:
-        roles = ", ".join(s(r) for r in node.roles)
+    mark = "# "
+    if addresses:
+        mark = ""
         lines += [
             "#",
-            "# [[node]]",
-            f"# name = {s(node.name)}",
-            f"# roles = [{roles}]",
-            f"# address = {s(node.address)}",
-            f"# cpus = {node.cpus}",
-            f"# memory = {node.memory}",
+            "# `mesoslab init` moved them off the preset's addresses, which were taken:",
+            *(f"#   {clash.line()}" for clash in taken),
+        ]
+    for node in preview.nodes:
+        roles = ", ".join(s(r) for r in node.roles)
+        address = (addresses or {}).get(node.name, node.address)
+        lines += [
+            "#",
+            f"{mark}[[node]]",
+            f"{mark}name = {s(node.name)}",
+            f"{mark}roles = [{roles}]",
+            f"{mark}address = {s(address)}",
+            f"{mark}cpus = {node.cpus}",
+            f"{mark}memory = {node.memory}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -219,8 +236,12 @@ def write_lab(
     packages: str | None = None,
     force: bool = False,
     vagrantfile: Path | None = None,
+    check_addresses: bool = True,
 ) -> InitResult:
     """Write ``directory/lab.toml`` (and copy ``vagrantfile``, default: the bundled one).
+
+    With ``check_addresses``, preset addresses that another machine holds are moved to
+    free ones (see :func:`free_layout`), and lab.toml says why.
 
     Raises InitError when an option is invalid or lab.toml exists and ``force`` is off.
     """
@@ -257,6 +278,20 @@ def write_lab(
         name=name, preset=preset, provider=provider, platform=platform, packages=packages
     )
     spec = parse_lab(tomllib.loads(text), directory=target, source=str(lab_file))
+    taken: list[AddressClash] = []
+    if check_addresses:
+        taken, moved = free_layout(spec)
+        if moved:
+            text = render_lab_toml(
+                name=name,
+                preset=preset,
+                provider=provider,
+                platform=platform,
+                packages=packages,
+                addresses=moved,
+                taken=taken,
+            )
+            spec = parse_lab(tomllib.loads(text), directory=target, source=str(lab_file))
     target.mkdir(parents=True, exist_ok=True)
     tmp = lab_file.with_name(f".{LAB_FILE}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -264,7 +299,9 @@ def write_lab(
     message, ok = _install_vagrantfile(
         target, vagrantfile if vagrantfile is not None else bundled_vagrantfile(), force
     )
-    return InitResult(lab_file=lab_file, spec=spec, vagrantfile=message, vagrantfile_ok=ok)
+    return InitResult(
+        lab_file=lab_file, spec=spec, vagrantfile=message, vagrantfile_ok=ok, taken=tuple(taken)
+    )
 
 
 def _install_vagrantfile(target: Path, source: Path | None, force: bool) -> tuple[str, bool]:

@@ -7,7 +7,6 @@ reads it. The format (``schema`` 1) is private to the two of them.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import re
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mesoslab.files import write_atomic
+from mesoslab.lab.host_labs import folder_digest
 from mesoslab.lab.spec import LabSpec
 
 MACHINES_FILE = "machines.json"
@@ -31,8 +31,7 @@ def machine_prefix(spec: LabSpec) -> str:
     apart while the lab name keeps ``lxc-ls`` readable.
     """
     slug = re.sub(r"[^a-z0-9]+", "-", spec.name.lower()).strip("-")[:20].strip("-") or "lab"
-    digest = hashlib.sha256(str(Path(spec.directory).resolve()).encode()).hexdigest()[:6]
-    return f"mesoslab-{slug}-{digest}-"
+    return f"mesoslab-{slug}-{folder_digest(spec.directory)}-"
 
 
 def machines_doc(spec: LabSpec) -> dict[str, Any]:

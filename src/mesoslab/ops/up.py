@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mesoslab.lab.address_clash import find_clashes, refuse_clashes
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lab.lab_inventory import inventory_path, lab_inventory, write_inventory
 from mesoslab.lab.machines import install_vagrantfile, write_machines
@@ -85,6 +86,8 @@ def bring_up(
         cb.phase("box", f"checking box {spec.box}")
         ensure_box(spec.box, spec.platform, spec.provider, on_line=cb.on_line, cancel=cancel)
         timings["box"] = time.monotonic() - start
+    cb.phase("network", "checking that no other machine holds the lab's addresses")
+    refuse_clashes(find_clashes(spec))
     if not (spec.directory / "Vagrantfile").is_file():
         install_vagrantfile(spec.directory)
     write_machines(spec)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from mesoslab.lab.address_clash import AddressClash, way_out
 from mesoslab.lab.doctor.facts import ARM, FAIL, GIB, OK, WARN, X86, Facts, Finding
 from mesoslab.lab.doctor.providers import (
     ProviderCheck,
@@ -57,6 +58,8 @@ def assess(spec: LabSpec | None, facts: Facts) -> list[Finding]:
         spec is None and facts.host.system == "Linux" and facts.cmd("lxc-create").found
     ):
         findings.append(bridge_finding(spec, facts))
+    if spec is not None and facts.clashes is not None:
+        findings.append(_addresses(spec, facts.clashes))
     if spec is not None and facts.cmd("vagrant").ok:
         findings.append(_box(spec, facts))
     findings.append(_memory(spec, facts))
@@ -88,6 +91,13 @@ def _lab_file(spec: LabSpec | None, facts: Facts, usable: dict[str, ProviderChec
         f"lab {spec.name!r}: {preset}{len(spec.nodes)} nodes, provider {spec.provider}, "
         f"platform {spec.platform}, box {spec.box}",
     )
+
+
+def _addresses(spec: LabSpec, clashes: list[AddressClash]) -> Finding:
+    if not clashes:
+        free = ", ".join(node.address for node in spec.nodes)
+        return Finding(OK, "Addresses", f"free: {free}")
+    return Finding(FAIL, "Addresses", "; ".join(c.line() for c in clashes), way_out(clashes))
 
 
 def _vagrant(facts: Facts) -> Finding:

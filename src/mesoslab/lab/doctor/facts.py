@@ -8,6 +8,10 @@ import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mesoslab.lab.address_clash import AddressClash
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 GIB = 1024**3
@@ -87,6 +91,7 @@ class Facts:
     vbox_ranges_source: str = "VirtualBox default (no /etc/vbox/networks.conf)"
     lab_dir: Path | None = None  # the folder asked about (None: none given, none found)
     lab_error: str = ""  # why its lab.toml could not be read
+    clashes: list[AddressClash] | None = None  # who holds the lab's addresses; None: not asked
 
     def cmd(self, name: str) -> Command:
         return self.commands.get(name, Command((name,), found=False, error="not probed"))

@@ -18,6 +18,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mesoslab.lab.address_clash import AddressClash, find_clashes
 from mesoslab.lab.doctor.facts import (
     GIB,
     VBOX_DEFAULT_RANGES,
@@ -107,8 +108,10 @@ def gather(spec: LabSpec | None, host: Host | None = None, lab_dir: Path | None 
             for name, (argv, timeout) in todo.items()
         }
         kvm_future = pool.submit(kvm_state, host)
+        clashes = pool.submit(_clashes, spec, host) if spec is not None else None
         facts.commands = {name: future.result() for name, future in futures.items()}
         facts.kvm = kvm_future.result()
+        facts.clashes = clashes.result() if clashes is not None else None
     if host.system == "Darwin":
         facts.mem_available_mib, facts.mem_source = _darwin_memory(facts)
     else:
@@ -122,6 +125,16 @@ def gather(spec: LabSpec | None, host: Host | None = None, lab_dir: Path | None 
         seen = f"sysctl kern.hv_support = {hv.output.strip()}" if hv.ok else hv.why()
         facts.kvm = KvmState(False, f"macOS, {seen}", hardware if hv.ok else None)
     return facts
+
+
+def _clashes(spec: LabSpec, host: Host) -> list[AddressClash]:
+    """Who else holds the lab's addresses (the provider tools looked up on ``host.path``)."""
+
+    def run(argv: list[str]) -> str | None:
+        done = run_command(argv, host, 10)
+        return done.output if done.ok else None
+
+    return find_clashes(spec, run=run)
 
 
 def read_meminfo(path: Path) -> tuple[int | None, str]:
