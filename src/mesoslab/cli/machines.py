@@ -232,8 +232,17 @@ def halt(nodes: tuple[str, ...], lab: str | None) -> None:
 @nodes_argument
 @lab_option
 @yes_option("do not ask")
-def destroy(nodes: tuple[str, ...], lab: str | None, yes: bool) -> None:
+@click.option(
+    "--orphans",
+    is_flag=True,
+    help="instead: remove every mesoslab machine on this host whose lab folder is gone "
+    "(see `mesoslab labs`)",
+)
+def destroy(nodes: tuple[str, ...], lab: str | None, yes: bool, orphans: bool) -> None:
     """Delete the lab's machines (all, or NODES) and everything on them."""
+    if orphans:
+        _destroy_orphans(yes)
+        return
     from mesoslab.lab.vagrant import VagrantDriver
 
     spec = load_spec(lab)
@@ -248,6 +257,28 @@ def destroy(nodes: tuple[str, ...], lab: str | None, yes: bool) -> None:
     if not nodes:
         (spec.state_dir / "inventory.toml").unlink(missing_ok=True)
     click.echo(f"destroyed {what} of lab {spec.name}")
+
+
+def _destroy_orphans(yes: bool) -> None:
+    from mesoslab.lab.host_labs import forget_in_vagrant, host_machines, remove_machine
+
+    orphans = [m for m in host_machines() if m.orphaned]
+    if not orphans:
+        click.echo("no orphaned mesoslab machines on this host")
+        return
+    for machine in orphans:
+        click.echo(f"  {machine.name}  {machine.state}  lab {machine.lab!r}, {machine.where()}")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError("not a terminal, so nothing was asked: add --yes to remove them")
+        if not click.confirm(f"Remove these {len(orphans)} machine(s)?", default=False):
+            sys.exit(EXIT_FAILED)
+    problems = [p for p in (remove_machine(m) for m in orphans) if p]
+    forget_in_vagrant()
+    for problem in problems:
+        click.secho(problem, fg="red", err=True)
+    click.echo(f"removed {len(orphans) - len(problems)} of {len(orphans)} orphaned machine(s)")
+    sys.exit(EXIT_FAILED if problems else EXIT_OK)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -70,7 +70,7 @@ def main(ctx: click.Context, inventory: str | None) -> None:
 
 def _register() -> None:
     """Add every command group's commands (`--help` lists them alphabetically)."""
-    from mesoslab.cli import box, checkpoint, dev, lab, lessons, machines, run, verify
+    from mesoslab.cli import box, checkpoint, dev, lab, labs, lessons, machines, run, verify
 
     for command in (
         lessons.lessons,
@@ -82,6 +82,7 @@ def _register() -> None:
         lab.init,
         lab.doctor,
         lab.status,
+        labs.labs,
         machines.up,
         machines.provision,
         machines.halt,
