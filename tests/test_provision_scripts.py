@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -231,13 +232,36 @@ def test_lesson_1_packages_come_from_the_base_repos_or_the_channel() -> None:
     )
     required = required_packages()
     assert set(required) == set(named) - CENTOS_BASE_PACKAGES
-    assert "java-1.8.0-openjdk-headless" in named and "java-1.8.0-openjdk-headless" not in required
+    assert "java-1.8.0-openjdk" in named and "java-1.8.0-openjdk" not in required
+    assert "jq" not in CENTOS_BASE_PACKAGES  # EPEL's, not CentOS's (audit 1-2 finding 16)
+
+
+LESSON_1 = Path(__file__).resolve().parents[1] / "lessons" / "01-first-cluster" / "lesson.md"
+_FENCE = re.compile(r"^```(?P<info>[^\n]*)\n(?P<code>.*?)^```$", re.M | re.S)
+_YUM_INSTALL = re.compile(r"^\s*(?:sudo\s+)?yum\s+(?:-\S+\s+)*install\s+(?P<args>[^#;&|\n]+)", re.M)
+
+
+def lesson_1_centos_yum_packages() -> set[str]:
+    """The package names of the `yum install` lines in lesson 1's command blocks that run on
+    CentOS 7, read straight from the Markdown (not through mesoslab's lesson loader)."""
+    names: set[str] = set()
+    for fence in _FENCE.finditer(LESSON_1.read_text(encoding="utf-8")):
+        info = fence["info"].split()
+        if not any(w.startswith("on=") for w in info) or "platform=rehearsal" in info:
+            continue
+        for line in _YUM_INSTALL.finditer(fence["code"]):
+            names.update(w for w in line["args"].split() if not w.startswith("-"))
+    return names
 
 
 def test_prebaked_step_checks_exactly_the_packages_lesson_1_installs(tmp_path: Path) -> None:
     script = steps_for(make_spec(tmp_path, "prebaked", "1m-2a"))[-1].script
     loop = next(line for line in script.splitlines() if line.startswith("for p in "))
-    assert loop.removeprefix("for p in ").removesuffix("; do").split() == list(required_packages())
+    checked = loop.removeprefix("for p in ").removesuffix("; do").split()
+    named = lesson_1_centos_yum_packages()
+    assert {"mesos", "marathon", "chronos", "mesosphere-zookeeper"} <= named
+    assert sorted(checked) == sorted(named - CENTOS_BASE_PACKAGES)
+    assert len(checked) == len(set(checked))
 
 
 def test_yum_parsing_follows_the_commands() -> None:
@@ -351,13 +375,56 @@ def test_base_repos_step_fails_precisely_when_the_vault_is_unreachable(tmp_path:
     step = next(s for s in steps_for(spec) if s.id == "base-repos")
     env = stand_ins(
         tmp_path / "bin",
-        {"yum": '[ "$2" = makecache ] && { echo "Cannot find a valid baseurl" >&2; exit 1; }'},
+        {
+            "yum": '[ "$2" = makecache ] && '
+            '{ echo "Cannot find a valid baseurl for repo: base/7/x86_64" >&2; exit 1; }'
+        },
     )
     result = run_step(step, tmp_path / "root", **env)
     assert result.returncode == 1
-    assert "Cannot find a valid baseurl" in result.stderr
-    assert "can it reach http://mirror.test/7.9.2009?" in result.stderr
+    assert "Cannot find a valid baseurl for repo: base/7/x86_64" in result.stderr
+    assert "metadata of repository base (see above)" in result.stderr
+    assert "can the node reach http://mirror.test/7.9.2009?" in result.stderr
     assert "[mirrors] vault_url" in result.stderr
+
+
+# What yum 3 on CentOS 7 prints when an enabled repository's repodata answers 404.
+YUM_REPO_404 = """\
+failure: repodata/repomd.xml from mesosphere: [Errno 256] No more mirrors to try.
+http://repos.mesosphere.io/el/7/x86_64/repodata/repomd.xml: [Errno 14] HTTP Error 404 - Not Found
+"""
+
+
+def test_base_repos_step_names_another_failing_repo_instead_of_the_vault(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "mesosphere", "1m-2a")
+    step = next(s for s in steps_for(spec) if s.id == "base-repos")
+    (tmp_path / "yum.err").write_text(YUM_REPO_404)
+    env = stand_ins(
+        tmp_path / "bin",
+        {"yum": f'[ "$2" = makecache ] && {{ cat {tmp_path / "yum.err"} >&2; exit 1; }}'},
+    )
+    result = run_step(step, tmp_path / "root", **env)
+    assert result.returncode == 1
+    assert "HTTP Error 404" in result.stderr  # yum's own words are kept
+    assert "metadata of repository mesosphere (see above), which is" in result.stderr
+    assert "not a CentOS base repository" in result.stderr
+    assert "vault" not in result.stderr.split("HTTP Error 404 - Not Found", 1)[1]
+
+
+def test_base_repos_step_lists_the_repos_when_yum_names_none(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "mesosphere", "1m-2a")
+    step = next(s for s in steps_for(spec) if s.id == "base-repos")
+    root = tmp_path / "root"
+    (root / "etc" / "yum.repos.d").mkdir(parents=True)
+    (root / "etc" / "yum.repos.d" / "docker-ce.repo").write_text("[docker-ce-stable]\nenabled=1\n")
+    env = stand_ins(
+        tmp_path / "bin", {"yum": '[ "$2" = makecache ] && { echo "timeout" >&2; exit 1; }'}
+    )
+    result = run_step(step, root, **env)
+    assert result.returncode == 1
+    assert "yum gives up when any repository fails" in result.stderr
+    listed = result.stderr.split("the node has: ", 1)[1].split(".", 1)[0]
+    assert listed.split() == ["base", "updates", "extras", "centosplus", "docker-ce-stable"]
 
 
 def test_aventer_repo_file_is_written_once(tmp_path: Path) -> None:
@@ -452,6 +519,7 @@ def test_mesosphere_probe_200_is_ok(tmp_path: Path, http_server) -> None:
     url = f"{http_server.url}/repo.rpm"
     probe = probe_channel(make_spec(tmp_path, "mesosphere", "1m-2a", mesosphere_repo_rpm=url))
     assert probe.ok and probe.status == 200 and probe.target == url
+    assert "were not probed" in probe.warnings[0]  # not laid out like repos.mesosphere.io
 
 
 def test_mesosphere_probe_refused_and_timeout(tmp_path: Path, http_server) -> None:
@@ -500,6 +568,44 @@ def _repo_metadata(server: FixtureServer, prefix: str, packages: list[str]) -> N
     server.route(
         f"{prefix}/repodata/abc-primary.xml.gz", Reply(200, gzip.compress(primary.encode()))
     )
+
+
+def test_mesosphere_probe_reads_the_repositories_the_rpm_sets_up(
+    tmp_path: Path, http_server
+) -> None:
+    rpm = "/el/7/noarch/RPMS/mesosphere-el-repo-7-3.noarch.rpm"
+    http_server.route(rpm, Reply(200, b"\xed\xab\xee\xdb rpm"))
+    url = f"{http_server.url}{rpm}"
+    spec = make_spec(tmp_path, "mesosphere", "1m-2a", mesosphere_repo_rpm=url)
+    # The RPM answers but its repositories are gone: yum install would fail.
+    probe = probe_channel(spec)
+    assert not probe.ok and probe.status == 404
+    assert probe.target == f"{http_server.url}/el/7/x86_64/repodata/repomd.xml"
+    assert "is there, but the repository it sets up answered HTTP 404" in probe.summary
+    assert "local:PATH" in probe.summary
+    # Both repositories answer: mesos in x86_64, the JVM packages in noarch.
+    _repo_metadata(http_server, "/el/7/x86_64", ["mesos", "mesos-devel"])
+    _repo_metadata(http_server, "/el/7/noarch", ["marathon", "chronos"])
+    probe = probe_channel(spec)
+    assert probe.ok and probe.status == 200
+    assert probe.warnings == (
+        "the Mesosphere repositories have no mesosphere-zookeeper, which lesson 1 installs: "
+        "that yum install will fail",
+    )
+    _repo_metadata(http_server, "/el/7/noarch", ["marathon", "chronos", "mesosphere-zookeeper"])
+    probe = probe_channel(spec)
+    assert probe.ok and probe.warnings == ()
+
+
+def test_mesosphere_repo_bases_follow_the_rpm_url() -> None:
+    bases = channel_probe.mesosphere_repo_bases
+    assert bases(
+        "http://repos.mesosphere.io/el/7/noarch/RPMS/mesosphere-el-repo-7-1.noarch.rpm"
+    ) == (
+        "http://repos.mesosphere.io/el/7/x86_64/",
+        "http://repos.mesosphere.io/el/7/noarch/",
+    )
+    assert bases("http://mirror.test/repo.rpm") == ()
 
 
 def test_aventer_probe_reads_the_repository(tmp_path: Path, http_server) -> None:

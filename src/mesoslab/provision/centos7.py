@@ -60,9 +60,47 @@ def base_repo_file(vault_url: str) -> str:
     return "\n".join(lines)
 
 
+def _makecache_failed(vault: str) -> str:
+    """Shell that says which repository made ``yum makecache`` fail (read from yum's
+    stderr in ``$yumlog``): yum gives up when *any* enabled repository is down
+    (``skip_if_unavailable=0``), so the vault is to blame only when it is one of the
+    base repositories, or when yum's output names none."""
+    base_ids = " ".join(repo_id for repo_id, *_ in _BASE_REPOS)
+    return f"""
+  bad=$(sed -n -e 's/.* from \\([^ :]*\\): \\[Errno.*/\\1/p' \\
+    -e 's/.*for repository: \\([^ ]*\\)\\..*/\\1/p' \\
+    -e 's|.*Cannot find a valid baseurl for repo: \\([^/ ]*\\).*|\\1|p' "$yumlog" |
+    sort -u | tr '\\n' ' ' | sed 's/ $//')
+  base_ids="{base_ids}"
+  others=""
+  for id in $bad; do
+    case " $base_ids " in
+      *" $id "*) ;;
+      *) others="$others $id" ;;
+    esac
+  done
+  if [ -n "$bad" ] && [ -n "$others" ] && [ "$others" = " $bad" ]; then
+    echo "yum cannot download the metadata of repository$others (see above), which is" \\
+      "not a CentOS base repository: fix its baseurl, disable it (yum-config-manager" \\
+      "--disable <id>) or remove its file from /etc/yum.repos.d" >&2
+  elif [ -n "$bad" ]; then
+    echo "yum cannot download the metadata of repository $bad (see above): can the node" \\
+      "reach {vault}? Set [mirrors] vault_url in lab.toml to a reachable CentOS 7 vault" \\
+      "or mirror" >&2
+  else
+    repos=$(sed -n 's/^\\[\\(.*\\)\\]$/\\1/p' "$root"/etc/yum.repos.d/*.repo 2>/dev/null |
+      tr '\\n' ' ' | sed 's/ $//')
+    echo "the node cannot download the repository metadata (see above). yum gives up" \\
+      "when any repository fails; the node has: $repos. For {base_ids}: can it reach" \\
+      "{vault}? ([mirrors] vault_url in lab.toml). For another one: fix, disable or" \\
+      "remove its file in /etc/yum.repos.d" >&2
+  fi""".strip("\n")
+
+
 def base_repos_step(spec: LabSpec) -> ProvisionStep:
     vault = spec.packages.vault_url.rstrip("/")
     content = base_repo_file(vault)
+    failed = _makecache_failed(vault)
     body = f"""
 if ! command -v yum >/dev/null 2>&1; then
   echo "this node has no yum: platform centos7 needs a CentOS 7 box" >&2
@@ -70,7 +108,8 @@ if ! command -v yum >/dev/null 2>&1; then
 fi
 repo="$root{BASE_REPO_FILE}"
 want=$(mktemp)
-trap 'rm -f "$want"' EXIT
+yumlog=$(mktemp)
+trap 'rm -f "$want" "$yumlog"' EXIT
 cat > "$want" {heredoc(content)}
 changed=0
 if [ -f "$repo" ] && cmp -s "$want" "$repo"; then
@@ -94,9 +133,9 @@ if [ "$changed" = 1 ]; then
   yum -q clean all >/dev/null 2>&1 || true
   echo {CHANGED_MARK}
 fi
-if ! yum -q makecache fast >/dev/null; then
-  echo "the node cannot download the repository metadata (see above): can it reach" \\
-    "{vault}? Set [mirrors] vault_url in lab.toml to a reachable CentOS 7 vault or mirror" >&2
+if ! yum -q makecache fast >/dev/null 2>"$yumlog"; then
+  cat "$yumlog" >&2
+{failed}
   exit 1
 fi
 """

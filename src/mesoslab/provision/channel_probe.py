@@ -1,7 +1,8 @@
 """Probing the package channel from the host, before any node is touched: the HTTP status
-of the Mesosphere repository RPM (its body is not read), the AVENTER repository's
-metadata (and whether it lists the packages lesson 1 installs), the local folder of RPMs.
-A failure says why, worded for people, and which other channels to use instead.
+of the Mesosphere repository RPM (its body is not read) and the metadata of the two
+repositories its ``.repo`` file names, the AVENTER repository's metadata (and whether they
+list the packages lesson 1 installs), the local folder of RPMs. A failure says why,
+worded for people, and which other channels to use instead.
 """
 
 from __future__ import annotations
@@ -114,7 +115,95 @@ def _probe_mesosphere(spec: LabSpec, http: httpx.Client, timeout: float) -> Chan
             f"{what} {url} answered HTTP {status}. " + alternatives("mesosphere"),
             status=status,
         )
-    return ChannelProbe("mesosphere", True, url, f"{what} {url} is there", status=status)
+    return _probe_mesosphere_repos(url, http, timeout, status)
+
+
+# The repository RPM sits in <el7>/noarch/RPMS/ and its mesosphere.repo names two
+# repositories beside it: [mesosphere] <el7>/$basearch/ and [mesosphere-noarch] <el7>/noarch/.
+_MESOSPHERE_RPM_RE = re.compile(r"^(?P<el7>.+/)noarch/RPMS/[^/]+\.rpm$")
+_MESOSPHERE_REPOS = ("x86_64", "noarch")
+
+
+def mesosphere_repo_bases(rpm_url: str) -> tuple[str, ...]:
+    """The baseurls the Mesosphere repository RPM at ``rpm_url`` sets up (x86_64, noarch);
+    empty when the URL is not laid out like repos.mesosphere.io."""
+    match = _MESOSPHERE_RPM_RE.match(rpm_url)
+    if not match:
+        return ()
+    return tuple(f"{match['el7']}{arch}/" for arch in _MESOSPHERE_REPOS)
+
+
+def _probe_mesosphere_repos(
+    url: str, http: httpx.Client, timeout: float, status: int
+) -> ChannelProbe:
+    """The repository RPM answers; yum needs the repositories it names to answer too."""
+    what = "the Mesosphere repository RPM"
+    bases = mesosphere_repo_bases(url)
+    if not bases:
+        return ChannelProbe(
+            "mesosphere",
+            True,
+            url,
+            f"{what} {url} is there",
+            status=status,
+            warnings=(
+                f"{url} is not laid out like repos.mesosphere.io (<el7>/noarch/RPMS/): the "
+                "repositories its .repo file names were not probed",
+            ),
+        )
+    warnings: list[str] = []
+    names: set[str] | None = set()
+    for base in bases:
+        repomd_url = urljoin(base, "repodata/repomd.xml")
+        try:
+            md_status, body = _get(http, repomd_url, timeout, limit=4 * 1024 * 1024)
+        except _MetadataProblem as exc:
+            warnings.append(str(exc))
+            names = None
+            continue
+        except _Unreachable as exc:
+            return ChannelProbe(
+                "mesosphere",
+                False,
+                repomd_url,
+                f"{what} {url} is there, but the repository it sets up does not answer "
+                f"({repomd_url}: {exc.reason}), so yum install would fail. "
+                + alternatives("mesosphere"),
+                status=status,
+            )
+        if md_status >= 400:
+            return ChannelProbe(
+                "mesosphere",
+                False,
+                repomd_url,
+                f"{what} {url} is there, but the repository it sets up answered HTTP "
+                f"{md_status} for {repomd_url}, so yum install would fail. "
+                + alternatives("mesosphere"),
+                status=md_status,
+            )
+        try:
+            listed = _repo_package_names(http, base, body, timeout)
+        except _MetadataProblem as exc:
+            warnings.append(f"could not list the packages of {base}: {exc}")
+            names = None
+            continue
+        if names is not None and listed is not None:
+            names |= listed
+    if names is not None:
+        missing = [p for p in required_packages() if p not in names]
+        if missing:
+            warnings.append(
+                f"the Mesosphere repositories have no {', '.join(missing)}, which lesson 1 "
+                "installs: that yum install will fail"
+            )
+    return ChannelProbe(
+        "mesosphere",
+        True,
+        url,
+        f"{what} {url} is there, and so are the repositories it sets up",
+        status=status,
+        warnings=tuple(warnings),
+    )
 
 
 def _probe_aventer(spec: LabSpec, http: httpx.Client, timeout: float) -> ChannelProbe:

@@ -51,19 +51,21 @@ MESOSPHERE_REPO_PACKAGE = "mesosphere-el-repo"
 # packages lesson 1 installs that do not come from the CentOS base repositories.
 STACK_PACKAGES = ("mesos", "marathon", "chronos", "mesosphere-zookeeper")
 # Packages the lessons install from the CentOS 7 base repositories (os, updates, extras),
-# which provisioning points at the vault: no channel needs to carry these.
+# which provisioning points at the vault: no channel needs to carry these. Only packages
+# that really are there belong here: `jq`, for one, is EPEL's, and provisioning does not
+# set up EPEL, so a lesson that installs it must say where it comes from.
 CENTOS_BASE_PACKAGES = frozenset(
     {
         "java-1.8.0-openjdk",
         "java-1.8.0-openjdk-headless",
         "nmap-ncat",
-        "nc",
-        "docker",
+        "nc",  # provided by nmap-ncat
+        "docker",  # extras: Docker 1.13
+        "yum-utils",
         "createrepo",
         "chrony",
         "curl",
         "wget",
-        "jq",
     }
 )
 _URL_RE = re.compile(r"^(https?|ftp|file)://[^\s'\"\\`$]+$")

@@ -189,9 +189,10 @@ def heredoc(text: str, delimiter: str = "MESOSLAB_EOF") -> str:
 def hosts_step(spec: LabSpec) -> ProvisionStep:
     """Set the hostname and list every lab node in ``/etc/hosts`` (between the markers).
 
-    Lab names are also taken off loopback lines (Vagrant adds ``127.0.0.1 master1`` when it
-    sets a hostname), because Mesos and ZooKeeper announce the address their own name
-    resolves to: a loopback address there makes the node unreachable for the others.
+    Lab names are also taken off loopback lines (when Vagrant sets a hostname it adds
+    ``127.0.1.1 master1``, older releases ``127.0.0.1 master1``), because Mesos announces
+    the address its own name resolves to (it listens on every address): a loopback address
+    there makes the node unreachable for the others.
     """
     width = max(len(n.address) for n in spec.nodes)
     block = "\n".join(
