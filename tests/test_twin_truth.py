@@ -1,0 +1,120 @@
+"""The twin behaves like the packages and versions it claims where the audits of lessons 1–4
+found it mirroring a lesson's error (issue 11, item 2). Each test names the real source it
+follows; each failed on the twin before the fix it comes with.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+TWIN_DIR = Path(__file__).resolve().parents[1] / "src" / "mesoslab_twin"
+DEBIAN_PLACEHOLDER = "replace this text with the cluster-unique zookeeper's instance id (1-255)\n"
+
+
+# ------------------------------------------------------------------ install.sh: ZooKeeper
+
+
+def _install(tmp_path: Path, dest: Path) -> subprocess.CompletedProcess[str]:
+    prefix = tmp_path / "opt"
+    if not prefix.exists():
+        shutil.copytree(TWIN_DIR, prefix / "mesoslab_twin")
+    env = {
+        **os.environ,
+        "DESTDIR": str(dest),
+        "PATH": f"{Path(sys.executable).parent}:" + os.environ.get("PATH", ""),
+    }
+    done = subprocess.run(
+        ["sh", str(TWIN_DIR / "install.sh"), str(prefix)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _debian_zookeeper(dest: Path) -> Path:
+    """Debian 12's zookeeper package as `dpkg -L zookeeper` and `ls -l` show it: conf holds a
+    placeholder myid, and /var/lib/zookeeper/myid is a link to /etc/zookeeper/conf/myid."""
+    conf = dest / "etc/zookeeper/conf"
+    conf.mkdir(parents=True)
+    (conf / "zoo.cfg").write_text("tickTime=2000\ndataDir=/tmp/zookeeper\nclientPort=2181\n")
+    (conf / "myid").write_text(DEBIAN_PLACEHOLDER)
+    data = dest / "var/lib/zookeeper"
+    data.mkdir(parents=True)
+    (data / "myid").symlink_to("/etc/zookeeper/conf/myid")
+    return conf
+
+
+def test_install_leaves_no_myid_link_mesosphere_zookeeper_does_not_have(tmp_path: Path) -> None:
+    """mesosphere-zookeeper: dataDir=/var/lib/zookeeper and no conf/myid (ZKPKG zoo.cfg L26,
+    Makefile L72-83); ZooKeeper reads only <dataDir>/myid (ZK@3.4.6 QuorumPeerConfig.java
+    L348-352). So a myid written under /etc/zookeeper/conf must count for nothing."""
+    dest = tmp_path / "node"
+    conf = _debian_zookeeper(dest)
+    for _ in range(2):  # idempotent
+        _install(tmp_path, dest)
+    myid = dest / "var/lib/zookeeper/myid"
+    assert "dataDir=/var/lib/zookeeper\n" in (conf / "zoo.cfg").read_text()
+    assert not myid.is_symlink() and not myid.exists()
+    assert not (conf / "myid").is_symlink()
+    (conf / "myid").write_text("2\n")  # the old lessons' `echo 2 | tee /etc/zookeeper/conf/myid`
+    assert not myid.exists(), "a myid under /etc/zookeeper/conf reached the data dir"
+    myid.write_text("2\n")  # the lessons' `echo 2 | tee /var/lib/zookeeper/myid`
+    _install(tmp_path, dest)  # a re-install keeps the learner's id
+    assert myid.read_text() == "2\n" and not myid.is_symlink()
+
+
+def test_install_undoes_the_link_an_earlier_install_made(tmp_path: Path) -> None:
+    """A node installed by the old install.sh: conf/myid -> /var/lib/zookeeper/myid, which
+    holds the learner's id (or Debian's placeholder, moved there). The link goes, the id stays
+    where ZooKeeper reads it, the placeholder goes (it is no server id)."""
+    dest = tmp_path / "node"
+    conf = dest / "etc/zookeeper/conf"
+    conf.mkdir(parents=True)
+    (conf / "zoo.cfg").write_text("dataDir=/var/lib/zookeeper\nserver.1=master1:2888:3888\n")
+    data = dest / "var/lib/zookeeper"
+    data.mkdir(parents=True)
+    (data / "myid").write_text("3\n")
+    (conf / "myid").symlink_to("/var/lib/zookeeper/myid")
+    done = _install(tmp_path, dest)
+    assert not (conf / "myid").is_symlink() and not (conf / "myid").exists()
+    assert (data / "myid").read_text() == "3\n"
+    assert "removed the link /etc/zookeeper/conf/myid" in done.stdout
+
+    (data / "myid").write_text(DEBIAN_PLACEHOLDER)
+    (conf / "myid").symlink_to("/var/lib/zookeeper/myid")
+    _install(tmp_path, dest)
+    assert not (data / "myid").exists() and not (conf / "myid").exists()
+
+
+def test_install_puts_zkcli_where_mesosphere_zookeeper_has_it(tmp_path: Path) -> None:
+    """Lesson 4 runs /opt/mesosphere/zookeeper/bin/zkCli.sh (mesosphere-zookeeper's path);
+    on rehearsal that runs Debian's /usr/share/zookeeper/bin/zkCli.sh (decision 2)."""
+    dest = tmp_path / "node"
+    _debian_zookeeper(dest)
+    _install(tmp_path, dest)
+    wrapper = dest / "opt/mesosphere/zookeeper/bin/zkCli.sh"
+    assert wrapper.is_file() and not wrapper.is_symlink()
+    assert os.access(wrapper, os.X_OK)
+    text = wrapper.read_text()
+    assert text.startswith("#!/bin/sh\n")
+    assert 'exec /usr/share/zookeeper/bin/zkCli.sh "$@"' in text
+    assert "Debian" in text  # it says what it is
+    # It passes its arguments on: run it with the real client swapped for an echo.
+    fake = tmp_path / "fake-zkcli"
+    fake.write_text('#!/bin/sh\necho "args: $*"\n')
+    fake.chmod(0o755)
+    probe = text.replace("/usr/share/zookeeper/bin/zkCli.sh", str(fake))
+    ran = subprocess.run(
+        ["sh", "-c", probe, "zkCli.sh", "-server", "master1:2181", "ls", "/mesos"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert ran.stdout == "args: -server master1:2181 ls /mesos\n", ran.stderr
