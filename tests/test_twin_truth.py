@@ -118,3 +118,82 @@ def test_install_puts_zkcli_where_mesosphere_zookeeper_has_it(tmp_path: Path) ->
         timeout=30,
     )
     assert ran.stdout == "args: -server master1:2181 ls /mesos\n", ran.stderr
+
+
+# ------------------------------------------------------------------ agent resources
+
+
+BROKEN_SEED = """[
+  {"name": "ports", "type": "RANGES",
+   "ranges": {"range": [{"begin": 21000, "end": 24000}, {"begin": 30000, "end": 64000},]}}
+]
+"""
+
+
+def test_bad_json_resources_are_refused_by_the_text_parser() -> None:
+    """Resources::fromString tries a JSON array, then the text form; the text form's error is
+    what the learner sees (MESOS@1.4.0 src/common/resources.cpp L716-721, L756-765)."""
+    import pytest
+
+    from mesoslab_twin.common.values import parse_resources
+
+    with pytest.raises(ValueError) as bad:
+        parse_resources(BROKEN_SEED)
+    assert str(bad.value) == f"Bad value for resources, missing or extra ':' in {BROKEN_SEED}"
+    with pytest.raises(ValueError, match=r"missing or extra ':' in cpus:2:3$"):
+        parse_resources("mem:512;cpus:2:3")
+    with pytest.raises(ValueError, match=r"missing or extra ':' in \{\"name\": \"cpus\", "):
+        parse_resources('{"name": "cpus", "type": "SCALAR"}')  # JSON, not an array: text form
+    with pytest.raises(ValueError, match=r"mismatched parentheses in cpus\)x\(:2"):
+        parse_resources("cpus)x(:2")
+    good = parse_resources(BROKEN_SEED.replace("},]", "}]"))
+    assert [(r.name, r.ranges) for r in good] == [("ports", ((21000, 24000), (30000, 64000)))]
+    text = parse_resources("cpus(web):2; ports:[21000-24000]")
+    assert [(r.name, r.role) for r in text] == [("cpus", "web"), ("ports", "*")]
+
+
+def test_agent_with_bad_resources_exits_with_mesos_message(tmp_path: Path) -> None:
+    """slave.cpp L427-431 @1.4.0: EXIT(EXIT_FAILURE) << "Failed to determine agent resources: "."""
+    from tests.support.twin_lab import TwinLab, write
+
+    lab = TwinLab(tmp_path, ["127.0.0.7"])
+    root = lab.root("agent1")
+    write(root, "/etc/mesos-slave-data/resources.conf", BROKEN_SEED)
+    agent = lab.agent(
+        "agent1",
+        "127.0.0.7",
+        master="127.0.0.7:1",
+        extra={"resources": "file:///etc/mesos-slave-data/resources.conf"},
+    )
+    try:
+        agent.start()
+        assert agent.wait_exit(30) == 1
+    finally:
+        lab.stop_all()
+    expected = (
+        "EXIT with status 1: Failed to determine agent resources: "
+        "Bad value for resources, missing or extra ':' in [\n"
+    )
+    assert expected in agent.output()
+    assert "JSON" not in agent.output()
+
+
+# ------------------------------------------------------------------ agent recovery text
+
+
+def test_new_agent_info_is_printed_without_the_id() -> None:
+    """MESOS@1.4.3 src/slave/slave.cpp L6125-6134: the comparison uses a copy with the old id,
+    the message prints `stringify(info)`, which has none."""
+    from mesoslab_twin.common.values import parse_resources
+    from mesoslab_twin.mesos.checkpoint import Checkpoint, SlaveInfo
+
+    old = SlaveInfo("agent2", 5051, parse_resources("ports:[31000-32000]"), [], "S-old")
+    new = SlaveInfo("agent2", 5051, parse_resources("ports:[21000-24000]"), [])
+    text = Checkpoint(Path("/x"), "/var/lib/mesos").incompatible(old, new)
+    assert text is not None
+    old_part, new_part = text.split("New agent info:")
+    assert 'id {\n  value: "S-old"\n}' in old_part
+    assert "id {" not in new_part and "S-old" not in new_part
+    assert "begin: 21000" in new_part and "checkpoint: true\nport: 5051" in new_part
+    same = SlaveInfo("agent2", 5051, parse_resources("ports:[31000-32000]"), [])
+    assert Checkpoint(Path("/x"), "/var/lib/mesos").incompatible(old, same) is None
