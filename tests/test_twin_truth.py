@@ -197,3 +197,98 @@ def test_new_agent_info_is_printed_without_the_id() -> None:
     assert "begin: 21000" in new_part and "checkpoint: true\nport: 5051" in new_part
     same = SlaveInfo("agent2", 5051, parse_resources("ports:[31000-32000]"), [])
     assert Checkpoint(Path("/x"), "/var/lib/mesos").incompatible(old, same) is None
+
+
+# ------------------------------------------------------------------ Marathon
+
+
+class _StubMarathon:
+    """What MarathonApi's leader filter looks at."""
+
+    def __init__(self, *, elected: bool, leader: str) -> None:
+        self.elected = elected
+        self.leader = leader
+        self.me = "master1:8080"
+
+
+def test_marathon_ping_is_behind_the_leader_filter() -> None:
+    """LeaderProxyFilter covers /* (MARATHON@v1.4.12 MarathonRestModule.scala L22): without a
+    leader, /ping waits 11 x 250 ms like every other path, then answers 503."""
+    import threading
+    import time
+
+    from mesoslab_twin.common.httpd import Request
+    from mesoslab_twin.marathon.api import MarathonApi
+
+    def ping(stub: _StubMarathon) -> tuple[int, bytes, dict[str, str], float]:
+        router = MarathonApi(stub).routes()  # type: ignore[arg-type]
+        started = time.monotonic()
+        reply = router.dispatch(Request("GET", "/ping", {}, {}, b"", "/ping"))
+        body, _sent = reply.encode()
+        return reply.status, body, reply.headers, time.monotonic() - started
+
+    status, body, headers, _took = ping(_StubMarathon(elected=True, leader="master1:8080"))
+    assert (status, body) == (200, b"pong\n")
+    assert headers["X-Marathon-Leader"] == "http://master1:8080"
+
+    status, body, _headers, took = ping(_StubMarathon(elected=False, leader=""))
+    assert status == 503 and b"Could not determine the current leader" in body
+    assert 2.4 < took < 4.0  # 10 sleeps of 250 ms between 11 looks
+
+    late = _StubMarathon(elected=False, leader="master1:8080")  # its own znode, not elected yet
+    threading.Timer(0.6, lambda: setattr(late, "elected", True)).start()
+    status, body, _headers, took = ping(late)
+    assert (status, body) == (200, b"pong\n") and took < 2.0
+
+
+def _connects(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_marathon_without_a_leader_does_not_answer_ping(tmp_path: Path) -> None:
+    """The whole daemon: ZooKeeper unreachable, so no leader is ever known."""
+    from tests.support.ports import free_port
+    from tests.support.twin_lab import TwinLab, wait_until
+
+    lab = TwinLab(tmp_path, ["127.0.0.7"])
+    nowhere = f"zk://127.0.0.7:{free_port(['127.0.0.7'])}/mesos"
+    marathon = lab.marathon("master1", "127.0.0.7", master=nowhere)
+    marathon.start()
+    try:
+        wait_until("Marathon's socket", lambda: _connects("127.0.0.7", marathon.port), 20)
+        answer = marathon.get("/ping", timeout=10)
+        assert answer.status == 503, answer.body
+        assert b"Could not determine the current leader" in answer.body
+        assert marathon.get("/v2/leader", timeout=10).status == 503
+    finally:
+        lab.stop_all()
+
+
+def test_marathon_default_file_wins_over_etc_mesos_zk(tmp_path: Path) -> None:
+    """Decision 3: the lessons write MARATHON_MASTER and MARATHON_ZK (what Marathon 1.5+ needs);
+    the 1.4 script adds --master/--zk from /etc/mesos/zk only when they are not given."""
+    from mesoslab_twin.common.config import Root
+    from mesoslab_twin.marathon.main import marathon_options
+    from tests.support.twin_lab import write
+
+    write(tmp_path, "/etc/mesos/zk", "zk://localhost:2181/mesos\n")
+    alone = marathon_options(Root(tmp_path), [])
+    assert alone["master"] == "zk://localhost:2181/mesos"
+    assert alone["zk"] == "zk://localhost:2181/marathon"
+    ensemble = "master1:2181,master2:2181,master3:2181"
+    write(
+        tmp_path,
+        "/etc/default/marathon",
+        f"MARATHON_MASTER=zk://{ensemble}/mesos\nMARATHON_ZK=zk://{ensemble}/marathon\n",
+    )
+    options = marathon_options(Root(tmp_path), [])
+    assert options["master"] == f"zk://{ensemble}/mesos"
+    assert options["zk"] == f"zk://{ensemble}/marathon"
+    given = marathon_options(Root(tmp_path), ["--master", "zk://other:2181/mesos"])
+    assert given["master"] == "zk://other:2181/mesos"  # the command line comes last
