@@ -292,3 +292,139 @@ def test_marathon_default_file_wins_over_etc_mesos_zk(tmp_path: Path) -> None:
     assert options["zk"] == f"zk://{ensemble}/marathon"
     given = marathon_options(Root(tmp_path), ["--master", "zk://other:2181/mesos"])
     assert given["master"] == "zk://other:2181/mesos"  # the command line comes last
+
+
+# ------------------------------------------------------------------ replicated log
+
+
+def test_recover_protocol_rounds() -> None:
+    """B1-B4 of MESOS@1.4.0 src/log/recover.cpp L55-71, L238-282 (quorum 2: 3 replicas)."""
+    from mesoslab_twin.mesos.replicated_log import EMPTY, STARTING, VOTING, next_status
+
+    assert next_status(EMPTY, [EMPTY, EMPTY], 2) == EMPTY  # two of three fresh: B4, forever
+    assert next_status(EMPTY, [EMPTY, EMPTY, EMPTY], 2) == STARTING  # B2
+    assert next_status(STARTING, [STARTING, EMPTY, EMPTY], 2) == STARTING  # not all STARTING
+    assert next_status(STARTING, [STARTING, STARTING, VOTING], 2) == VOTING  # B3
+    assert next_status(EMPTY, [EMPTY, EMPTY, VOTING], 2) == EMPTY  # a kept log: stuck
+    assert next_status(EMPTY, [EMPTY, VOTING, VOTING], 2) == VOTING  # B1: catch up
+    assert next_status(EMPTY, [EMPTY], 1) == STARTING  # quorum 1: one replica is all
+    assert next_status(STARTING, [STARTING], 1) == VOTING
+    assert next_status(EMPTY, [EMPTY, EMPTY, EMPTY], 2, auto_initialize=False) == EMPTY
+
+
+def _state(root: Path) -> str | None:
+    import json
+
+    try:
+        found = json.loads((root / "var/lib/mesos/replicated_log/TWIN_REPLICA").read_text())
+    except OSError:
+        return None
+    return str(found["status"])
+
+
+def test_replicated_log_needs_every_replica_fresh_or_a_voting_quorum(tmp_path: Path) -> None:
+    """Lesson 4 on rehearsal: master1 kept its log from running alone (quorum 1); with
+    quorum 2 and two new masters there is no quorum, so the leader's registry fetch fails
+    and it aborts ("Recovery failed", LOG(FATAL) in master.cpp L1689-1692). After
+    `rm -rf /var/lib/mesos/replicated_log` on all three, the three start a log together."""
+    import pytest
+
+    from tests.support import zkserver
+    from tests.support.twin_lab import TwinLab, wait_until
+
+    reason = zkserver.missing_reason()
+    if reason:
+        pytest.skip(f"real ZooKeeper unavailable: {reason}")
+    server = zkserver.standalone(tmp_path / "zk")
+    addresses = {"master1": "127.0.0.11", "master2": "127.0.0.12", "master3": "127.0.0.13"}
+    lab = TwinLab(tmp_path / "nodes", list(addresses.values()))
+    zk = f"zk://127.0.0.1:{server.client_port}/mesos"
+    fast = {"zk_session_timeout": "4secs", "registry_fetch_timeout": "5secs"}
+
+    def elected(daemon: object) -> bool:
+        from tests.support.twin_lab import Daemon
+
+        assert isinstance(daemon, Daemon)
+        if not daemon.running:
+            return False
+        return daemon.get("/metrics/snapshot", timeout=2).json()["master/elected"] == 1.0
+
+    try:
+        server.start()
+        zkserver.wait_for([server], zkserver.all_answer, timeout=40)
+        alone = lab.master("master1", addresses["master1"], zk=zk, quorum=1, extra=fast).start()
+        wait_until("master1 elected alone (quorum 1)", lambda: elected(alone), 30)
+        assert _state(alone.root) == "VOTING"
+        alone.stop()
+
+        masters = [
+            lab.master(name, address, zk=zk, quorum=2, extra=fast)
+            for name, address in addresses.items()
+        ]
+        assert masters[0].root == alone.root  # the same node: its log is kept
+        for daemon in masters:
+            daemon.start()
+        aborted = wait_until(
+            "a leader that gives up",
+            lambda: next((d for d in masters if d.process and d.process.poll() is not None), None),
+            40,
+        )
+        assert aborted.wait_exit() == -6  # SIGABRT, as after LOG(FATAL)
+        assert (
+            "Recovery failed: Failed to recover registrar: Failed to perform fetch within 5secs"
+            in aborted.output()
+        )
+        assert not any(elected(d) for d in masters)
+        assert [_state(d.root) for d in masters] == ["VOTING", "EMPTY", "EMPTY"]
+
+        for daemon in masters:  # stop all, rm -rf replicated_log on each, start all
+            daemon.stop()
+            shutil.rmtree(daemon.root / "var/lib/mesos/replicated_log")
+        for daemon in masters:
+            daemon.start()
+        leader = wait_until(
+            "a leader with a fresh log",
+            lambda: next((d for d in masters if elected(d)), None),
+            60,
+        )
+        wait_until(
+            "all replicas voting", lambda: [_state(d.root) for d in masters] == ["VOTING"] * 3
+        )
+        assert leader.get("/master/state").status == 200
+    finally:
+        lab.stop_all()
+        server.stop()
+
+
+def test_two_fresh_masters_of_three_do_not_start_a_log(tmp_path: Path) -> None:
+    """A fresh log initialises only when all 2 * quorum - 1 replicas are EMPTY and answer."""
+    import pytest
+
+    from tests.support import zkserver
+    from tests.support.twin_lab import TwinLab, wait_until
+
+    reason = zkserver.missing_reason()
+    if reason:
+        pytest.skip(f"real ZooKeeper unavailable: {reason}")
+    server = zkserver.standalone(tmp_path / "zk")
+    lab = TwinLab(tmp_path / "nodes", ["127.0.0.14", "127.0.0.15"])
+    zk = f"zk://127.0.0.1:{server.client_port}/mesos"
+    fast = {"zk_session_timeout": "4secs", "registry_fetch_timeout": "4secs"}
+    try:
+        server.start()
+        zkserver.wait_for([server], zkserver.all_answer, timeout=40)
+        masters = [
+            lab.master(name, address, zk=zk, quorum=2, extra=fast).start()
+            for name, address in (("master1", "127.0.0.14"), ("master2", "127.0.0.15"))
+        ]
+        aborted = wait_until(
+            "the leader to give up",
+            lambda: next((d for d in masters if d.process and d.process.poll() is not None), None),
+            40,
+        )
+        assert aborted.wait_exit() == -6
+        assert "Recovery failed" in aborted.output()
+        assert [_state(d.root) for d in masters] == ["EMPTY", "EMPTY"]
+    finally:
+        lab.stop_all()
+        server.stop()
