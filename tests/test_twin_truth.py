@@ -428,3 +428,31 @@ def test_two_fresh_masters_of_three_do_not_start_a_log(tmp_path: Path) -> None:
     finally:
         lab.stop_all()
         server.stop()
+
+
+# ------------------------------------------------------------------ Marathon's host ports
+
+
+def test_marathon_picks_dynamic_host_ports_at_random() -> None:
+    """PortsMatcher (MARATHON@v1.4.12 tasks/PortsMatcher.scala L263-296): the offered ranges
+    shuffled, a random start index, consecutive ports from there -- not the lowest port."""
+    from mesoslab_twin.marathon.apps import pick_host_ports
+
+    seed = ((21000, 24000), (30000, 64000))
+    picks = [pick_host_ports([0], seed) for _ in range(40)]
+    ports = [p[0] for p in picks if p]
+    assert len(ports) == 40 and all(21000 <= p <= 24000 or 30000 <= p <= 64000 for p in ports)
+    assert len(set(ports)) > 30, "dynamic ports are not random"
+    assert 21000 not in ports or ports.count(21000) < 3
+    assert any(p >= 30000 for p in ports) and any(p <= 24000 for p in ports)
+
+    two = [pick_host_ports([0, 0], ((31000, 32000),)) for _ in range(20)]
+    for pair in two:
+        assert pair is not None and len(set(pair)) == 2
+        assert pair[1] == pair[0] + 1 or (pair[0], pair[1]) == (32000, 31000)  # consecutive
+
+    tiny = ((31000, 31002),)
+    for _ in range(20):  # a fixed port is never handed out again as a dynamic one
+        mixed = pick_host_ports([31001, 0, 0], tiny)
+        assert mixed is not None and mixed[0] == 31001 and sorted(mixed) == [31000, 31001, 31002]
+    assert pick_host_ports([0, 0, 0, 0], tiny) is None

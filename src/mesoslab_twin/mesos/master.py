@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import uuid
+from html import escape
 from typing import Any
 
 from mesoslab_twin import BUILD_USER, MESOS_VERSION
@@ -270,8 +271,10 @@ class Master:
             )
             if status != self.replica_status:
                 self.replica.update(status)
-            elif not self.auto_initialize and not warned and answers.count(EMPTY) >= (
-                2 * self.log_quorum - 1
+            elif (
+                not self.auto_initialize
+                and not warned
+                and answers.count(EMPTY) >= (2 * self.log_quorum - 1)
             ):
                 warned = True
                 log.warning(
@@ -416,34 +419,47 @@ class Master:
         return text_reply("")
 
     def _index(self, request: Request, _m: Any) -> Reply:
+        """A small page in place of the web UI. Like the real UI it shows the leader's agents
+        and frameworks on any master (the UI polls the leader's /master/state, MESOS@1.4.0
+        src/webui/master/static/js/controllers.js L358-367), and, like its agents table
+        (agents.html L14-21), no ports: those are only in the JSON."""
+        from mesoslab_twin.mesos import master_views
+
         with self.lock:
             leader = self._leader or {}
-            agents = list(self.cluster.agents.values()) if self.elected else []
-            frameworks = list(self.cluster.frameworks.values()) if self.elected else []
-            rows = "".join(
-                f"<tr><td>{a.hostname}</td><td>{a.id}</td><td>{'yes' if a.active else 'no'}"
-                f"</td><td>{a.total.to_json().get('ports', '')}</td></tr>"
-                for a in agents
-            )
-            fws = "".join(
-                f"<tr><td>{f.name}</td><td>{f.id}</td><td>{'yes' if f.active else 'no'}</td>"
-                f"<td>{len(f.tasks)}</td></tr>"
-                for f in frameworks
-            )
+            state = master_views.state(self) if self.elected else None
         role = "leading master" if self.elected else "standby master"
+        where = f"{leader.get('hostname', 'none')}:{leader.get('port', '')}"
+        note = ""
+        if state is None and leader and leader.get("id") != self.id:
+            state = self._leader_state(leader)
+            note = (
+                f"<p>This master is not the leader; showing the leader {where}.</p>"
+                if state is not None
+                else f"<p>This master is not the leader, and the leader {where} did not answer.</p>"
+            )
+        elif state is None:
+            note = "<p>No leader is elected (or it has not finished recovery).</p>"
         page = (
             "<!doctype html><html><head><title>Mesos (mesoslab twin)</title></head><body>"
-            f"<h1>Mesos master {self.hostname} ({role})</h1>"
+            f"<h1>Mesos master {escape(self.hostname)} ({role})</h1>"
             "<p><strong>This is the mesoslab twin, an emulation of Mesos for the rehearsal "
             "lab.</strong> It serves the JSON endpoints (/master/state, /master/slaves, "
             "/metrics/snapshot, ...), not the Mesos web UI.</p>"
-            f"<p>Leader: {leader.get('hostname', 'none')}:{leader.get('port', '')}</p>"
-            "<h2>Agents</h2><table border=1><tr><th>host</th><th>id</th><th>active</th>"
-            f"<th>ports</th></tr>{rows}</table>"
-            "<h2>Frameworks</h2><table border=1><tr><th>name</th><th>id</th><th>active</th>"
-            f"<th>tasks</th></tr>{fws}</table></body></html>"
+            f"<p>Leader: {escape(where)}</p>{note}{_tables(state or {})}</body></html>"
         )
         return text_reply(page, content_type="text/html; charset=utf-8")
+
+    def _leader_state(self, leader: dict[str, Any]) -> dict[str, Any] | None:
+        address = (leader.get("address") or {}).get("ip") or leader.get("hostname", "")
+        try:
+            answer = request(
+                f"{address}:{leader.get('port', 5050)}", "GET", "/master/state", timeout=2.0
+            )
+        except WireError:
+            return None
+        found = answer.json() if answer.status == 200 else None
+        return found if isinstance(found, dict) else None
 
     # ------------------------------------------------------------------ twin API
 
@@ -526,6 +542,48 @@ class Master:
                 return json_reply({})
             cluster.teardown(framework)
             return json_reply({})
+
+
+def _tables(state: dict[str, Any]) -> str:
+    def cell(value: Any) -> str:
+        return f"<td>{escape(str(value))}</td>"
+
+    agents = "".join(
+        "<tr>"
+        + "".join(
+            cell(v)
+            for v in (
+                a.get("id", ""),
+                a.get("hostname", ""),
+                (a.get("resources") or {}).get("cpus", ""),
+                (a.get("resources") or {}).get("mem", ""),
+                (a.get("resources") or {}).get("disk", ""),
+                "yes" if a.get("active") else "no",
+            )
+        )
+        + "</tr>"
+        for a in state.get("slaves", [])
+    )
+    frameworks = "".join(
+        "<tr>"
+        + "".join(
+            cell(v)
+            for v in (
+                f.get("id", ""),
+                f.get("name", ""),
+                "yes" if f.get("active") else "no",
+                len(f.get("tasks", [])),
+            )
+        )
+        + "</tr>"
+        for f in state.get("frameworks", [])
+    )
+    return (
+        "<h2>Agents</h2><table border=1><tr><th>ID</th><th>Host</th><th>CPUs</th><th>Mem</th>"
+        f"<th>Disk</th><th>Active</th></tr>{agents}</table>"
+        "<h2>Frameworks</h2><table border=1><tr><th>ID</th><th>Name</th><th>Active</th>"
+        f"<th>Tasks</th></tr>{frameworks}</table>"
+    )
 
 
 def fail(message: str) -> None:
