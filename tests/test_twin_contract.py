@@ -296,33 +296,6 @@ def test_install_script_lays_the_twin_out_like_the_packages(tmp_path: Path) -> N
         assert checked.returncode == 0, checked.stdout
 
 
-def test_install_lays_zookeeper_out_like_mesosphere_zookeeper(tmp_path: Path) -> None:
-    """An ensemble member needs myid in its data dir; the lessons write conf/myid."""
-    prefix = tmp_path / "opt"
-    shutil.copytree(TWIN_DIR, prefix / "mesoslab_twin")
-    dest = tmp_path / "node"
-    conf = dest / "etc/zookeeper/conf"
-    conf.mkdir(parents=True)
-    (conf / "zoo.cfg").write_text("tickTime=2000\ndataDir=/tmp/zookeeper\nclientPort=2181\n")
-    (conf / "myid").write_text("2\n")  # written before the layout was fixed
-    env = {
-        **os.environ,
-        "DESTDIR": str(dest),
-        "PATH": f"{Path(sys.executable).parent}:" + os.environ.get("PATH", ""),
-    }
-    for _ in range(2):  # idempotent
-        subprocess.run(
-            ["sh", str(TWIN_DIR / "install.sh"), str(prefix)],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-    assert "dataDir=/var/lib/zookeeper\n" in (conf / "zoo.cfg").read_text()
-    assert os.readlink(conf / "myid") == "/var/lib/zookeeper/myid"
-    assert (dest / "var/lib/zookeeper/myid").read_text() == "2\n"
-
-
 def test_configuration_is_read_like_mesos_init_wrapper(tmp_path: Path) -> None:
     root = Root(tmp_path)
     write(tmp_path, "/etc/mesos/zk", "zk://m1:2181,m2:2181/mesos\n")

@@ -6,7 +6,10 @@ daemons: a daemon importing these from the command line's module made an import 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import resource
 import signal
 import sys
 import threading
@@ -22,6 +25,7 @@ def setup_logging(name: str) -> None:
         datefmt="%m%d %H:%M:%S",
     )
     logging.getLogger("kazoo").setLevel(logging.WARNING)
+    logging.addLevelName(logging.CRITICAL, "FATAL")  # glog's F lines
 
 
 def log_to_files(root: Root, log_dir: str | None, program: str) -> None:
@@ -53,6 +57,22 @@ def exit_failure(message: str) -> int:
     for handler in logging.root.handlers:
         handler.flush()
     return 1
+
+
+class Fatal(Exception):
+    """A daemon aborts with this message (Mesos' ``LOG(FATAL)``): see :func:`fatal`."""
+
+
+def fatal(message: str) -> None:
+    """Mesos' ``LOG(FATAL) << message``: an ``F`` line in the log, then abort (SIGABRT; systemd
+    restarts the unit). No core file is left behind."""
+    logging.getLogger("mesoslab_twin").critical("%s", message)
+    logging.getLogger("mesoslab_twin").critical("*** Check failure stack trace: ***")
+    for handler in logging.root.handlers:
+        handler.flush()
+    with contextlib.suppress(OSError, ValueError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.abort()
 
 
 def wait_for_signal() -> None:

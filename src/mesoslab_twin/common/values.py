@@ -160,31 +160,39 @@ def _value_of(name: str, role: str, text: str) -> Resource:
         raise ValueError(f"Failed to parse resource '{name}' value '{text}'") from None
 
 
+def _tokens(text: str, delimiter: str) -> list[str]:
+    """stout's ``strings::tokenize``: split on the delimiter, empty pieces dropped."""
+    return [piece for piece in text.split(delimiter) if piece]
+
+
 def parse_resources(text: str) -> list[Resource]:
-    """``--resources`` in either form. Raises ValueError with a Mesos-like message."""
-    body = text.strip()
-    if not body:
-        return []
-    if body.startswith("["):
-        try:
-            items = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"Failed to parse JSON: {exc}") from None
-        if not isinstance(items, list):
-            raise ValueError("Resources JSON must be an array")
+    """``--resources`` as Mesos reads it (MESOS@1.4.0 ``src/common/resources.cpp``
+    ``Resources::fromString`` L756-765): a JSON array of Resource objects if the text parses
+    as one, otherwise the text form ``name(role):value;...`` -- so JSON that does not parse
+    is refused by the text parser, with its message. Raises ValueError."""
+    try:
+        items = json.loads(text)
+    except ValueError:
+        items = None
+    if isinstance(items, list):
         return [resource_from_json(item) for item in items]
     resources = []
-    for part in body.split(";"):
-        if not part.strip():
-            continue
-        head, sep, value = part.partition(":")
-        if not sep:
-            raise ValueError(f"Bad value for resources, missing ':' within {part}")
-        head = head.strip()
-        match = re.fullmatch(r"([^()]+)(?:\(([^()]*)\))?", head)
-        if not match:
-            raise ValueError(f"Bad resource name '{head}'")
-        resources.append(_value_of(match.group(1).strip(), match.group(2) or "*", value))
+    for token in _tokens(text, ";"):
+        pair = _tokens(token, ":")
+        if len(pair) != 2:
+            raise ValueError(f"Bad value for resources, missing or extra ':' in {token}")
+        head = pair[0]
+        role = "*"
+        if "(" in head:
+            opened, closed = head.find("("), head.find(")")
+            if closed < opened:
+                raise ValueError(f"Bad value for resources, mismatched parentheses in {token}")
+            role = head[opened + 1 : closed].strip()
+            head = head[:opened]
+        name = head.strip()
+        if not name:
+            raise ValueError("Empty resource name")  # Resources::validate
+        resources.append(_value_of(name, role, pair[1]))
     return resources
 
 

@@ -3,8 +3,7 @@
 Each contending master creates an ephemeral sequential znode ``<path>/json.info_<seq>``
 holding its MasterInfo as JSON; the leader is the child with the lowest sequence number
 (api-facts §2). Masters also join ``<path>/log_replicas`` (plain sequence numbers holding
-``log-replica(1)@ip:port``), which is where the twin counts the replicas of its emulated
-replicated log against ``--quorum``.
+``log-replica(1)@ip:port``), where the replicas of the replicated log find each other.
 """
 
 from __future__ import annotations
@@ -124,8 +123,17 @@ class Zk:
                 return name, info
         return None
 
-    def replicas(self) -> int:
-        return len(self.children(f"{self.path}/{LOG_REPLICAS}"))
+    def replica_members(self) -> list[tuple[str, str]]:
+        """(znode name, data) of each ``log_replicas`` child: the replicas' pids."""
+        folder = f"{self.path}/{LOG_REPLICAS}"
+        found = []
+        for name in sorted(self.children(folder, watch=False)):
+            try:
+                data, _stat = self.client.get(f"{folder}/{name}")
+            except NoNodeError:
+                continue
+            found.append((name, data.decode("utf-8", "replace")))
+        return found
 
     # ------------------------------------------------------------------ writing
 

@@ -2,8 +2,9 @@
 
 ``/ping``, ``/v2/info``, ``/v2/leader``, ``/v2/apps`` (GET, POST), ``/v2/apps/{id}`` (GET,
 PUT, DELETE), ``/v2/apps/{id}/tasks``, ``/v2/apps/{id}/restart``, ``/v2/tasks`` (JSON or
-text), ``/v2/deployments``, ``/v2/groups``, ``/v2/queue``. A standby instance proxies every
-``/v2`` call to the leader (``X-Marathon-Via``); the leader sets ``X-Marathon-Leader``.
+text), ``/v2/deployments``, ``/v2/groups``, ``/v2/queue``. Every path, ``/ping`` included, is behind
+the leader filter: a standby instance proxies to the leader (``X-Marathon-Via``), the leader
+sets ``X-Marathon-Leader``, and with no leader known the answer is 503.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mesoslab_twin import MARATHON_VERSION
@@ -22,6 +24,10 @@ from mesoslab_twin.marathon.apps import App
 
 if TYPE_CHECKING:
     from mesoslab_twin.marathon.daemon import Marathon
+
+NO_LEADER = "Could not determine the current leader"
+LEADER_LOOKS = 11  # LeaderProxyFilter: retries = 10, looked at down to 0
+LEADER_WAIT = 0.25  # its sleep(): Thread.sleep(250)
 
 
 class MarathonApi:
@@ -109,12 +115,34 @@ class MarathonApi:
 
     def routes(self) -> Router:
         router = Router()
-        router.add("GET", r"/ping", lambda r, m: text_reply("pong\n"))
-        router.add("GET", r"/", self._index)
-        router.add("GET,POST,PUT,DELETE,PATCH", r"/v2/.*", self._api)
+        router.add("GET", r"/ping", self._leader_filter(lambda r: text_reply("pong\n")))
+        router.add("GET", r"/", self._leader_filter(self._index))
+        router.add("GET,POST,PUT,DELETE,PATCH", r"/v2/.*", self._leader_filter(self._serve))
         return router
 
-    def _index(self, request: Request, _m: Any) -> Reply:
+    def _leader_filter(self, serve: Callable[[Request], Reply]) -> Callable[[Request, Any], Reply]:
+        """Marathon 1.4's LeaderProxyFilter, which covers every path (``filter("/*")``,
+        ``/ping`` too): the leader serves and names itself in ``X-Marathon-Leader``; a standby
+        proxies to the leader; while no other leader is known it waits (11 looks, 250 ms
+        apart) and then answers 503 "Could not determine the current leader"
+        (MARATHON@v1.4.12 ``api/LeaderProxyFilter.scala`` L64-108, ``MarathonRestModule.scala``
+        L22)."""
+
+        def filtered(request: Request, _match: Any) -> Reply:
+            for look in range(LEADER_LOOKS):
+                if self.m.elected:
+                    reply = serve(request)
+                    reply.headers["X-Marathon-Leader"] = f"http://{self.m.me}"
+                    return reply
+                if self.m.leader and self.m.leader != self.m.me:
+                    return self._proxy(request)
+                if look < LEADER_LOOKS - 1:
+                    time.sleep(LEADER_WAIT)
+            return json_reply({"message": NO_LEADER}, 503)
+
+        return filtered
+
+    def _index(self, request: Request) -> Reply:
         page = (
             "<!doctype html><html><head><title>Marathon (mesoslab twin)</title></head><body>"
             f"<h1>Marathon {MARATHON_VERSION} on {self.m.me}</h1><p><strong>This is the "
@@ -122,15 +150,6 @@ class MarathonApi:
             "REST API: /v2/apps, /v2/tasks, /v2/info.</p></body></html>"
         )
         return text_reply(page, content_type="text/html; charset=utf-8")
-
-    def _api(self, request: Request, _m: Any) -> Reply:
-        if not self.m.elected:
-            if not self.m.leader or self.m.leader == self.m.me:
-                return json_reply({"message": "Could not determine the current leader"}, 503)
-            return self._proxy(request)
-        reply = self._serve(request)
-        reply.headers["X-Marathon-Leader"] = f"http://{self.m.me}"
-        return reply
 
     def _proxy(self, request: Request) -> Reply:
         try:

@@ -11,9 +11,11 @@ offer has). Tasks get ``PORT0``..., ``PORT``, ``PORTS`` and ``PORT_<servicePort>
 from __future__ import annotations
 
 import copy
+import random
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,31 +227,48 @@ def host_port_needs(app: dict[str, Any]) -> list[int]:
     return [0 for _ in app["portDefinitions"]]
 
 
-def pick_host_ports(needs: list[int], free: Ranges) -> list[int] | None:
-    """Host ports from the offered ranges (fixed ones must be offered); None when they
-    do not fit."""
+def pick_host_ports(
+    needs: list[int], free: Ranges, rng: random.Random | None = None
+) -> list[int] | None:
+    """Host ports from the offered ranges (fixed ones must be offered, the others are taken
+    at random as Marathon does); None when they do not fit."""
     chosen: list[int] = []
     for port in needs:
         if port:
             if not ranges_contain(free, port) or port in chosen:
                 return None
             chosen.append(port)
+    fixed = set(chosen)
+    dynamic = (p for p in random_ports(free, rng or random.Random()) if p not in fixed)
     for index, port in enumerate(needs):
         if port:
             continue
-        candidate = _first_free(free, set(chosen))
+        candidate = next(dynamic, None)
         if candidate is None:
             return None
         chosen.insert(index, candidate)
     return chosen
 
 
-def _first_free(free: Ranges, used: set[int]) -> int | None:
-    for begin, end in free:
-        for port in range(begin, end + 1):
-            if port not in used:
-                return port
-    return None
+def random_ports(free: Ranges, rng: random.Random) -> Iterator[int]:
+    """Every offered port once, in Marathon's order for dynamic ports: the ranges shuffled,
+    read as one sequence from a random index, wrapping round (MARATHON@v1.4.12
+    ``tasks/PortsMatcher.scala`` L263-296). Consecutive ports, but not the lowest ones."""
+    spans = list(free)
+    total = sum(end - begin + 1 for begin, end in spans)
+    if total == 0:
+        return
+    rng.shuffle(spans)
+    start = rng.randrange(total)
+    index = 0
+    while start >= spans[index][1] - spans[index][0] + 1:
+        start -= spans[index][1] - spans[index][0] + 1
+        index += 1
+    begin, end = spans[index]
+    yield from range(begin + start, end + 1)
+    for other_begin, other_end in spans[index + 1 :] + spans[:index]:
+        yield from range(other_begin, other_end + 1)
+    yield from range(begin, begin + start)
 
 
 def resources_for(app: dict[str, Any], host_ports: list[int]) -> Amounts:

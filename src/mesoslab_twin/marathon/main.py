@@ -17,7 +17,12 @@ from mesoslab_twin.marathon.daemon import Marathon
 log = logging.getLogger("mesoslab_twin.marathon")
 
 
-def run(root: Root, args: list[str]) -> int:
+def marathon_options(root: Root, args: list[str]) -> dict[str, str]:
+    """Marathon's options as the 1.4 package gives them: ``/etc/marathon/conf/<name>``,
+    ``MARATHON_<NAME>`` in ``/etc/default/marathon``, the command line; only what none of
+    them sets comes from ``/etc/mesos/zk`` (``--master`` it, ``--zk`` its hosts with
+    ``/marathon``; MARATHON@v1.4.0 ``bin/marathon-framework`` L99-109). So the
+    ``MARATHON_MASTER`` and ``MARATHON_ZK`` lines that Marathon 1.5+ needs win here too."""
     options = load_options(
         root, args, "/etc/marathon/conf", "/etc/default/marathon", "MARATHON_", disable=True
     )
@@ -26,6 +31,11 @@ def run(root: Root, args: list[str]) -> int:
         options["master"] = zk
     if zk and not options.get("zk"):
         options["zk"] = "/".join(zk.split("/")[:3]) + "/marathon"
+    return options
+
+
+def run(root: Root, args: list[str]) -> int:
+    options = marathon_options(root, args)
     if not options.get("master"):
         print("[scallop] Error: Required option 'master' not found", file=sys.stderr)
         return 1

@@ -139,7 +139,10 @@ class Checkpoint:
         if old.comparable() == new.comparable():
             return None
         rule = "------------------------------------------------------------"
-        new_with_id = SlaveInfo(new.hostname, new.port, new.resources, new.attributes, old.id)
+        # Mesos 1.4 compares a copy that carries the old id but prints the new info itself,
+        # which has no id yet (MESOS@1.4.3 src/slave/slave.cpp L6125-6134; 1.0-1.3 printed
+        # the id, 1.5+ sets it before comparing).
+        new_without_id = SlaveInfo(new.hostname, new.port, new.resources, new.attributes, "")
         return "\n".join(
             [
                 "Failed to perform recovery: Incompatible agent info detected.",
@@ -148,7 +151,7 @@ class Checkpoint:
                 old.debug_string(),
                 rule,
                 "New agent info:",
-                new_with_id.debug_string(),
+                new_without_id.debug_string(),
                 rule,
             ]
         )

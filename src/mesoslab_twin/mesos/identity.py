@@ -27,3 +27,13 @@ def advertised_ip(flags: dict[str, str], hostname: str) -> str:
         return socket.gethostbyname(hostname)
     except OSError:
         return "127.0.0.1"
+
+
+def hostname_of(ip: str) -> str:
+    """MasterInfo.hostname without ``--hostname``: a reverse lookup of the advertised address
+    (``net::getHostname(ip)``, MESOS@1.4.0 ``src/master/master.cpp`` L334-350), falling back
+    to the address itself when nothing resolves it (where Mesos would abort)."""
+    try:
+        return socket.gethostbyaddr(ip)[0]
+    except OSError:
+        return ip

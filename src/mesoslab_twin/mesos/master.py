@@ -3,9 +3,11 @@
 Starts like the package's ``mesos-init-wrapper master``: flags from ``/etc/default/mesos*``,
 ``/etc/mesos/zk`` and ``/etc/mesos-master/*`` (see :mod:`..common.config`). With ``--zk``
 it contends for leadership through ZooKeeper (``json.info_`` znodes, lowest leads) and joins
-``log_replicas``; the leader only counts as elected once ``--quorum`` replicas are there
-(the emulated replicated log), and gives up after ``--registry_fetch_timeout`` without
-them, as Mesos does. Without ``--zk`` it leads alone at once.
+``log_replicas``. Its replica of the registry's replicated log (:mod:`.replicated_log`, status
+on disk in ``<work_dir>/replicated_log``) recovers with the replicas it finds there; the
+leader only counts as elected once its replica votes and a ``--quorum`` of voting replicas
+answers, and it aborts ("Recovery failed") after ``--registry_fetch_timeout`` without them,
+as Mesos does. Without ``--zk`` it leads alone once its own replica votes.
 
 Endpoints (each also without the ``/master`` prefix): ``/health``, ``/version``,
 ``/flags``, ``/metrics/snapshot``, ``/master/state``, ``/master/state-summary``,
@@ -25,6 +27,7 @@ import sys
 import threading
 import time
 import uuid
+from html import escape
 from typing import Any
 
 from mesoslab_twin import BUILD_USER, MESOS_VERSION
@@ -38,11 +41,20 @@ from mesoslab_twin.common.httpd import (
     serve,
     text_reply,
 )
-from mesoslab_twin.common.process import Exit, exit_failure, log_to_files, wait_for_signal
+from mesoslab_twin.common.process import (
+    Exit,
+    Fatal,
+    exit_failure,
+    fatal,
+    log_to_files,
+    wait_for_signal,
+)
 from mesoslab_twin.common.values import duration_seconds
-from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip, ip_as_uint32
+from mesoslab_twin.common.wire import WireError, request
+from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip, hostname_of, ip_as_uint32
 from mesoslab_twin.mesos.master_flags import MASTER_DEFAULTS
 from mesoslab_twin.mesos.master_state import Cluster
+from mesoslab_twin.mesos.replicated_log import EMPTY, VOTING, Replica, next_status
 
 log = logging.getLogger("mesoslab_twin.master")
 
@@ -55,8 +67,9 @@ class Master:
         self.flags = {**MASTER_DEFAULTS, **flags}
         self.port = int(self.flags["port"])
         self.bind_ip = flags.get("ip", "0.0.0.0")
-        self.hostname = flags.get("hostname") or socket.gethostname()
-        self.ip = advertised_ip(flags, self.hostname)
+        self.ip = advertised_ip(flags, socket.gethostname())
+        lookup = self.flags.get("hostname_lookup", "true") != "false"
+        self.hostname = flags.get("hostname") or (hostname_of(self.ip) if lookup else self.ip)
         self.id = str(uuid.uuid4())
         self.pid = f"master@{self.ip}:{self.port}"
         self.start_time = time.time()
@@ -72,6 +85,15 @@ class Master:
         self._short_since: float | None = None
         self.zk: Any = None
         self.stopping = threading.Event()
+        # The replicated log: Mesos gives it --quorum with ZooKeeper and 1 without.
+        work_dir = self.flags.get("work_dir") or ""
+        in_log = self.flags.get("registry", "replicated_log") == "replicated_log" and work_dir
+        self.replica = Replica(root.path(work_dir) / "replicated_log") if in_log else None
+        self.log_quorum = self.quorum if self.zk_url else 1
+        self.auto_initialize = self.flags.get("log_auto_initialize", "true") != "false"
+        self.replica_status = EMPTY
+        self.voting = 0  # VOTING replicas that answered the last round, this one included
+        self._replica_member: str | None = None
 
     # ------------------------------------------------------------------ identity
 
@@ -105,7 +127,19 @@ class Master:
     def start_standalone(self) -> None:
         with self.lock:
             self._leader = self.info()
-            self._become_elected()
+        threading.Thread(target=self._standalone_loop, name="election", daemon=True).start()
+
+    def _standalone_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                with self.lock:
+                    self._check_recovery(time.monotonic())
+            except Fatal as exc:
+                fatal(str(exc))
+            except Exit as exc:
+                fail(str(exc))
+            if self.stopping.wait(0.25):
+                return
 
     def _become_elected(self) -> None:
         if not self.elected:
@@ -133,6 +167,8 @@ class Master:
                     self._contend_and_check()
             except KazooException as exc:
                 log.warning("ZooKeeper operation failed: %s", exc)
+            except Fatal as exc:
+                fatal(str(exc))
             except Exit as exc:
                 fail(str(exc))
             except Exception:  # a bug must not silently end the election
@@ -150,7 +186,9 @@ class Master:
         if self._member is None:
             data = json.dumps(self.info()).encode("utf-8")
             self._member = zk.join(data)
-            zk.join_replicas(f"log-replica(1)@{self.ip}:{self.port}".encode())
+            self._replica_member = zk.join_replicas(
+                f"log-replica(1)@{self.ip}:{self.port}".encode()
+            )
             log.info("Created member %s under %s", self._member, zk.path)
         members = zk.members()
         if self._member not in members:
@@ -159,42 +197,127 @@ class Master:
             self._member = None
             return
         leader = zk.leader()
-        replicas = zk.replicas()
         now = time.monotonic()
         with self.lock:
             self._leader = leader[1] if leader else None
             leading = leader is not None and leader[0] == self._member
-            if leading and not self.elected:
-                if replicas >= self.quorum:
-                    self._recovering_since = None
-                    self._become_elected()
-                else:
-                    if self._recovering_since is None:
-                        self._recovering_since = now
-                        log.info(
-                            "Waiting for a quorum of %d replicas of the registry (%d present)",
-                            self.quorum,
-                            replicas,
-                        )
-                    limit = duration_seconds(self.flags["registry_fetch_timeout"])
-                    if now - self._recovering_since > limit:
-                        raise Exit(
-                            "Recovery failed: Failed to recover registrar: Failed to perform "
-                            f"fetch within {self.flags['registry_fetch_timeout']}"
-                        )
-            elif self.elected and not leading:
+            if self.elected and not leading:
                 raise Exit("Lost leadership... committing suicide!")
-            if self.elected:
-                if replicas < self.quorum:
-                    self._short_since = self._short_since or now
-                    limit = duration_seconds(self.flags["registry_store_timeout"])
-                    if now - self._short_since > limit:
-                        raise Exit(
-                            "Registrar aborting: Failed to update registry: Failed to perform "
-                            f"store within {self.flags['registry_store_timeout']}"
-                        )
-                else:
-                    self._short_since = None
+            if leading:
+                self._check_recovery(now)
+            else:
+                self._recovering_since = None
+
+    def recovered_log(self) -> bool:
+        """The registry can be read: our replica votes, with a quorum of voting replicas."""
+        if self.replica is None:
+            return True
+        return self.replica_status == VOTING and self.voting >= self.log_quorum
+
+    def _check_recovery(self, now: float) -> None:
+        """For the leading master: elected once the registry is recovered; the registrar's
+        fetch fails after --registry_fetch_timeout (MESOS@1.4.0 src/master/registrar.cpp
+        L251-261, L351-356), and the master aborts (master.cpp L1689-1692, L2165-2168). Once
+        elected, a registry store fails without a voting quorum after --registry_store_timeout."""
+        if not self.elected:
+            if self.recovered_log():
+                self._recovering_since = None
+                self._become_elected()
+                return
+            if self._recovering_since is None:
+                self._recovering_since = now
+                log.info(
+                    "Recovering from registrar: waiting for a quorum of %d voting replicas "
+                    "(replica %s, %d voting)",
+                    self.log_quorum,
+                    self.replica_status,
+                    self.voting,
+                )
+            limit = duration_seconds(self.flags["registry_fetch_timeout"])
+            if now - self._recovering_since > limit:
+                raise Fatal(
+                    "Recovery failed: Failed to recover registrar: Failed to perform "
+                    f"fetch within {self.flags['registry_fetch_timeout']}"
+                )
+            return
+        if self.recovered_log():
+            self._short_since = None
+            return
+        self._short_since = self._short_since or now
+        limit = duration_seconds(self.flags["registry_store_timeout"])
+        if now - self._short_since > limit:
+            raise Exit(
+                "Registrar aborting: Failed to update registry: Failed to perform "
+                f"store within {self.flags['registry_store_timeout']}"
+            )
+
+    # ------------------------------------------------------------------ replicated log
+
+    def start_log(self) -> None:
+        if self.replica is None:
+            return
+        self.replica_status = self.replica.open()
+        threading.Thread(target=self._log_loop, name="replicated-log", daemon=True).start()
+
+    def _log_loop(self) -> None:
+        """Rounds of the recover protocol while our replica does not vote, and a count of the
+        voting replicas that answer afterwards (what the registrar needs)."""
+        assert self.replica is not None
+        warned = False
+        while not self.stopping.is_set():
+            answers = [self.replica_status, *self._peer_statuses()]
+            status = next_status(
+                self.replica_status, answers, self.log_quorum, self.auto_initialize
+            )
+            if status != self.replica_status:
+                self.replica.update(status)
+            elif (
+                not self.auto_initialize
+                and not warned
+                and answers.count(EMPTY) >= (2 * self.log_quorum - 1)
+            ):
+                warned = True
+                log.warning(
+                    "Replicated log has not been initialized. Did you forget to manually "
+                    "initialize the log (i.e., mesos-log initialize --path=<PATH>)? "
+                    "(the mesoslab twin has no mesos-log)"
+                )
+            with self.lock:
+                changed = status != self.replica_status
+                self.replica_status = status
+                self.voting = answers[1:].count(VOTING) + (status == VOTING)
+            if not changed and self.stopping.wait(0.5):
+                return
+
+    def _peer_statuses(self) -> list[str]:
+        """Ask every other replica in ``log_replicas`` for its status (the twin's stand-in
+        for a RecoverRequest); one that does not answer is not counted."""
+        zk = self.zk
+        if zk is None or not zk.connected.is_set():
+            return []
+        from kazoo.exceptions import KazooException
+
+        try:
+            members = zk.replica_members()
+        except KazooException:
+            return []
+        me = f"{self.ip}:{self.port}"
+        addresses = {
+            data.rsplit("@", 1)[-1]
+            for name, data in members
+            if name != self._replica_member and "@" in data
+        }
+        addresses.discard(me)
+        statuses = []
+        for address in sorted(addresses):
+            try:
+                answer = request(address, "GET", "/twin/log/replica", timeout=1.0)
+            except WireError:
+                continue
+            found = answer.json() if answer.status == 200 else None
+            if isinstance(found, dict) and isinstance(found.get("status"), str):
+                statuses.append(found["status"])
+        return statuses
 
     def housekeeping(self) -> None:
         while not self.stopping.wait(0.2):
@@ -221,6 +344,7 @@ class Master:
         router.add("GET", prefix + r"/(roles)", self._view)
         router.add("POST", prefix + r"/teardown", self._teardown)
         router.add("GET", r"/", self._index)
+        router.add("GET", r"/twin/log/replica", self._replica)
         router.add("POST", r"/twin/agent/(register|heartbeat)", self._agent_call)
         router.add("POST", r"/twin/scheduler/(register|poll|launch|kill|teardown)", self._sched)
         return router
@@ -295,36 +419,53 @@ class Master:
         return text_reply("")
 
     def _index(self, request: Request, _m: Any) -> Reply:
+        """A small page in place of the web UI. Like the real UI it shows the leader's agents
+        and frameworks on any master (the UI polls the leader's /master/state, MESOS@1.4.0
+        src/webui/master/static/js/controllers.js L358-367), and, like its agents table
+        (agents.html L14-21), no ports: those are only in the JSON."""
+        from mesoslab_twin.mesos import master_views
+
         with self.lock:
             leader = self._leader or {}
-            agents = list(self.cluster.agents.values()) if self.elected else []
-            frameworks = list(self.cluster.frameworks.values()) if self.elected else []
-            rows = "".join(
-                f"<tr><td>{a.hostname}</td><td>{a.id}</td><td>{'yes' if a.active else 'no'}"
-                f"</td><td>{a.total.to_json().get('ports', '')}</td></tr>"
-                for a in agents
-            )
-            fws = "".join(
-                f"<tr><td>{f.name}</td><td>{f.id}</td><td>{'yes' if f.active else 'no'}</td>"
-                f"<td>{len(f.tasks)}</td></tr>"
-                for f in frameworks
-            )
+            state = master_views.state(self) if self.elected else None
         role = "leading master" if self.elected else "standby master"
+        where = f"{leader.get('hostname', 'none')}:{leader.get('port', '')}"
+        note = ""
+        if state is None and leader and leader.get("id") != self.id:
+            state = self._leader_state(leader)
+            note = (
+                f"<p>This master is not the leader; showing the leader {where}.</p>"
+                if state is not None
+                else f"<p>This master is not the leader, and the leader {where} did not answer.</p>"
+            )
+        elif state is None:
+            note = "<p>No leader is elected (or it has not finished recovery).</p>"
         page = (
             "<!doctype html><html><head><title>Mesos (mesoslab twin)</title></head><body>"
-            f"<h1>Mesos master {self.hostname} ({role})</h1>"
+            f"<h1>Mesos master {escape(self.hostname)} ({role})</h1>"
             "<p><strong>This is the mesoslab twin, an emulation of Mesos for the rehearsal "
             "lab.</strong> It serves the JSON endpoints (/master/state, /master/slaves, "
             "/metrics/snapshot, ...), not the Mesos web UI.</p>"
-            f"<p>Leader: {leader.get('hostname', 'none')}:{leader.get('port', '')}</p>"
-            "<h2>Agents</h2><table border=1><tr><th>host</th><th>id</th><th>active</th>"
-            f"<th>ports</th></tr>{rows}</table>"
-            "<h2>Frameworks</h2><table border=1><tr><th>name</th><th>id</th><th>active</th>"
-            f"<th>tasks</th></tr>{fws}</table></body></html>"
+            f"<p>Leader: {escape(where)}</p>{note}{_tables(state or {})}</body></html>"
         )
         return text_reply(page, content_type="text/html; charset=utf-8")
 
+    def _leader_state(self, leader: dict[str, Any]) -> dict[str, Any] | None:
+        address = (leader.get("address") or {}).get("ip") or leader.get("hostname", "")
+        try:
+            answer = request(
+                f"{address}:{leader.get('port', 5050)}", "GET", "/master/state", timeout=2.0
+            )
+        except WireError:
+            return None
+        found = answer.json() if answer.status == 200 else None
+        return found if isinstance(found, dict) else None
+
     # ------------------------------------------------------------------ twin API
+
+    def _replica(self, request: Request, _m: Any) -> Reply:
+        with self.lock:
+            return json_reply({"status": self.replica_status if self.replica else EMPTY})
 
     def _agent_call(self, request: Request, match: Any) -> Reply:
         redirect = self._not_leading(request)
@@ -403,6 +544,48 @@ class Master:
             return json_reply({})
 
 
+def _tables(state: dict[str, Any]) -> str:
+    def cell(value: Any) -> str:
+        return f"<td>{escape(str(value))}</td>"
+
+    agents = "".join(
+        "<tr>"
+        + "".join(
+            cell(v)
+            for v in (
+                a.get("id", ""),
+                a.get("hostname", ""),
+                (a.get("resources") or {}).get("cpus", ""),
+                (a.get("resources") or {}).get("mem", ""),
+                (a.get("resources") or {}).get("disk", ""),
+                "yes" if a.get("active") else "no",
+            )
+        )
+        + "</tr>"
+        for a in state.get("slaves", [])
+    )
+    frameworks = "".join(
+        "<tr>"
+        + "".join(
+            cell(v)
+            for v in (
+                f.get("id", ""),
+                f.get("name", ""),
+                "yes" if f.get("active") else "no",
+                len(f.get("tasks", [])),
+            )
+        )
+        + "</tr>"
+        for f in state.get("frameworks", [])
+    )
+    return (
+        "<h2>Agents</h2><table border=1><tr><th>ID</th><th>Host</th><th>CPUs</th><th>Mem</th>"
+        f"<th>Disk</th><th>Active</th></tr>{agents}</table>"
+        "<h2>Frameworks</h2><table border=1><tr><th>ID</th><th>Name</th><th>Active</th>"
+        f"<th>Tasks</th></tr>{frameworks}</table>"
+    )
+
+
 def fail(message: str) -> None:
     """Mesos' EXIT(1) at run time: logged, then exit at once (no cleanup, no ZooKeeper
     close: our ephemeral znodes stay until the session expires, as after a crash)."""
@@ -425,12 +608,6 @@ def run(root: Root, extra: list[str]) -> int:
             "Need to specify --quorum for replicated log based registry when using ZooKeeper"
         )
     master = Master(flags, root)
-    if flags.get("work_dir"):
-        log_dir = root.path(flags["work_dir"]) / "replicated_log"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        (log_dir / "TWIN").write_text(
-            "Emulated replicated log of the mesoslab twin (no data is kept here).\n"
-        )
     try:
         server = serve(master.bind_ip, master.port, master.routes(), "master-http")
     except OSError as exc:
@@ -446,6 +623,7 @@ def run(root: Root, extra: list[str]) -> int:
         master.port,
         MESOS_VERSION,
     )
+    master.start_log()
     if master.zk_url:
         try:
             master.start_zk()
