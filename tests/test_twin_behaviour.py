@@ -390,7 +390,11 @@ def test_docker_app_fails_on_agents_without_docker(cluster: Cluster) -> None:
             lambda: marathon.get("/v2/apps/nginx-docker").json()["app"].get("lastTaskFailure"),
         )
         assert failure["state"] == "TASK_FAILED"
-        assert "None of the enabled containerizers (mesos)" in failure["message"]
+        # what Marathon and the UI show (executorTerminated); the reason is in the agent's log
+        assert failure["message"] == "Abnormal executor termination: unknown container"
+        assert "None of the enabled containerizers (mesos) could create a container" in (
+            cluster.agents["agent1"].output() + cluster.agents["agent2"].output()
+        )
         state = cluster.leader().get("/master/state").json()
         failed = [
             t
@@ -403,7 +407,7 @@ def test_docker_app_fails_on_agents_without_docker(cluster: Cluster) -> None:
         assert failed[0]["container"]["type"] == "DOCKER"
         result = cluster.check("marathon.app_running", {"app": "/nginx-docker"}, settle=False)
         assert not result.passed
-        assert "None of the enabled containerizers" in result.observed
+        assert "Abnormal executor termination: unknown container" in result.observed
     finally:
         assert http("DELETE", marathon.url + "/v2/apps/nginx-docker").status == 200
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -36,6 +37,8 @@ from urllib.parse import quote
 
 import mesoslab_twin
 from mesoslab_twin.common.values import Amounts
+
+log = logging.getLogger("mesoslab_twin.agent")
 
 TERMINAL = frozenset(
     {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED"}
@@ -211,14 +214,23 @@ class Tasks:
         kind = str(container.get("type", "")).upper() or None
         taker = next((c for c in self.containerizers if _takes(c, kind)), None)
         if taker is None:
+            # Mesos logs the containerizers' refusal on the agent only; the task's update
+            # comes from executorTerminated, whose wait() found no container (slave.cpp
+            # Slave::executorLaunched and executorTerminated, 1.4.0 L5317-5323, L6909-6915).
+            log.error(
+                "Container '%s' for executor '%s' of framework %s failed to start: None of the"
+                " enabled containerizers (%s) could create a container for the provided"
+                " TaskInfo/ExecutorInfo message",
+                container_id,
+                task_id,
+                framework_id,
+                ",".join(self.containerizers),
+            )
             self._set(
                 task,
                 "TASK_FAILED",
-                message=(
-                    f"None of the enabled containerizers ({','.join(self.containerizers)}) could"
-                    " create a container for the provided TaskInfo/ExecutorInfo message"
-                ),
-                reason="REASON_CONTAINER_LAUNCH_FAILED",
+                message="Abnormal executor termination: unknown container",
+                reason="REASON_EXECUTOR_TERMINATED",
                 source="SOURCE_SLAVE",
             )
             return
