@@ -19,7 +19,6 @@ LAYOUT = f"a lesson file, a folder holding {LESSON_FILE}, or a folder of NN-slug
 
 
 
-
 @dataclass(frozen=True)
 class LintWarning:
     """Something to fix that does not fail ``mesoslab lint``."""
