@@ -47,7 +47,10 @@ def lessons(inventory: str | None) -> None:
             progress = "[dim]no lab[/]"
         else:
             done = len(store.passed_steps(lesson.id) & lesson.counted_steps)
+            skipped = len(store.skipped_steps(lesson.id) & lesson.counted_steps)
             progress = f"[green]{done}/{total} ✔[/]" if done == total else f"{done}/{total}"
+            if skipped:  # every check of these steps skipped: not done
+                progress += f" [yellow]({skipped} skipped)[/]"
         problems = (
             f" [red]({len(result.problems)} problems: mesoslab lint)[/]" if result.problems else ""
         )
