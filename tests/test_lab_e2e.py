@@ -2,8 +2,10 @@
 (dev check, failover drill included) → destroy.
 
 This is the issue's "done when" on this machine: six nodes come up through `mesoslab up`
-with streamed progress, the inventory is right, SSH works, provisioning a second time
-changes nothing, and `destroy` leaves no container behind.
+with node-prefixed progress, the inventory is right, SSH works, `status` lists every node
+with its machine running (and, once lesson 4 has built the cluster, every service up),
+provisioning a second time changes nothing, every step of lesson 4 fails before its
+commands and passes after, and `destroy` leaves no container behind.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from mesoslab.lab.inventory import load_inventory
 from mesoslab.lab.machines import machines_doc
 from mesoslab.lab.spec import load_lab
 from mesoslab.lab.vagrant import lxc_containers
+from mesoslab.ops.status import SERVICES
 from tests.support.lxc import mesoslab, new_lab
 
 pytestmark = pytest.mark.lab
@@ -28,6 +31,36 @@ pytestmark = pytest.mark.lab
 def lab(lxc_box: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with new_lab(tmp_path_factory, "six", "3m-3a") as directory:
         yield directory
+
+
+def _status(lab: Path) -> dict[str, dict]:
+    """`mesoslab status --format json`, node name -> node; every node of the lab is there,
+    its machine running, with one entry for each service its roles give it."""
+    out = mesoslab(lab, "status", "--format", "json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    nodes = {n["name"]: n for n in json.loads(out.stdout)["nodes"]}
+    spec = load_lab(lab)
+    assert sorted(nodes) == sorted(n.name for n in spec.nodes), out.stdout
+    for node in nodes.values():
+        assert node["vm"]["state"] == "running", node
+        wanted = [s for s in SERVICES if s in node["roles"]]
+        assert [s["service"] for s in node["services"]] == wanted, node
+    return nodes
+
+
+def _steps(stdout: str, lesson: str) -> dict[int, str]:
+    """Each step's block of `dev check` output: from its ✔/✘ line to the next one."""
+    blocks: dict[int, str] = {}
+    starts = [
+        (int(line.split(" step ", 1)[1].split(":", 1)[0]), at)
+        for at, line in enumerate(stdout.splitlines())
+        if line[:2] in ("✔ ", "✘ ") and line[2:].startswith(f"{lesson} step ")
+    ]
+    lines = stdout.splitlines()
+    for (number, at), following in zip(starts, [*starts[1:], None], strict=True):
+        end = following[1] if following else len(lines)
+        blocks[number] = "\n".join(lines[at:end]).split("\n--> ", 1)[0]
+    return blocks
 
 
 def test_six_nodes_up_verified_reprovisioned_and_destroyed(lab: Path) -> None:
@@ -67,9 +100,9 @@ def test_six_nodes_up_verified_reprovisioned_and_destroyed(lab: Path) -> None:
     assert {c["node"] for c in checks} == {n.name for n in spec.nodes}
     assert all(c["status"] == "pass" for c in checks)
 
-    out = mesoslab(lab, "status", "--format", "json")
-    assert out.returncode == 0, out.stderr
-    assert '"running"' in out.stdout
+    # status: all six nodes, every machine running, each with its roles' services (not
+    # installed yet: lesson 4 installs them, and the second status below sees them up)
+    _status(lab)
 
     # idempotent: a second provisioning changes nothing
     out = mesoslab(lab, "provision")
@@ -82,6 +115,27 @@ def test_six_nodes_up_verified_reprovisioned_and_destroyed(lab: Path) -> None:
     out = mesoslab(lab, "dev", "check", "lesson-4", timeout=1500)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert "✔ lesson-4 step 5: Failover drill" in out.stdout
+    blocks = _steps(out.stdout, "lesson-4")
+    assert sorted(blocks) == [1, 2, 3, 4, 5, 6], out.stdout[-4000:]
+    for number, block in blocks.items():
+        assert block.startswith("✔"), block
+        assert "after   PASS" in block, block
+        if number == 5:  # the drill's checks hold only while it is on: not checked before
+            assert "before  not checked (a drill step)" in block, block
+        else:  # dev check exits 0 on "already pass before" (a finding): say it is not one
+            assert "before  FAIL as expected" in block, block
+    assert "✔ lesson-4: 6/6 step(s) ok" in out.stdout and "finding:" not in out.stdout
+
+    # status once the cluster is built: every service of every node up, one leader
+    nodes = _status(lab)
+    services = [(n, s) for n, node in nodes.items() for s in node["services"]]
+    assert all(s["health"] == "ok" for _, s in services), services
+    masters = [s["state"] for _, s in services if s["service"] == "master"]
+    assert sorted(masters) == ["leader", "standby", "standby"], masters
+    agents = [s["state"] for _, s in services if s["service"] == "agent"]
+    assert agents == ["registered"] * 3, agents
+    keepers = [s["state"] for _, s in services if s["service"] == "zookeeper"]
+    assert sorted(keepers) == ["follower", "follower", "leader"], keepers
 
     out = mesoslab(lab, "destroy", "--yes")
     assert out.returncode == 0, out.stderr

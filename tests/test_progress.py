@@ -69,3 +69,24 @@ def test_progress_path_is_per_inventory(tmp_path: Path) -> None:
     a = progress_path_for_inventory(tmp_path / "a" / "inv.toml")
     b = progress_path_for_inventory(tmp_path / "b" / "inv.toml")
     assert a != b and a.parent == b.parent and a.name.startswith("inv-")
+
+
+def test_a_step_whose_checks_all_skipped_is_not_done(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    skipped = StepReport(1, "s", [result(Status.SKIP), result(Status.SKIP)])
+    mixed = StepReport(2, "m", [result(Status.SKIP), result(Status.PASS)])
+    assert skipped.passed and skipped.skipped and not skipped.done  # exit 0, yet not done
+    assert mixed.passed and not mixed.skipped and mixed.done
+    assert not StepReport(3, "empty").skipped
+    ProgressStore(path).record(VerifyReport("lesson-3", "Ports", [skipped, mixed]))
+    store = ProgressStore(path)
+    assert store.passed_steps("lesson-3") == {2}
+    assert store.skipped_steps("lesson-3") == {1}
+    entry = store.steps("lesson-3")[1]
+    assert entry["passed"] is False and entry["skipped"] is True
+    assert "first_passed_at" not in entry
+    # once a check of it really passes, it is done and no longer skipped
+    store.record(report(True))
+    assert store.passed_steps("lesson-3") == {1, 2}
+    assert store.skipped_steps("lesson-3") == set()
+    assert "first_passed_at" in ProgressStore(path).steps("lesson-3")[1]

@@ -48,6 +48,15 @@ def _step_blocks(stdout: str, lesson: str) -> dict[int, str]:
     return blocks
 
 
+def _run_section(stdout: str, lesson: str, step: int) -> str:
+    """What `dev check` printed while it ran one step's commands: from its "running the
+    commands" line to the step's ✔/✘ line (the commands, ▶ lines, and their output)."""
+    start = stdout.index(f"--> {lesson} step {step}: running the commands")
+    end = re.compile(rf"^[✔✘] {lesson} step {step}: ", re.MULTILINE).search(stdout, start)
+    assert end is not None, stdout[start : start + 3000]
+    return stdout[start : end.start()]
+
+
 def test_provisioning_delivered_the_twin_and_changes_nothing_twice(lab: Path) -> None:
     out = mesoslab(lab, "provision")
     assert out.returncode == 0, _tail(out)
@@ -94,8 +103,14 @@ def test_lesson_1_runs_end_to_end(lab: Path) -> None:
     for number in (2, 3, 4, 5, 6):
         assert "before  FAIL as expected" in blocks[number], blocks[number]
     assert "✔ lesson-1: 6/6 step(s) ok" in out.stdout
-    # the rehearsal variant of step 2 ran the twin's installer, not yum
-    assert "install.sh" in blocks[2] or "install.sh" in out.stdout
+    # the rehearsal variant of step 2 ran the twin's installer on the master and the
+    # agents (its commands and their output), not yum
+    ran = _run_section(out.stdout, "lesson-1", 2)
+    installer = "sh /opt/mesoslab-twin/mesoslab_twin/install.sh"
+    assert f"▶ master1: {installer}" in ran, ran
+    assert f"▶ agent1, agent2: {installer}" in ran, ran
+    for node in ("master1", "agent1", "agent2"):
+        assert re.search(rf"^{node} +│ mesoslab twin installed from ", ran, re.MULTILINE), ran
     assert "yum" not in out.stdout
 
 
@@ -114,16 +129,27 @@ def test_lesson_3_catches_up_through_lesson_2_and_runs(lab: Path) -> None:
 
 
 def test_lesson_2_runs_on_a_lab_that_is_past_it(lab: Path) -> None:
-    """Lesson 3's catch-up applied lesson 2 already: its checks pass before (findings, not
-    errors), and running its commands again must keep them passing (the steps are
-    idempotent: the Docker stand-in, the agent flags, the Docker app)."""
+    """On a lab past lesson 2, its checks pass before (findings, not errors), and running
+    its commands again keeps them passing (the steps are idempotent: the Docker stand-in,
+    the agent flags, the Docker app). In module order lesson 3's catch-up applied lesson 2
+    already; run alone, the test brings the lab past lesson 2 itself first, so it proves
+    the same thing whatever order the tests run in."""
+    verified = mesoslab(lab, "verify", "lesson-2", "--timeout", "15")
+    if verified.returncode != 0:  # not past lesson 2 yet: apply lessons 1-2
+        out = mesoslab(lab, "up", "--through", "lesson-2")
+        assert out.returncode == 0, _tail(out)
     out = mesoslab(lab, "dev", "check", "lesson-2")
     assert out.returncode == 0, _tail(out)
+    assert "catching up" not in out.stdout  # lesson 1 holds: no catch-up needed
     blocks = _step_blocks(out.stdout, "lesson-2")
     assert sorted(blocks) == [1, 2, 3], _tail(out)
-    for block in blocks.values():
+    for number, block in blocks.items():
         assert block.startswith("✔"), block
+        assert "before  PASS — finding: " in block, block  # past it: passes before
         assert re.search(r"after +PASS \d+ check", block), block
+        assert f"finding: step {number}'s checks already pass before its commands run" in (
+            out.stdout
+        )
     assert "✔ lesson-2: 3/3 step(s) ok" in out.stdout
 
 

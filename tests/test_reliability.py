@@ -62,9 +62,7 @@ ENSEMBLE = CheckSpec("zookeeper.ensemble", {}, hint="a ZooKeeper server down?")
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    reason = zkserver.missing_reason()
-    if reason:
-        pytest.skip(f"real ZooKeeper unavailable: {reason}")
+    zkserver.require_zookeeper()
     base: Path = tmp_path_factory.mktemp("reliability")
     servers = zkserver.ensemble(base / "zk", addresses=tuple(MASTERS.values()))
     twins = TwinLab(base / "nodes", [*MASTERS.values(), AGENT[1]])

@@ -23,7 +23,7 @@ from tests.support.sshd import (
     free_port,
     keygen,
     rendezvous,
-    skip_reason,
+    require_sshd,
     ssh_node,
     ssh_pool,
     sshd_server,
@@ -198,9 +198,7 @@ def test_node_without_ssh_is_a_clear_error(ssh_pool: SshPool) -> None:
 
 
 def test_connection_dropped_mid_command_is_reported_and_not_rerun(tmp_path: Path) -> None:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require_sshd()
     server = SshServer(tmp_path / "sshd")  # its own server: killing it disturbs no other test
     server.start()
     marker = tmp_path / "ran"

@@ -180,9 +180,7 @@ def test_chronos_2_and_3(lab: FakeLab) -> None:
 
 @pytest.fixture(scope="module")
 def zookeeper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zkserver.ZkServer]:
-    reason = zkserver.missing_reason()
-    if reason:
-        pytest.skip(f"real ZooKeeper unavailable: {reason}")
+    zkserver.require_zookeeper()
     server = zkserver.standalone(tmp_path_factory.mktemp("zk-status"))
     server.start()
     try:

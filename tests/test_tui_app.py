@@ -198,7 +198,14 @@ async def test_verify_shows_pass_then_fail_with_observed_values(
         assert "– host.file_contains [agent1] no [node.ssh]" in checks_text(
             lesson.query_one("#checks-2", CheckList)
         )
-        assert lesson.states == {1: "passed", 2: "passed", 3: "failed"}
+        # step 2's checks all skipped: not passed (not done), shown as skipped
+        assert lesson.states == {1: "passed", 2: "skipped", 3: "failed"}
+        kept = ProgressStore(app.context.progress_path()).steps("lesson-3")  # type: ignore[arg-type]
+        assert kept[2]["passed"] is False and kept[2]["skipped"] is True
+        toc = lesson.query_one("#toc", StepToc)
+        await wait_for(pilot, lambda: toc.prompt(2, "x").plain.startswith("– 2 "))
+        heading = lesson.query_one("#step-2", StepSection).heading
+        assert "– skipped" in static_text(heading) and not heading.has_class("-passed")
     # Reopened, the lesson shows the last verify of each step.
     app = make_test_app(inventory)
     async with app.run_test(size=SIZE) as pilot:
@@ -207,7 +214,7 @@ async def test_verify_shows_pass_then_fail_with_observed_values(
         assert checklist.state == "stored"
         assert f"observed {DEFAULT}" in checks_text(checklist)
         assert "last verify" in static_text(checklist.query_one(".checks-title", Static))
-        assert lesson.current == 3  # the first step not passed yet
+        assert lesson.current == 2  # the first step not passed yet (2 only skipped)
 
 
 async def test_an_unreachable_node_is_a_failed_check_not_an_error(

@@ -6,30 +6,44 @@ mesos-execute task, a Chronos job), and each endpoint's JSON is held against the
 fixtures in ``../shared/fixtures``: every key the fixture has at a level must be there with
 the same JSON type. A key that only some fixture items have is optional; a fixture ``null``
 says nothing about the type. The keys the twin deliberately leaves out are listed below with
-the reason.
+the reason. Endpoints with no recording are held to the documented shapes in
+``tests/shapes`` (each with its source in ``tests/shapes/SOURCES.md``).
+
+Every route the twin's daemons serve is listed in ``COVERAGE`` with the test that holds it;
+``test_every_route_the_twin_serves_has_a_test`` fails on a route that has none (serve it
+with a test, or stop serving it).
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mesoslab_twin.chronos.api import ChronosApi
 from mesoslab_twin.common.config import ConfigError, Root, load_mesos_flags
+from mesoslab_twin.common.httpd import Router
 from mesoslab_twin.common.values import (
     Amounts,
     agent_resources,
     normalize_duration,
     parse_resources,
 )
+from mesoslab_twin.docker import dockerd
+from mesoslab_twin.marathon.api import MarathonApi
+from mesoslab_twin.mesos.agent import Agent
+from mesoslab_twin.mesos.master import Master
 from tests.support.paths import FIXTURES
 from tests.support.twin_lab import Daemon, TwinLab, http, wait_until, write
 
@@ -66,9 +80,17 @@ OPTIONAL = {
     "$.frameworks[].completed_tasks[].statuses[].container_status": "TASK_STAGING has none",
     "$.tasks[].statuses[].container_status": "the TASK_STAGING status has none",
     "$.apps[].tasks[].healthCheckResults": "only for apps with health checks",
-    "$.apps[].tasks[].ipAddresses": "Marathon fills it from the task's container status",
     "$.slaves[].reregistered_time": "only after a re-registration (facts §1: optional)",
     "$.frameworks[].reregistered_time": "only after a re-registration",
+}
+# Keys optional only in an item that ``when`` accepts, with the reason (path -> (when, why)).
+# Marathon 1.x's TaskWrites (Formats.scala) adds ipAddresses from the launched task's Mesos
+# status; a task still staging has none. A running task must carry it.
+OPTIONAL_WHEN: dict[str, tuple[Callable[[dict[str, Any]], bool], str]] = {
+    "$.apps[].tasks[].ipAddresses": (
+        lambda task: task.get("state") == "TASK_STAGING",
+        "Marathon fills it from the task's container status; a staging task has none",
+    ),
 }
 # Values that are null when an option is unset, where the fixture happens to show one.
 NULLABLE = {
@@ -123,7 +145,10 @@ def shape_problems(ours: Any, samples: list[Any], path: str = "$") -> list[str]:
             if child in OMITTED:
                 continue
             if key not in ours:
-                if not is_map and key in every and child not in OPTIONAL:
+                excused = child in OPTIONAL or (
+                    child in OPTIONAL_WHEN and OPTIONAL_WHEN[child][0](ours)
+                )
+                if not is_map and key in every and not excused:
                     problems.append(f"{child}: missing")
                 continue
             problems += shape_problems(ours[key], [o[key] for o in objects if key in o], child)
@@ -136,9 +161,248 @@ def shape_problems(ours: Any, samples: list[Any], path: str = "$") -> list[str]:
 
 
 def fixture(relative: str) -> Any:
-    import json
-
     return json.loads((FIXTURES / relative).read_text(encoding="utf-8"))
+
+
+SHAPES = Path(__file__).resolve().parent / "shapes"
+
+
+def documented(name: str) -> Any:
+    """A documented shape of tests/shapes (its source: tests/shapes/SOURCES.md)."""
+    return json.loads((SHAPES / name).read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------ every route has a test
+
+# (daemon, method, route pattern) -> (the test that holds it, a text that test sends).
+# The text must appear in the test's source and the pattern must match it.
+COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
+    ("master", "GET", r"(?:/master)?/health"): ("test_master_small_endpoints", "/health"),
+    ("master", "GET", r"(?:/master)?/version"): ("test_master_small_endpoints", "/version"),
+    ("master", "GET", r"(?:/master)?/flags"): ("test_master_small_endpoints", "/flags"),
+    ("master", "GET", r"/metrics/snapshot"): ("test_master_small_endpoints", "/metrics/snapshot"),
+    ("master", "GET", r"(?:/master)?/redirect"): (
+        "test_master_small_endpoints",
+        "/master/redirect",
+    ),
+    ("master", "GET", r"(?:/master)?/redirect/.*"): (
+        "test_master_small_endpoints",
+        "/master/redirect/state",
+    ),
+    ("master", "GET", r"(?:/master)?/(state|state\.json)"): (
+        "test_master_other_endpoints_have_their_shapes",
+        "/master/state",
+    ),
+    ("master", "GET", r"(?:/master)?/(state-summary)"): (
+        "test_master_other_endpoints_have_their_shapes",
+        "/master/state-summary",
+    ),
+    ("master", "GET", r"(?:/master)?/(slaves)"): (
+        "test_master_other_endpoints_have_their_shapes",
+        "/master/slaves",
+    ),
+    ("master", "GET", r"(?:/master)?/(frameworks)"): (
+        "test_master_other_endpoints_have_their_shapes",
+        "/master/frameworks",
+    ),
+    ("master", "GET", r"(?:/master)?/(tasks|tasks\.json)"): (
+        "test_master_other_endpoints_have_their_shapes",
+        "/master/tasks",
+    ),
+    ("master", "GET", r"(?:/master)?/(roles|roles\.json)"): (
+        "test_master_roles_have_the_shape_of_mesos_1_4",
+        "/master/roles.json",
+    ),
+    ("master", "POST", r"(?:/master)?/teardown"): (
+        "test_master_teardown_refuses_like_mesos",
+        "/master/teardown",
+    ),
+    ("master", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
+    ("agent", "GET", r"(?:/slave\(1\))?/health"): ("test_agent_small_endpoints", "/health"),
+    ("agent", "GET", r"(?:/slave\(1\))?/version"): ("test_agent_small_endpoints", "/version"),
+    ("agent", "GET", r"(?:/slave\(1\))?/flags"): (
+        "test_agent_state_has_the_shape_of_the_agent_state",
+        "/flags",
+    ),
+    ("agent", "GET", r"(?:/slave\(1\))?/(?:state|state\.json)"): (
+        "test_agent_state_has_the_shape_of_the_agent_state",
+        "/slave(1)/state",
+    ),
+    ("agent", "GET", r"/metrics/snapshot"): (
+        "test_agent_state_has_the_shape_of_the_agent_state",
+        "/metrics/snapshot",
+    ),
+    ("agent", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
+    ("marathon", "GET", r"/ping"): ("test_marathon_info_and_leader", "/ping"),
+    ("marathon", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
+    ("marathon", "GET", r"/v2/info"): ("test_marathon_info_and_leader", "/v2/info"),
+    ("marathon", "GET", r"/v2/leader"): ("test_marathon_info_and_leader", "/v2/leader"),
+    ("marathon", "GET", r"/v2/apps"): ("test_marathon_apps_have_the_1_4_shape", "/v2/apps"),
+    ("marathon", "POST", r"/v2/apps"): (
+        "test_marathon_deployments_queue_and_a_created_app_have_their_shapes",
+        "/v2/apps",
+    ),
+    ("marathon", "POST", r"/v2/apps/(.+)/restart"): (
+        "test_marathon_kills_a_task_scales_and_restarts_an_app",
+        "/v2/apps/killer/restart",
+    ),
+    ("marathon", "GET", r"/v2/apps/(.+)/tasks"): (
+        "test_marathon_groups_and_app_tasks_have_their_shapes",
+        "/v2/apps/sleeper/tasks",
+    ),
+    ("marathon", "DELETE", r"/v2/apps/(.+)/tasks/([^/]+)"): (
+        "test_marathon_kills_a_task_scales_and_restarts_an_app",
+        "/v2/apps/killer/tasks/",
+    ),
+    ("marathon", "GET", r"/v2/apps/(.+)"): (
+        "test_marathon_apps_have_the_1_4_shape",
+        "/v2/apps/sleeper",
+    ),
+    ("marathon", "PUT", r"/v2/apps/(.+)"): (
+        "test_marathon_scales_updates_and_deletes_apps",
+        'http("PUT", url + "/scaler"',
+    ),
+    ("marathon", "PATCH", r"/v2/apps/(.+)"): (
+        "test_marathon_kills_a_task_scales_and_restarts_an_app",
+        'http("PATCH", url + "/killer"',
+    ),
+    ("marathon", "DELETE", r"/v2/apps/(.+)"): (
+        "test_marathon_scales_updates_and_deletes_apps",
+        'http("DELETE", url + "/scaler"',
+    ),
+    ("marathon", "GET", r"/v2/tasks"): ("test_marathon_tasks_have_their_shape", "/v2/tasks"),
+    ("marathon", "GET", r"/v2/deployments"): (
+        "test_marathon_deployments_queue_and_a_created_app_have_their_shapes",
+        "/v2/deployments",
+    ),
+    ("marathon", "GET", r"/v2/groups"): (
+        "test_marathon_groups_and_app_tasks_have_their_shapes",
+        "/v2/groups",
+    ),
+    ("marathon", "GET", r"/v2/queue"): (
+        "test_marathon_deployments_queue_and_a_created_app_have_their_shapes",
+        "/v2/queue",
+    ),
+    ("chronos", "GET", r"/ping"): ("test_chronos_jobs_have_the_2x_shape", "/ping"),
+    ("chronos", "GET", r"/leader"): ("test_chronos_jobs_have_the_2x_shape", "/leader"),
+    ("chronos", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
+    ("chronos", "GET", r"/scheduler/jobs"): (
+        "test_chronos_jobs_have_the_2x_shape",
+        "/scheduler/jobs",
+    ),
+    ("chronos", "GET", r"/scheduler/jobs/search"): (
+        "test_chronos_search_kill_and_delete",
+        "/scheduler/jobs/search",
+    ),
+    ("chronos", "DELETE", r"/scheduler/jobs"): (
+        "test_chronos_search_kill_and_delete",
+        "/scheduler/jobs",
+    ),
+    ("chronos", "POST", r"/scheduler/iso8601"): ("_give_work", "/scheduler/iso8601"),
+    ("chronos", "PUT", r"/scheduler/iso8601"): (
+        "test_chronos_search_kill_and_delete",
+        "/scheduler/iso8601",
+    ),
+    ("chronos", "POST", r"/scheduler/dependency"): (
+        "test_chronos_search_kill_and_delete",
+        "/scheduler/dependency",
+    ),
+    ("chronos", "PUT", r"/scheduler/dependency"): (
+        "test_chronos_search_kill_and_delete",
+        "/scheduler/dependency",
+    ),
+    ("chronos", "PUT", r"/scheduler/job/(.+)"): (
+        "test_chronos_search_kill_and_delete",
+        "/scheduler/job/",
+    ),
+    ("chronos", "DELETE", r"/scheduler/job/(.+)"): (
+        "test_chronos_search_kill_and_delete",
+        "/scheduler/job/",
+    ),
+    ("chronos", "DELETE", r"/scheduler/task/kill/(.+)"): (
+        "test_chronos_search_kill_and_delete",
+        "/scheduler/task/kill/",
+    ),
+    ("chronos", "GET", r"/scheduler/graph/csv"): (
+        "test_chronos_search_kill_and_delete",
+        "/scheduler/graph/csv",
+    ),
+    ("dockerd", "GET", "/_ping"): (
+        "tests.test_twin_dockerd:test_dockerd_listens_answers_ping_and_removes_its_socket",
+        "/_ping",
+    ),
+    ("dockerd", "GET", "/version"): (
+        "tests.test_twin_dockerd:test_dockerd_listens_answers_ping_and_removes_its_socket",
+        "/version",
+    ),
+    ("dockerd", "GET", "/containers/json"): (
+        "tests.test_twin_dockerd:test_dockerd_listens_answers_ping_and_removes_its_socket",
+        "/containers/json",
+    ),
+}
+# The twin's own protocol between its daemons (no real endpoint to hold them to): every test
+# that starts an agent or a framework goes through them.
+INTERNAL = {
+    ("master", "POST", r"/twin/agent/(register|heartbeat)"),
+    ("master", "POST", r"/twin/scheduler/(register|poll|launch|kill|teardown)"),
+}
+
+
+def _routes(router: Router) -> set[tuple[str, str]]:
+    return {(method, pattern.pattern) for method, pattern, _ in router._routes}
+
+
+def served_routes() -> set[tuple[str, str, str]]:
+    """Every (daemon, method, route pattern) the twin's daemons answer, read from their
+    route tables (the catch-all ``/v2/.*`` of Marathon is its ``v2_routes``)."""
+    tables = {
+        "master": Master.routes(object.__new__(Master)),
+        "agent": Agent.routes(object.__new__(Agent)),
+        "chronos": ChronosApi(None).routes(),  # type: ignore[arg-type]
+        "marathon": MarathonApi(None).routes(),  # type: ignore[arg-type]
+    }
+    served = {(daemon, m, p) for daemon, table in tables.items() for m, p in _routes(table)}
+    catch_all = {r for r in served if r[0] == "marathon" and r[2] == r"/v2/.*"}
+    assert catch_all, "Marathon's /v2 calls go through one route to its v2_routes"
+    served -= catch_all
+    v2 = MarathonApi(None).v2_routes()  # type: ignore[arg-type]
+    served |= {("marathon", m, p) for m, p in _routes(v2)}
+    served |= {("dockerd", "GET", path) for path in dockerd.ROUTES}
+    return served
+
+
+def _test_source(reference: str) -> str:
+    module_name, _, name = reference.rpartition(":")
+    module = sys.modules[__name__] if not module_name else __import__(module_name, fromlist=["x"])
+    function = getattr(module, name, None)
+    assert function is not None, f"{reference} does not exist"
+    return inspect.getsource(function)
+
+
+def test_every_route_the_twin_serves_has_a_test() -> None:
+    served = served_routes()
+    untested = sorted(served - set(COVERAGE) - INTERNAL)
+    assert not untested, (
+        f"the twin serves {untested} and no test holds them: add a contract or behaviour "
+        "test to COVERAGE, or stop serving them"
+    )
+    gone = sorted(set(COVERAGE) - served)
+    assert not gone, f"COVERAGE lists routes the twin no longer serves: {gone}"
+    assert all(pattern.startswith("/twin/") for _, _, pattern in INTERNAL)
+    for (daemon, _, pattern), (reference, sent) in COVERAGE.items():
+        source = _test_source(reference)
+        assert sent in source, f"{reference} does not send {sent!r} ({daemon} {pattern})"
+        if sent.startswith("/"):  # a path (a prefix ending in / stands for any last part)
+            path = sent + "x" if sent.endswith("/") and sent != "/" else sent
+            assert re.fullmatch(pattern, path), f"{sent!r} is no {daemon} {pattern!r} path"
+
+
+def test_the_route_check_reads_every_daemon() -> None:
+    served = served_routes()
+    assert ("marathon", "GET", r"/v2/queue") in served
+    assert ("master", "GET", r"(?:/master)?/(roles|roles\.json)") in served
+    assert ("dockerd", "GET", "/containers/json") in served
+    assert not any(pattern == r"/v2/.*" for _, _, pattern in served)
 
 
 # ------------------------------------------------------------------ the lab
@@ -359,6 +623,14 @@ def test_shape_helper_finds_missing_keys_and_wrong_types() -> None:
     ]
 
 
+def test_ip_addresses_may_be_missing_only_from_a_staging_task() -> None:
+    reference = [{"apps": [{"tasks": [{"state": "TASK_RUNNING", "ipAddresses": []}]}]}]
+    running = {"apps": [{"tasks": [{"state": "TASK_RUNNING"}]}]}
+    staging = {"apps": [{"tasks": [{"state": "TASK_STAGING"}]}]}
+    assert shape_problems(running, reference) == ["$.apps[].tasks[].ipAddresses: missing"]
+    assert shape_problems(staging, reference) == []
+
+
 # ------------------------------------------------------------------ Mesos master
 
 
@@ -376,6 +648,11 @@ def test_every_answer_says_it_is_an_emulation(lab: Lab) -> None:
         answer = daemon.get(path)
         assert answer.headers.get("X-Mesoslab-Twin") == "emulation", path
         assert answer.headers.get("Server") == "mesoslab-twin", path
+    # each daemon's page on "/" says in words that it is the twin, not the real thing
+    for daemon in (lab.master, lab.agent, lab.marathon, lab.chronos):
+        page = daemon.get("/", accept="text/html")
+        assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+        assert b"This is the mesoslab twin" in page.body, daemon.name
 
 
 def test_master_state_has_the_shape_of_mesos_1x(lab: Lab) -> None:
@@ -453,6 +730,30 @@ def test_master_small_endpoints(lab: Lab) -> None:
     assert lab.master.get("/master/redirect/state").status == 404
 
 
+def test_master_roles_have_the_shape_of_mesos_1_4(lab: Lab) -> None:
+    roles = lab.master.get("/master/roles").json()
+    assert shape_problems(roles, [documented("mesos_master_roles_1.4.3.json")]) == []
+    # no weights, quota or whitelist: the roles of the registered frameworks (all "*")
+    frameworks = lab.master.get("/master/frameworks").json()["frameworks"]
+    assert [r["name"] for r in roles["roles"]] == ["*"]
+    star = roles["roles"][0]
+    assert star["weight"] == 1.0 and "quota" not in star
+    assert sorted(star["frameworks"]) == sorted(f["id"] for f in frameworks)
+    used = sum(f["used_resources"]["cpus"] for f in frameworks)
+    assert star["resources"]["cpus"] == pytest.approx(used) and used > 0
+    for alias in ("/roles", "/roles.json", "/master/roles.json"):
+        assert lab.master.get(alias).json() == roles, alias
+
+
+def test_master_teardown_refuses_like_mesos(lab: Lab) -> None:
+    missing = http("POST", lab.master.url + "/master/teardown")
+    assert missing.status == 400
+    assert missing.body == b"Missing 'frameworkId' query parameter in the request body"
+    unknown = http("POST", lab.master.url + "/master/teardown?frameworkId=no-such-framework")
+    assert unknown.status == 400 and unknown.body == b"No framework found with specified ID"
+    assert len(lab.master.get("/master/frameworks").json()["frameworks"]) == 2
+
+
 # ------------------------------------------------------------------ Mesos agent
 
 
@@ -469,6 +770,17 @@ def test_agent_state_has_the_shape_of_the_agent_state(lab: Lab) -> None:
     assert flags["executor_registration_timeout"] == "1mins"  # the default, normalised
     assert "resources" not in flags  # unset: absent
     assert lab.agent.get("/metrics/snapshot").json()["slave/registered"] == 1.0
+
+
+def test_agent_small_endpoints(lab: Lab) -> None:
+    for prefix in ("", "/slave(1)"):
+        health = lab.agent.get(prefix + "/health")
+        assert health.status == 200 and health.body == b""
+        version = lab.agent.get(prefix + "/version").json()
+        assert {"version", "build_date", "build_time", "build_user"} <= set(version)
+        assert version == lab.master.get("/version").json() | {
+            k: version[k] for k in ("build_date", "build_time")
+        }
 
 
 def test_docker_tasks_are_emulated_and_say_so(lab: Lab) -> None:
@@ -538,6 +850,21 @@ def test_marathon_tasks_have_their_shape(lab: Lab) -> None:
     assert "/web\t" in text
 
 
+def test_marathon_groups_and_app_tasks_have_their_shapes(lab: Lab) -> None:
+    group = lab.marathon.get("/v2/groups").json()
+    assert shape_problems(group, [documented("marathon_group_1.4.12.json")]) == []
+    apps = lab.marathon.get("/v2/apps").json()["apps"]
+    assert sorted(a["id"] for a in group["apps"]) == sorted(a["id"] for a in apps)
+    assert group["id"] == "/" and group["groups"] == []
+    tasks = lab.marathon.get("/v2/apps/sleeper/tasks").json()
+    assert shape_problems(tasks, [documented("marathon_app_tasks_1.4.12.json")]) == []
+    app = lab.marathon.get("/v2/apps/sleeper").json()["app"]
+    assert sorted(t["id"] for t in tasks["tasks"]) == sorted(t["id"] for t in app["tasks"])
+    assert {t["appId"] for t in tasks["tasks"]} == {"/sleeper"} and len(tasks["tasks"]) == 2
+    missing = lab.marathon.get("/v2/apps/nothing/tasks")
+    assert missing.status == 404 and missing.json() == {"message": "App '/nothing' does not exist"}
+
+
 def test_marathon_refuses_an_app_without_cmd_or_container(lab: Lab) -> None:
     answer = http("POST", lab.marathon.url + "/v2/apps", {"id": "/empty"})
     assert answer.status == 422
@@ -562,6 +889,7 @@ def test_chronos_jobs_have_the_2x_shape(lab: Lab) -> None:
     assert list(jobs[0]) == fields_2x  # facts §5: the serializer's order
     assert jobs[0]["successCount"] == 1 and jobs[0]["lastError"] == ""
     assert lab.chronos.get("/leader").json() == {"leader": f"master1:{lab.chronos.port}"}
+    assert lab.chronos.get("/ping", accept="text/plain").body == b"pong\n"
 
 
 # ------------------------------------------------------------------ changes (last: they add work)
@@ -606,3 +934,93 @@ def test_marathon_scales_updates_and_deletes_apps(lab: Lab) -> None:
     killed = [t for f in frameworks for t in f["completed_tasks"] if t["name"] == "scaler"]
     # one scaled down, one replaced by the new version, the last one deleted with the app
     assert {t["state"] for t in killed} == {"TASK_KILLED"} and len(killed) == 3
+
+
+def test_marathon_deployments_queue_and_a_created_app_have_their_shapes(lab: Lab) -> None:
+    """An app no agent can hold stays deployed-to and queued, so both can be compared."""
+    url = lab.marathon.url + "/v2/apps"
+    too_big = {"id": "/toobig", "cmd": "sleep 600", "cpus": 64, "mem": 16, "instances": 2}
+    created = http("POST", url, too_big)
+    assert created.status == 201 and created.headers["Location"].endswith("/v2/apps/toobig")
+    documented_app = fixture("marathon/v2_apps_docs-example_with-deployment.json")["apps"][0]
+    body = created.json()
+    assert shape_problems(body, [documented_app]) == []
+    assert body["id"] == "/toobig" and body["tasks"] == [] and body["deployments"]
+    try:
+        deployments = lab.marathon.get("/v2/deployments").json()
+        assert shape_problems(deployments, [documented("marathon_deployments_1.4.12.json")]) == []
+        mine = [d for d in deployments if d["affectedApps"] == ["/toobig"]]
+        assert [d["id"] for d in mine] == [body["deployments"][0]["id"]]
+        queue = lab.marathon.get("/v2/queue").json()
+        assert shape_problems(queue, [documented("marathon_queue_1.4.12.json")]) == []
+        waiting = [q for q in queue["queue"] if q["app"]["id"] == "/toobig"]
+        assert len(waiting) == 1 and waiting[0]["count"] == 2
+    finally:
+        deleted = http("DELETE", url + "/toobig")
+    assert deleted.status == 200
+    result = documented("marathon_deployment_result_1.4.12.json")
+    assert shape_problems(deleted.json(), [result]) == []
+    wait_until("the app gone", lambda: lab.marathon.get("/v2/apps/toobig").status == 404)
+
+
+def test_marathon_kills_a_task_scales_and_restarts_an_app(lab: Lab) -> None:
+    url = lab.marathon.url + "/v2/apps"
+    result = documented("marathon_deployment_result_1.4.12.json")
+    app = {"id": "/killer", "cmd": "sleep 600", "cpus": 0.1, "mem": 16, "instances": 2}
+    assert http("POST", url, app).status == 201
+
+    def task_ids(count: int) -> list[str] | None:
+        current = lab.marathon.get("/v2/apps/killer").json()["app"]
+        running = current["tasksRunning"] == count == current["instances"]
+        ids = [t["id"] for t in current["tasks"]]
+        return ids if running and not current["deployments"] and len(ids) == count else None
+
+    first = wait_until("two tasks", lambda: task_ids(2))
+    # a killed task is replaced (the app keeps its instances)
+    tasks_url = lab.marathon.url + "/v2/apps/killer/tasks/"
+    killed = http("DELETE", tasks_url + first[0])
+    assert killed.status == 200
+    assert shape_problems(killed.json(), [documented("marathon_killed_task_1.4.12.json")]) == []
+    assert killed.json()["task"]["id"] == first[0]
+    second = wait_until(
+        "a replacement", lambda: (ids := task_ids(2)) and first[0] not in ids and ids
+    )
+    # ?scale=true: the task is killed and the app scaled down by a deployment
+    scaled = http("DELETE", tasks_url + second[0] + "?scale=true")
+    assert scaled.status == 200 and shape_problems(scaled.json(), [result]) == []
+    left = wait_until("one task", lambda: task_ids(1))
+    assert second[0] not in left
+    patched = http("PATCH", url + "/killer", {"instances": 2})
+    assert patched.status == 200 and shape_problems(patched.json(), [result]) == []
+    before = wait_until("two tasks again", lambda: task_ids(2))
+    restarted = http("POST", lab.marathon.url + "/v2/apps/killer/restart")
+    assert restarted.status == 200 and shape_problems(restarted.json(), [result]) == []
+    wait_until("new tasks", lambda: (ids := task_ids(2)) and not set(ids) & set(before))
+    assert http("POST", url + "/nothing/restart").status == 404
+    assert http("DELETE", url + "/killer").status == 200
+
+
+def test_chronos_search_kill_and_delete(lab: Lab) -> None:
+    """Last: it deletes every job."""
+
+    def call(method: str, path: str, body: Any = None) -> Any:
+        return http(method, lab.chronos.url + path, body)
+
+    two = {"name": "Nightly-Two", "command": "true", "schedule": "R//PT1H", "owner": "ops@lab"}
+    assert call("PUT", "/scheduler/iso8601", two).status == 204
+    after = {"name": "after", "command": "true", "parents": ["nightly"], "owner": "ops@lab"}
+    assert call("POST", "/scheduler/dependency", after).status == 204
+    assert call("PUT", "/scheduler/dependency", after | {"command": "false"}).status == 204
+    found = lab.chronos.get("/scheduler/jobs/search?name=NIGHT").json()
+    assert shape_problems(found, [fixture("chronos/scheduler_jobs_airbnb-2013.json")]) == []
+    assert sorted(j["name"] for j in found) == ["Nightly-Two", "nightly"]  # any case, a part
+    assert len(lab.chronos.get("/scheduler/jobs/search?name=night&limit=1").json()) == 1
+    assert "link,nightly,after" in lab.chronos.get("/scheduler/graph/csv").body.decode()
+    assert call("PUT", "/scheduler/job/nightly").status == 204  # run now
+    killed = call("DELETE", "/scheduler/task/kill/nightly")
+    assert killed.status == 204 and killed.body == b""
+    deleted = call("DELETE", "/scheduler/job/after")
+    assert deleted.status == 204 and deleted.body == b""
+    assert lab.chronos.get("/scheduler/jobs/search?name=after").json() == []
+    assert call("DELETE", "/scheduler/jobs").status == 204
+    assert lab.chronos.get("/scheduler/jobs").json() == []

@@ -1,5 +1,6 @@
 """The rehearsal lab's Docker stand-in (lesson 2): installed by `install.sh docker`, a daemon
-that listens on the Docker socket, answers /_ping and removes the socket when it stops."""
+that listens on the Docker socket, answers /_ping, /version and /containers/json and removes
+the socket when it stops."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def test_dockerd_listens_answers_ping_and_removes_its_socket(tmp_path: Path) -> 
         assert reply.startswith(b"HTTP/1.0 200") and reply.endswith(b"\r\n\r\nOK")
         assert b"X-Mesoslab-Twin: emulation" in reply
         assert b'"ApiVersion": "1.26"' in _get(sock, "/v1.26/version")
+        # Docker Engine API 1.26 "List containers": a JSON array, empty as nothing runs
+        listed = _get(sock, "/v1.26/containers/json")
+        assert listed.startswith(b"HTTP/1.0 200") and listed.endswith(b"\r\n\r\n[]")
+        assert b"Content-Type: application/json" in listed
         assert _get(sock, "/images/json").startswith(b"HTTP/1.0 404")
     finally:
         stop.set()

@@ -54,9 +54,7 @@ class Servers:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    reason = zkserver.missing_reason()
-    if reason:
-        pytest.skip(f"real ZooKeeper unavailable: {reason}")
+    zkserver.require_zookeeper()
     root = tmp_path_factory.mktemp("zk")
     found = Servers(
         standalone=zkserver.standalone(root),

@@ -56,6 +56,12 @@ class ProgressStore:
     def passed_steps(self, lesson_id: str) -> set[int]:
         return {n for n, v in self.steps(lesson_id).items() if v.get("passed")}
 
+    def skipped_steps(self, lesson_id: str) -> set[int]:
+        """Steps whose last verify skipped every check (not passed, not failed)."""
+        return {
+            n for n, v in self.steps(lesson_id).items() if v.get("skipped") and not v.get("passed")
+        }
+
     def record(self, report: VerifyReport) -> None:
         """Remember each verified step's outcome and save at once."""
         lesson = self._data["lessons"].setdefault(report.lesson, {"steps": {}})
@@ -64,9 +70,13 @@ class ProgressStore:
             if step.results and all(r.kind == "drill" for r in step.results):
                 continue  # a drill step not checked this time: keep what we knew
             entry = lesson["steps"].setdefault(str(step.step), {})
-            entry["passed"] = step.passed
+            entry["passed"] = step.done
+            if step.skipped:
+                entry["skipped"] = True
+            else:
+                entry.pop("skipped", None)
             entry["verified_at"] = now
-            if step.passed:
+            if step.done:
                 entry.setdefault("first_passed_at", now)
         self.save()
 

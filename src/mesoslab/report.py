@@ -99,7 +99,8 @@ def result_lines(result: CheckResult) -> list[str]:
 def render_text(report: VerifyReport) -> str:
     out = [f"{report.lesson}: {report.title}"]
     for step in report.steps:
-        out.append(f"Step {step.step}: {step.title} — {'passed' if step.passed else 'FAILED'}")
+        outcome = "skipped" if step.skipped else "passed" if step.passed else "FAILED"
+        out.append(f"Step {step.step}: {step.title} — {outcome}")
         for result in step.results:
             out.extend(result_lines(result))
     counts = report.counts()

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.prerequisites import missing
+
+NOT_ROOT = "LXC lab tests need root (vagrant-lxc creates privileged containers)"
+
 
 def lab_prerequisites() -> str:
     if os.geteuid() != 0:
-        return "LXC lab tests need root (vagrant-lxc creates privileged containers)"
+        return NOT_ROOT
     for tool in ("lxc-create", "vagrant", "debootstrap"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (apt-get install lxc vagrant vagrant-lxc debootstrap)"
@@ -39,7 +43,7 @@ def bridge_up() -> None:
 def lxc_box() -> str:
     reason = lab_prerequisites()
     if reason:
-        pytest.skip(reason)
+        missing(reason, ci_installs_it=reason != NOT_ROOT)
     bridge_up()
     from mesoslab.lab.boxes import ensure_box
 

@@ -33,6 +33,7 @@ import pytest
 from mesoslab.lab.inventory import Node, SshTarget
 from mesoslab.remote.pool import SshPool
 from tests.support.ports import free_port
+from tests.support.prerequisites import missing
 
 SSHD = Path("/usr/sbin/sshd")
 SFTP_SERVER = Path("/usr/lib/openssh/sftp-server")
@@ -72,15 +73,25 @@ exit 2
 """
 
 
+NOT_ROOT = "the SSH tests start sshd and log in as root: run them as root"
+
+
 def skip_reason() -> str | None:
     """Why a real sshd cannot run here, or None."""
     if os.geteuid() != 0:
-        return "the SSH tests start sshd and log in as root: run them as root"
+        return NOT_ROOT
     if not SSHD.exists():
         return f"{SSHD} is missing: install openssh-server to run the SSH tests"
     if shutil.which("ssh-keygen") is None:
         return "ssh-keygen is missing: install openssh-client to run the SSH tests"
     return None
+
+
+def require_sshd() -> None:
+    """Skip (fail on CI, which installs openssh) when a real sshd cannot run here."""
+    reason = skip_reason()
+    if reason:
+        missing(reason, ci_installs_it=reason != NOT_ROOT)
 
 
 def keygen(path: Path) -> Path:
@@ -243,9 +254,7 @@ class SshServer:
 
 @pytest.fixture(scope="session")
 def sshd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require_sshd()
     server = SshServer(tmp_path_factory.mktemp("sshd"))
     server.start()
     try:

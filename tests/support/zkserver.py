@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.ports import free_port
+from tests.support.prerequisites import missing
 
 ZK_JAR = Path("/usr/share/java/zookeeper.jar")  # its manifest Class-Path names its deps
 LOG_JAR = Path("/usr/share/java/slf4j-simple.jar")  # logs to stderr -> the server's log file
@@ -51,6 +52,13 @@ def missing_reason() -> str | None:
     if not ZK_JAR.exists():
         return f"{ZK_JAR} is missing (apt-get install zookeeper)"
     return None
+
+
+def require_zookeeper() -> None:
+    """Skip (fail on CI, which installs zookeeper and Java) without a real ZooKeeper."""
+    reason = missing_reason()
+    if reason:
+        missing(f"real ZooKeeper unavailable: {reason}")
 
 
 def classpath() -> str:

@@ -47,7 +47,10 @@ def lessons(inventory: str | None) -> None:
             progress = "[dim]no lab[/]"
         else:
             done = len(store.passed_steps(lesson.id) & lesson.counted_steps)
+            skipped = len(store.skipped_steps(lesson.id) & lesson.counted_steps)
             progress = f"[green]{done}/{total} ✔[/]" if done == total else f"{done}/{total}"
+            if skipped:  # every check of these steps skipped: not done
+                progress += f" [yellow]({skipped} skipped)[/]"
         problems = (
             f" [red]({len(result.problems)} problems: mesoslab lint)[/]" if result.problems else ""
         )
@@ -84,22 +87,30 @@ def lint(path: str | None) -> None:
 
     PATH is a lesson file, a lesson's folder (one holding lesson.md) or a folder of
     lessons (NN-slug/lesson.md; default: the shipped lessons). Exit status 1 when there are
-    problems or no lesson file at all.
+    problems or no lesson file at all; warnings (a lesson without its sources file
+    <lessons dir>/../docs/sources/<lesson id>.md) are printed but do not fail.
     """
     from pathlib import Path
 
     from mesoslab.lessons.catalog import lessons_dir
-    from mesoslab.lessons.lint import LAYOUT, lesson_targets, lint_paths
+    from mesoslab.lessons.lint import LAYOUT, lesson_targets, lint_paths, lint_warnings
 
     target = Path(path) if path else lessons_dir()
     files = lesson_targets(target)
     problems = lint_paths(files)
+    warnings = lint_warnings(files)
     for problem in problems:
         click.echo(str(problem))
+    for warning in warnings:
+        click.echo(str(warning))
     if not files:
         click.echo(f"0 lesson files in {target}: give {LAYOUT}", err=True)
     else:
-        click.echo(f"{len(files)} lesson file(s), {len(problems)} problem(s)", err=True)
+        click.echo(
+            f"{len(files)} lesson file(s), {len(problems)} problem(s), "
+            f"{len(warnings)} warning(s)",
+            err=True,
+        )
     sys.exit(EXIT_FAILED if problems or not files else EXIT_OK)
 
 

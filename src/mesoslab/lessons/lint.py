@@ -1,8 +1,14 @@
-"""`mesoslab lint`: the loader's problems plus cross-lesson checks."""
+"""`mesoslab lint`: the loader's problems plus cross-lesson checks, and warnings.
+
+A problem fails the lint (exit status 1); a warning is said but does not: a lesson without
+its sources file (``<lessons dir>/../docs/sources/<lesson id>.md``, the source of each
+claim and command of the lesson) is worth fixing, not worth failing CI for.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from mesoslab.lessons.catalog import LESSON_FILE, lesson_files
@@ -10,6 +16,46 @@ from mesoslab.lessons.loader import Problem, load_lesson
 
 # What `mesoslab lint DIR` looks for, said when it finds nothing.
 LAYOUT = f"a lesson file, a folder holding {LESSON_FILE}, or a folder of NN-slug/{LESSON_FILE}"
+
+
+
+@dataclass(frozen=True)
+class LintWarning:
+    """Something to fix that does not fail ``mesoslab lint``."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: warning: {self.message}"
+
+
+def sources_file(lesson_file: Path, lesson_id: str) -> Path:
+    """Where the sources of a lesson live: ``<lessons dir>/../docs/sources/<id>.md``, the
+    lessons dir being the folder that holds the lesson's ``NN-slug/`` folder."""
+    lessons = lesson_file.resolve().parent.parent
+    return lessons.parent / "docs" / "sources" / f"{lesson_id}.md"
+
+
+def lint_warnings(paths: Iterable[Path]) -> list[LintWarning]:
+    """The warnings for the lessons that load: each one without its sources file."""
+    warnings: list[LintWarning] = []
+    for path in paths:
+        lesson = load_lesson(path).lesson
+        if lesson is None:
+            continue
+        wanted = sources_file(path, lesson.id)
+        if not wanted.is_file():
+            warnings.append(
+                LintWarning(
+                    str(path),
+                    1,
+                    f"{lesson.id} has no sources file: write {wanted} (for each claim and "
+                    "each command the learner runs, the source it rests on)",
+                )
+            )
+    return warnings
 
 
 def lesson_targets(target: Path) -> list[Path]:

@@ -21,7 +21,19 @@ class StepReport:
 
     @property
     def passed(self) -> bool:
+        """No check failed: what the exit status says (DESIGN §4: 0 with skips allowed)."""
         return all(r.status is not Status.FAIL for r in self.results)
+
+    @property
+    def skipped(self) -> bool:
+        """Every check skipped (none failed, none passed): nothing was verified."""
+        return bool(self.results) and all(r.status is Status.SKIP for r in self.results)
+
+    @property
+    def done(self) -> bool:
+        """No check failed and at least one really passed: the step counts as done (✔) in
+        the progress and the lesson list. A step whose checks all skipped is not done."""
+        return self.passed and any(r.status is Status.PASS for r in self.results)
 
 
 @dataclass

@@ -15,11 +15,13 @@ from mesoslab.checks.result import CheckResult
 from mesoslab.checks.runner import PlannedCheck
 from mesoslab.lab.inventory import Inventory
 from mesoslab.lessons.model import Lesson
-from mesoslab.lessons.verify import VerifyReport, plan_lesson, verify_lesson
+from mesoslab.lessons.verify import StepReport, VerifyReport, plan_lesson, verify_lesson
 from mesoslab.progress import ProgressStore
 from mesoslab.remote.session import Session
 
-StepStates = dict[int, str]  # {step: "passed" | "failed"}; steps never verified are absent
+# {step: "passed" | "failed" | "skipped"}; steps never verified are absent. "skipped": every
+# check of the step skipped on its last verify, so it is not done.
+StepStates = dict[int, str]
 
 
 @dataclass
@@ -85,7 +87,18 @@ def step_states(lesson_id: str, progress_path: Path | None) -> tuple[StepStates,
 
 
 def _states(store: ProgressStore, lesson_id: str) -> StepStates:
-    return {
-        number: "passed" if entry.get("passed") else "failed"
-        for number, entry in store.steps(lesson_id).items()
-    }
+    return {number: entry_state(entry) for number, entry in store.steps(lesson_id).items()}
+
+
+def entry_state(entry: dict[str, object]) -> str:
+    """A progress entry as a step state: passed, skipped (nothing verified) or failed."""
+    if entry.get("passed"):
+        return "passed"
+    return "skipped" if entry.get("skipped") else "failed"
+
+
+def report_state(step: StepReport) -> str:
+    """What one verify of a step says, as a step state (see :func:`entry_state`)."""
+    if step.done:
+        return "passed"
+    return "skipped" if step.skipped else "failed"

@@ -27,6 +27,21 @@ DEFAULT_SOCKET = "/var/run/docker.sock"
 API_VERSION = "1.26"  # Docker 1.13, CentOS 7's `docker` package
 
 
+VERSION = {
+    "Version": "1.13.1",
+    "ApiVersion": API_VERSION,
+    "Os": "linux",
+    "Comment": "mesoslab twin: a stand-in for the Docker daemon; runs no containers",
+}
+# The GET paths served (after an optional /v1.NN prefix): path -> (body, content type).
+# /containers/json is an empty list: the stand-in runs no containers.
+ROUTES: dict[str, tuple[bytes, str]] = {
+    "/_ping": (b"OK", "text/plain"),
+    "/version": (json.dumps(VERSION).encode(), "application/json"),
+    "/containers/json": (b"[]", "application/json"),
+}
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = SERVER_NAME
 
@@ -34,18 +49,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path.startswith("/v1."):
             path = "/" + path.split("/", 2)[2] if path.count("/") > 1 else "/"
-        if path == "/_ping":
-            self._reply(200, b"OK", "text/plain")
-        elif path == "/version":
-            body = {
-                "Version": "1.13.1",
-                "ApiVersion": API_VERSION,
-                "Os": "linux",
-                "Comment": "mesoslab twin: a stand-in for the Docker daemon; runs no containers",
-            }
-            self._reply(200, json.dumps(body).encode(), "application/json")
-        elif path == "/containers/json":
-            self._reply(200, b"[]", "application/json")
+        if path in ROUTES:
+            body, content_type = ROUTES[path]
+            self._reply(200, body, content_type)
         else:
             message = {"message": f"the mesoslab Docker stand-in does not serve {path}"}
             self._reply(404, json.dumps(message).encode(), "application/json")

@@ -491,6 +491,7 @@ def start_deployment(app: App, action: str) -> dict[str, Any]:
         "id": str(uuid.uuid4()),
         "version": app.definition["version"],
         "affectedApps": [app.id],
+        "affectedPods": [],  # Marathon 1.4 has pods; the twin has none
         "steps": [{"actions": [{"action": action, "app": app.id}]}],
         "currentActions": [{"action": action, "app": app.id, "readinessCheckResults": []}],
         "currentStep": 1,

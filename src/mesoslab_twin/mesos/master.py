@@ -341,7 +341,7 @@ class Master:
         router.add("GET", prefix + r"/(slaves)", self._view)
         router.add("GET", prefix + r"/(frameworks)", self._view)
         router.add("GET", prefix + r"/(tasks|tasks\.json)", self._view)
-        router.add("GET", prefix + r"/(roles)", self._view)
+        router.add("GET", prefix + r"/(roles|roles\.json)", self._view)
         router.add("POST", prefix + r"/teardown", self._teardown)
         router.add("GET", r"/", self._index)
         router.add("GET", r"/twin/log/replica", self._replica)
@@ -393,8 +393,8 @@ class Master:
                 return json_reply(master_views.slaves(self, request.arg("slave_id")))
             if name == "frameworks":
                 return json_reply(master_views.frameworks(self, request.arg("framework_id")))
-            if name == "roles":
-                return json_reply({"roles": [{"name": "*", "weight": 1.0}]})
+            if name in ("roles", "roles.json"):
+                return json_reply(master_views.roles(self))
             try:
                 limit = int(request.arg("limit", "100") or 100)
                 offset = int(request.arg("offset", "0") or 0)
@@ -410,11 +410,13 @@ class Master:
         from urllib.parse import parse_qs
 
         form = parse_qs(request.body.decode("utf-8", "replace"))
-        framework_id = (form.get("frameworkId") or request.query.get("frameworkId") or [""])[0]
+        given = form.get("frameworkId") or request.query.get("frameworkId")
+        if not given:  # Mesos 1.4 master/http.cpp teardown()
+            return text_reply("Missing 'frameworkId' query parameter in the request body", 400)
         with self.lock:
-            framework = self.cluster.frameworks.get(framework_id)
+            framework = self.cluster.frameworks.get(given[0])
             if framework is None:
-                return text_reply(f"No framework found with specified ID '{framework_id}'", 400)
+                return text_reply("No framework found with specified ID", 400)
             self.cluster.teardown(framework)
         return text_reply("")
 

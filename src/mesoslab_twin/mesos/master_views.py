@@ -165,6 +165,31 @@ def framework_json(cluster: Cluster, framework: Framework) -> dict[str, Any]:
     return data
 
 
+def roles(master: Master) -> dict[str, Any]:
+    """``/master/roles`` as Mesos 1.4 writes it (master/http.cpp ``roles()`` and its
+    ``model(name, weight, quota, role)``): with no role whitelist and no weights or quota
+    set, every role with a registered framework, in name order, each with its weight (1.0,
+    the default), the resources allocated to it and its frameworks' ids."""
+    by_role: dict[str, list[Framework]] = {}
+    for framework in master.cluster.frameworks.values():
+        by_role.setdefault(str(framework.info.get("role", "*")), []).append(framework)
+    out = []
+    for name in sorted(by_role):
+        used = Amounts()
+        for framework in by_role[name]:
+            for task in framework.tasks.values():
+                used = used.plus(task.resources)
+        out.append(
+            {
+                "name": name,
+                "weight": 1.0,
+                "resources": used.to_json(),
+                "frameworks": [f.id for f in by_role[name]],
+            }
+        )
+    return {"roles": out}
+
+
 def state(master: Master) -> dict[str, Any]:
     cluster = master.cluster
     data: dict[str, Any] = master.version_json()

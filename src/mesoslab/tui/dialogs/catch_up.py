@@ -140,7 +140,7 @@ class CatchUpScreen(ModalScreen[None]):
 
         states, warning = keep_verify(self.app, report)
         if states is not None:  # None: no progress file (no lab file) or it cannot be saved
-            self.recorded += sum(1 for s in report.steps if s.passed)
+            self.recorded += sum(1 for s in report.steps if s.done)
         if warning:
             self._record_warning = warning
 

@@ -49,7 +49,7 @@ class LessonLoaded(Message, bubble=False):
 
     lesson: Lesson
     runtime: NotebookRuntime
-    states: dict[int, str]  # step -> "passed" | "failed"
+    states: dict[int, str]  # step -> "passed" | "failed" | "skipped"
     records: dict[str, CellRecord]  # each cell's last run
     last: dict[int, list[CheckResult]]  # each step's last verify
     notes: list[str]  # warnings about the progress or cells files
@@ -578,6 +578,7 @@ class LessonScreen(BaseScreen):
 
     def on_verify_done(self, message: VerifyDone) -> None:
         from mesoslab.checks.result import Status
+        from mesoslab.ops.verify import report_state
 
         report, states, warning = message.report, message.states, message.warning
         first_failed: CheckList | None = None
@@ -591,7 +592,7 @@ class LessonScreen(BaseScreen):
             states = dict(self.states)
             for s in report.steps:
                 if s.results and not all(r.kind == "drill" for r in s.results):
-                    states[s.step] = "passed" if s.passed else "failed"
+                    states[s.step] = report_state(s)
         self.states = states
         self.query_one(StepToc).set_states(states)
         for section in self._attached_sections():

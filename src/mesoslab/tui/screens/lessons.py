@@ -27,6 +27,7 @@ class LessonRow:
     passed: int | None  # None: no lab, so no progress
     problem: str = ""  # why the lesson cannot be loaded
     drills: int = 0  # drill steps, on top of ``steps``
+    skipped: int = 0  # steps whose checks all skipped: not passed, so not done
 
 
 @dataclass
@@ -57,8 +58,10 @@ def lesson_rows(progress_path: Path | None) -> tuple[list[LessonRow], str | None
             rows.append(LessonRow(entry.id, title, "", "", 0, None, first))
             continue
         passed = None
+        skipped = 0
         if store is not None:
             passed = len(store.passed_steps(lesson.id) & lesson.counted_steps)
+            skipped = len(store.skipped_steps(lesson.id) & lesson.counted_steps)
         rows.append(
             LessonRow(
                 lesson.id,
@@ -68,6 +71,7 @@ def lesson_rows(progress_path: Path | None) -> tuple[list[LessonRow], str | None
                 len(lesson.counted_steps),
                 passed,
                 drills=len(lesson.drill_steps),
+                skipped=skipped,
             )
         )
     return rows, store.warning if store is not None else None
@@ -133,6 +137,8 @@ class LessonsScreen(BaseScreen):
                 done = Text(f"{row.passed}/{row.steps} ✔", style="green")
             else:
                 done = Text(f"{row.passed}/{row.steps}", style="yellow" if row.passed else "")
+            if row.skipped and not row.problem:
+                done.append(f" ({row.skipped} skipped)", style="yellow")
             table.add_row(row.id, row.title, done, key=row.id)
         table.loading = False
         if rows:

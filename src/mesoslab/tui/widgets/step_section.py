@@ -69,6 +69,8 @@ class StepHeading(Static):
             text.append("  ✔ passed", style="green")
         elif self.state == "failed":
             text.append("  ✘ not yet", style="red")
+        elif self.state == "skipped":
+            text.append("  – skipped, not verified", style="yellow")
         if self.current:
             text.append("  ◀ you are here", style="dim")
         elif not self.open and self.summary:

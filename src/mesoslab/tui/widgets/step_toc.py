@@ -6,7 +6,12 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-STATE_MARKS = {"passed": ("✔", "green"), "failed": ("✘", "red"), "": ("·", "dim")}
+STATE_MARKS = {
+    "passed": ("✔", "green"),
+    "failed": ("✘", "red"),
+    "skipped": ("–", "yellow"),  # every check skipped: not done
+    "": ("·", "dim"),
+}
 
 
 class StepToc(OptionList):
