@@ -114,9 +114,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    reason = zkserver.missing_reason()
-    if reason:
-        pytest.skip(f"real ZooKeeper unavailable: {reason}")
+    zkserver.require_zookeeper()
     base = tmp_path_factory.mktemp("twin")
     servers = zkserver.ensemble(base / "zk", addresses=tuple(MASTERS.values()))
     lab = TwinLab(base / "nodes", [*MASTERS.values(), *AGENTS.values(), "127.0.0.6"])

@@ -341,10 +341,12 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
     ),
 }
 # The twin's own protocol between its daemons (no real endpoint to hold them to): every test
-# that starts an agent or a framework goes through them.
+# that starts an agent or a framework goes through them, and every test that elects a master
+# asks the other masters' log replicas (test_twin_truth's replicated-log tests most of all).
 INTERNAL = {
     ("master", "POST", r"/twin/agent/(register|heartbeat)"),
     ("master", "POST", r"/twin/scheduler/(register|poll|launch|kill|teardown)"),
+    ("master", "GET", r"/twin/log/replica"),
 }
 
 

@@ -327,14 +327,11 @@ def test_replicated_log_needs_every_replica_fresh_or_a_voting_quorum(tmp_path: P
     quorum 2 and two new masters there is no quorum, so the leader's registry fetch fails
     and it aborts ("Recovery failed", LOG(FATAL) in master.cpp L1689-1692). After
     `rm -rf /var/lib/mesos/replicated_log` on all three, the three start a log together."""
-    import pytest
 
     from tests.support import zkserver
     from tests.support.twin_lab import TwinLab, wait_until
 
-    reason = zkserver.missing_reason()
-    if reason:
-        pytest.skip(f"real ZooKeeper unavailable: {reason}")
+    zkserver.require_zookeeper()
     server = zkserver.standalone(tmp_path / "zk")
     addresses = {"master1": "127.0.0.11", "master2": "127.0.0.12", "master3": "127.0.0.13"}
     lab = TwinLab(tmp_path / "nodes", list(addresses.values()))
@@ -398,14 +395,11 @@ def test_replicated_log_needs_every_replica_fresh_or_a_voting_quorum(tmp_path: P
 
 def test_two_fresh_masters_of_three_do_not_start_a_log(tmp_path: Path) -> None:
     """A fresh log initialises only when all 2 * quorum - 1 replicas are EMPTY and answer."""
-    import pytest
 
     from tests.support import zkserver
     from tests.support.twin_lab import TwinLab, wait_until
 
-    reason = zkserver.missing_reason()
-    if reason:
-        pytest.skip(f"real ZooKeeper unavailable: {reason}")
+    zkserver.require_zookeeper()
     server = zkserver.standalone(tmp_path / "zk")
     lab = TwinLab(tmp_path / "nodes", ["127.0.0.14", "127.0.0.15"])
     zk = f"zk://127.0.0.1:{server.client_port}/mesos"
