@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from mesoslab.lab.vagrant import lxc_containers
-from tests.support.lxc import free_addresses, lxc_box, mesoslab, tempfile_dir
+from tests.support.lxc import (
+    free_addresses,
+    lxc_box,
+    mesoslab,
+    tempfile_dir,
+    without_node_tables,
+)
 
 __all__ = ["lxc_box"]  # a fixture, used by name
 
@@ -26,7 +32,7 @@ def _one_node_lab(folder: Path, name: str, address: str) -> Path:
         folder.parent, "init", str(folder), "--provider", "lxc", "--platform", "rehearsal"
     )
     assert out.returncode == 0, out.stderr
-    text = (folder / "lab.toml").read_text()
+    text = without_node_tables((folder / "lab.toml").read_text())
     text = text.replace(f'name = "{folder.name}"', f'name = "{name}"', 1)
     text += (
         f'\n[[node]]\nname = "master1"\nroles = ["master", "zookeeper"]\naddress = "{address}"\n'

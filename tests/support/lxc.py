@@ -62,6 +62,14 @@ def free_addresses(count: int) -> list[str]:
     return free[:count]
 
 
+def without_node_tables(text: str) -> str:
+    """lab.toml without its [[node]] tables: `init` writes them when the preset's addresses
+    are taken (another lab runs there), and the tests give their own."""
+    lines = text.splitlines(keepends=True)
+    first = next((i for i, line in enumerate(lines) if line.strip() == "[[node]]"), len(lines))
+    return "".join(lines[:first])
+
+
 def tempfile_dir(factory: pytest.TempPathFactory) -> Path:
     # Short and unique: the lab name becomes part of container names.
     return factory.mktemp(f"l{os.getpid() % 10000}-", numbered=True)
@@ -98,7 +106,7 @@ def new_lab(factory: pytest.TempPathFactory, name: str, preset: str) -> Iterator
     )
     assert out.returncode == 0, out.stderr
     nodes = load_lab(directory).nodes
-    text = (directory / "lab.toml").read_text()
+    text = without_node_tables((directory / "lab.toml").read_text())
     text += "\n" + "".join(
         f'\n[[node]]\nname = "{n.name}"\nroles = {json.dumps(list(n.roles))}\n'
         f'address = "{address}"\n'
