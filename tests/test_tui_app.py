@@ -217,6 +217,32 @@ async def test_verify_shows_pass_then_fail_with_observed_values(
         assert lesson.current == 2  # the first step not passed yet (2 only skipped)
 
 
+async def test_a_settling_check_shows_what_it_saw_and_escape_stops_the_wait(
+    cluster: tuple[Cluster, Path], test_lessons: Path
+) -> None:
+    lab, inventory = cluster
+    lab.serve(DEFAULT)  # before the fix: the check would wait its whole 90 s
+    app = make_test_app(inventory, verify_timeout=None)
+    async with app.run_test(size=SIZE) as pilot:
+        lesson = await open_lesson(pilot, app, "lesson-3")
+        await pilot.press("n", "n", "v")
+        checklist = lesson.query_one("#checks-3", CheckList)
+        await wait_for(pilot, lambda: "waiting for" in checks_text(checklist))
+        text = checks_text(checklist)
+        assert f"[agent1] saw {DEFAULT} · waiting for {CUSTOM} ·" in text and "s left" in text
+        assert "Escape stops waiting" in static_text(checklist.query_one(".checks-title", Static))
+        await pilot.press("escape")  # stop waiting: the lesson stays open
+        await wait_for(pilot, lambda: checklist.state == "done", timeout=15)
+        assert app.screen is lesson
+        text = checks_text(checklist)
+        assert "✘ mesos.agent_resources [agent1]" in text and f"observed {DEFAULT}" in text
+        assert lesson.states.get(3) != "passed"
+        kept = ProgressStore(app.context.progress_path()).steps("lesson-3")  # type: ignore[arg-type]
+        assert 3 not in kept  # stopped, not settled: nothing recorded
+        await pilot.press("escape")  # a second Escape leaves the lesson
+        await wait_for(pilot, lambda: app.screen is not lesson)
+
+
 async def test_an_unreachable_node_is_a_failed_check_not_an_error(
     cluster: tuple[Cluster, Path], test_lessons: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -61,3 +62,23 @@ class CheckResult:
         data["status"] = self.status.value
         data["elapsed_s"] = round(self.elapsed_s, 2)
         return data
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A check still settling: what its last attempt saw, and until when it may wait."""
+
+    observation: Observation
+    deadline: float  # time.monotonic() at which the check gives up
+
+    def left(self, now: float | None = None) -> float:
+        return max(0.0, self.deadline - (time.monotonic() if now is None else now))
+
+    def line(self, now: float | None = None) -> str:
+        """``saw [31000-32000] · waiting for [21000-24000, 30000-64000] · 72 s left``."""
+        obs = self.observation
+        parts = [f"saw {obs.observed}" if obs.observed else obs.summary]
+        if obs.expected:
+            parts.append(f"waiting for {obs.expected}")
+        parts.append(f"{self.left(now):.0f} s left")
+        return " · ".join(parts)

@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 from mesoslab.checks.registry import CheckKind, catalogue
-from mesoslab.checks.result import CheckResult, Observation, Status
+from mesoslab.checks.result import CheckResult, Observation, Status, Waiting
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.errors import MesoslabError
 from mesoslab.lab.inventory import Inventory, Node
@@ -69,8 +70,17 @@ def effective_timeout(
     return min(own, cli_timeout) if cli_timeout is not None else own
 
 
-def settle(pc: PlannedCheck, session: Session, timeout: float) -> CheckResult:
+OnWaiting = Callable[[Waiting], None]
+
+
+def settle(
+    pc: PlannedCheck, session: Session, timeout: float, on_waiting: OnWaiting | None = None
+) -> CheckResult:
     """Attempt ``pc`` until it passes or ``timeout`` seconds have gone by.
+
+    ``on_waiting`` hears after every failed attempt that will be tried again what it saw
+    and the deadline, so a front end can show why the check is still waiting. Cancelling
+    the session stops the waiting: the result is then what the attempts saw so far.
 
     A failed check reports its last attempt, unless that one got no answer (timed out,
     unreachable) after an earlier attempt did: then what the check last saw is the better
@@ -93,6 +103,8 @@ def settle(pc: PlannedCheck, session: Session, timeout: float) -> CheckResult:
             or session.cancelled.is_set()
         ):
             break
+        if on_waiting is not None:
+            on_waiting(Waiting(judged or obs, deadline))
         if session.cancelled.wait(pause):
             break
         pause = min(_MAX_PAUSE, pause * 1.5)
@@ -160,10 +172,12 @@ def run_all(
     on_result: Callable[[int, CheckResult], None] | None = None,
     max_workers: int = MAX_WORKERS,
     patience: float | None = None,
+    on_waiting: Callable[[int, Waiting], None] | None = None,
 ) -> list[CheckResult]:
     """Settle every planned check concurrently; results come back in plan order.
 
-    ``on_result(index, result)`` is called from worker threads as each check settles.
+    ``on_result(index, result)`` is called from worker threads as each check settles, and
+    ``on_waiting(index, waiting)`` after each attempt of a check that is still waiting.
     """
     if not planned:
         return []
@@ -171,7 +185,8 @@ def run_all(
 
     def work(index: int) -> None:
         pc = planned[index]
-        result = settle(pc, session, effective_timeout(pc.spec, timeout, patience))
+        heard = None if on_waiting is None else partial(on_waiting, index)
+        result = settle(pc, session, effective_timeout(pc.spec, timeout, patience), heard)
         results[index] = result
         if on_result is not None:
             on_result(index, result)

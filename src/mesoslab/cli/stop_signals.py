@@ -51,3 +51,24 @@ def stop_signals_interrupt() -> Iterator[StopSignal]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def interrupt_sets(event: threading.Event) -> Iterator[None]:
+    """Within the block, the first Ctrl-C sets ``event`` instead of raising (the work then
+    stops at its next look at the event and reports what it has); a second Ctrl-C raises
+    KeyboardInterrupt as usual. Main thread only; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

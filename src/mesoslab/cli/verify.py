@@ -83,12 +83,20 @@ def run_verify(
     report: VerifyReport | None = None
     try:
         while True:
-            report = _verify_once(lesson, lab.inventory, progress, planned, step, timeout, fmt)
-            done = not watch or report.passed
+            report, stopped = _verify_once(
+                lesson, lab.inventory, progress, planned, step, timeout, fmt
+            )
+            done = not watch or report.passed or stopped
+            if stopped:
+                print(
+                    "mesoslab: stopped waiting (Ctrl-C): each check that had not settled "
+                    "reports what it saw last; this verify was not recorded",
+                    file=sys.stderr,
+                )
             if done or fmt == "text":  # scripts get one document: the final one
                 _emit(report, fmt)
             if done:
-                return EXIT_OK if report.passed else EXIT_FAILED
+                return EXIT_OK if report.passed and not stopped else EXIT_FAILED
             if fmt == "text":
                 print(f"Not there yet; checking again in {WATCH_PAUSE:.0f}s (Ctrl-C to stop)")
             time.sleep(WATCH_PAUSE)
@@ -107,8 +115,24 @@ def _verify_once(
     step: int | None,
     timeout: float | None,
     fmt: str,
-) -> VerifyReport:
+) -> tuple[VerifyReport, bool]:
+    """One verify; True beside it when Ctrl-C stopped the waiting (then nothing is recorded
+    and each unsettled check reports its last observation)."""
+    from mesoslab.cli.stop_signals import interrupt_sets
     from mesoslab.ops.verify import verify_and_record
+    from mesoslab.remote.session import Session
+
+    session = Session(inventory)
+    view = None
+    if fmt == "text":
+        from rich.console import Console
+
+        from mesoslab.cli.verify_view import LiveVerifyView
+
+        titles = {s.number: s.title for s in lesson.steps}
+        view = LiveVerifyView(
+            Console(), planned, titles, f"Verifying {lesson.id}: {lesson.title}"
+        )
 
     def verify(on_result: Callable[[int, CheckResult], None] | None) -> VerifyReport:
         verified = verify_and_record(
@@ -119,21 +143,19 @@ def _verify_once(
             timeout=timeout,
             planned=planned,
             on_result=on_result,
+            session=session,
+            on_waiting=view.on_waiting if view is not None else None,
         )
         if verified.warning:
             print(f"mesoslab: warning: {verified.warning}", file=sys.stderr)
         return verified.report
 
-    if fmt != "text":
-        return verify(None)
-    from rich.console import Console
-
-    from mesoslab.cli.verify_view import LiveVerifyView
-
-    titles = {s.number: s.title for s in lesson.steps}
-    view = LiveVerifyView(Console(), planned, titles, f"Verifying {lesson.id}: {lesson.title}")
-    report: VerifyReport = view.run(verify)
-    return report
+    try:
+        with interrupt_sets(session.cancelled):
+            report: VerifyReport = verify(None) if view is None else view.run(verify)
+    finally:
+        session.close()
+    return report, session.cancelled.is_set()
 
 
 def _emit(report: VerifyReport, fmt: str) -> None:

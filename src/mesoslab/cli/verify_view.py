@@ -1,5 +1,6 @@
 """Live terminal view of a running `mesoslab verify`: every check pending → pass/fail as it
-settles (rich). Imported only when a text verify runs."""
+settles (rich), and while it waits, what it saw last and how long it may still wait.
+Imported only when a text verify runs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mesoslab.checks.result import CheckResult, Status
+from mesoslab.checks.result import CheckResult, Status, Waiting
 from mesoslab.checks.runner import PlannedCheck
 from mesoslab.report import MARKS, result_lines
 
@@ -29,18 +30,36 @@ class LiveVerifyView:
         self.titles = titles
         self.header = header
         self.results: dict[int, CheckResult] = {}
+        self.waiting: dict[int, Waiting] = {}
+        self._printed: dict[int, str] = {}  # without a terminal: the last observation shown
         self._lock = threading.Lock()
         self._live: Any = None
 
     def on_result(self, index: int, result: CheckResult) -> None:
         with self._lock:
             self.results[index] = result
-            if self._live is not None:
-                self._live.update(self._render())
-            else:
+            if self._live is None:
                 step = self.planned[index].step
                 for line in result_lines(result):
                     self.console.print(f"[step {step}]{line}", markup=False, highlight=False)
+
+    def on_waiting(self, index: int, waiting: Waiting) -> None:
+        """A check that has not settled yet saw this (from its worker thread)."""
+        with self._lock:
+            self.waiting[index] = waiting
+            if self._live is not None or index in self.results:
+                return  # the live view redraws itself (the time left ticks)
+            seen = waiting.observation.observed or waiting.observation.summary
+            if self._printed.get(index) == seen:
+                return  # a log gets a line when what the check sees changes, not per attempt
+            self._printed[index] = seen
+            pc = self.planned[index]
+            self.console.print(
+                f"[step {pc.step}]  … {pc.kind.name} [{pc.label}] {waiting.line()}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,  # one line per observation, however narrow the log
+            )
 
     def run(self, work: Callable[[Callable[[int, CheckResult], None]], Any]) -> Any:
         if not self.console.is_terminal:
@@ -49,7 +68,10 @@ class LiveVerifyView:
         from rich.live import Live
 
         with Live(
-            self._render(), console=self.console, refresh_per_second=8, transient=True
+            console=self.console,
+            refresh_per_second=4,
+            transient=True,
+            get_renderable=self._locked_render,  # redrawn on every refresh: time left ticks
         ) as live:
             with self._lock:
                 self._live = live
@@ -58,6 +80,10 @@ class LiveVerifyView:
             finally:
                 with self._lock:
                     self._live = None
+
+    def _locked_render(self) -> Any:
+        with self._lock:
+            return self._render()
 
     def _render(self) -> Any:
         from rich.console import Group
@@ -73,7 +99,9 @@ class LiveVerifyView:
                 )
             result = self.results.get(index)
             if result is None:
-                lines.append(Text(f"  … {pc.kind.name} [{pc.label}] checking", style="dim"))
+                waiting = self.waiting.get(index)
+                doing = waiting.line() if waiting is not None else "checking"
+                lines.append(Text(f"  … {pc.kind.name} [{pc.label}] {doing}", style="dim"))
                 continue
             style = _STYLES[result.status]
             lines.append(
@@ -83,5 +111,11 @@ class LiveVerifyView:
                 )
             )
         done = len(self.results)
-        lines.append(Text(f"{done}/{len(self.planned)} checks settled", style="dim"))
+        lines.append(
+            Text(
+                f"{done}/{len(self.planned)} checks settled · Ctrl-C stops waiting and shows "
+                "what each check saw last",
+                style="dim",
+            )
+        )
         return Group(*lines)

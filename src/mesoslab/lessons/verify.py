@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mesoslab.checks.result import CheckResult, Status
+from mesoslab.checks.result import CheckResult, Status, Waiting
 from mesoslab.checks.runner import PlannedCheck, plan, run_all
 from mesoslab.errors import UsageError
 from mesoslab.lab.inventory import Inventory
@@ -92,15 +92,24 @@ def verify_lesson(
     on_result: Callable[[int, CheckResult], None] | None = None,
     session: Session | None = None,
     patience: float | None = None,
+    on_waiting: Callable[[int, Waiting], None] | None = None,
 ) -> VerifyReport:
     """Check every step (or one) of ``lesson``; a failed step does not hide later ones.
 
-    ``patience`` raises every check's settling time to at least that many seconds."""
+    ``patience`` raises every check's settling time to at least that many seconds;
+    ``on_waiting`` hears what each unsettled check saw last (see :func:`run_all`)."""
     planned = planned if planned is not None else plan_lesson(lesson, inventory, step)
     own_session = session is None
     session = session or Session(inventory)
     try:
-        results = run_all(planned, session, timeout=timeout, on_result=on_result, patience=patience)
+        results = run_all(
+            planned,
+            session,
+            timeout=timeout,
+            on_result=on_result,
+            patience=patience,
+            on_waiting=on_waiting,
+        )
     finally:
         if own_session:
             session.close()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesoslab.checks.result import CheckResult
+from mesoslab.checks.result import CheckResult, Waiting
 from mesoslab.checks.runner import PlannedCheck
 from mesoslab.lab.inventory import Inventory
 from mesoslab.lessons.model import Lesson
@@ -43,6 +43,7 @@ def verify_and_record(
     planned: list[PlannedCheck] | None = None,
     on_result: Callable[[int, CheckResult], None] | None = None,
     session: Session | None = None,
+    on_waiting: Callable[[int, Waiting], None] | None = None,
 ) -> Verified:
     """Check ``lesson`` (or one step) and record the outcome (unless ``progress_path`` is
     None). A verify that was cancelled through ``session.cancelled`` is not recorded: its
@@ -56,6 +57,7 @@ def verify_and_record(
         planned=planned,
         on_result=on_result,
         session=session,
+        on_waiting=on_waiting,
     )
     if session is not None and session.cancelled.is_set():
         return Verified(report, None, None)

@@ -30,7 +30,7 @@ from mesoslab.tui.widgets.step_section import Prose, StepHeading, StepSection
 from mesoslab.tui.widgets.step_toc import StepToc
 
 if TYPE_CHECKING:
-    from mesoslab.checks.result import CheckResult
+    from mesoslab.checks.result import CheckResult, Waiting
     from mesoslab.lessons.model import Lesson
     from mesoslab.lessons.verify import VerifyReport
     from mesoslab.remote.session import Session
@@ -94,6 +94,14 @@ class CheckSettled(Message, bubble=False):
 
 
 @dataclass
+class CheckWaiting(Message, bubble=False):
+    """Check ``index`` has not settled: what it saw last, and its deadline."""
+
+    index: int
+    waiting: Waiting
+
+
+@dataclass
 class VerifyDone(Message, bubble=False):
     """The verify is over and kept: ``states`` as the progress file has them now (None: no
     progress file, or it could not be saved, which ``warning`` says)."""
@@ -130,6 +138,7 @@ class LessonScreen(BaseScreen):
         self.states: dict[int, str] = {}
         self._verify_worker: Worker[None] | None = None
         self._verify_session: Session | None = None
+        self._stopped_waiting = False  # Escape during a verify: show what the checks saw
         self._plan_steps: dict[int, int] = {}
         self.sections: dict[int, StepSection] = {}  # by step number (0: the introduction)
 
@@ -530,8 +539,12 @@ class LessonScreen(BaseScreen):
             # queued (after VerifyStarted) before VerifyDone
             self.post_message(CheckSettled(index, result))
 
+        def waiting(index: int, seen: Waiting) -> None:
+            self.post_message(CheckWaiting(index, seen))
+
         session = Session(inventory)
         self._verify_session = session
+        self._stopped_waiting = False
         try:
             verified = verify_and_record(
                 lesson,
@@ -542,14 +555,18 @@ class LessonScreen(BaseScreen):
                 planned=planned,
                 on_result=settled,
                 session=session,
+                on_waiting=waiting,
             )
         finally:
             self._verify_session = None
             session.close()
-        if session.cancelled.is_set():
+        if session.cancelled.is_set() and not self._stopped_waiting:
             return  # the lesson was closed: partial results are not recorded
         keep_checks(self.mapp, verified.report)
-        self.post_message(VerifyDone(verified.report, verified.states, verified.warning))
+        note = verified.warning
+        if self._stopped_waiting:  # not recorded: the checks had not settled
+            note = "stopped waiting: each check shows what it saw last; not recorded"
+        self.post_message(VerifyDone(verified.report, verified.states, note))
 
     def _checklist(self, step: int) -> CheckList | None:
         section = self.section(step)
@@ -569,6 +586,12 @@ class LessonScreen(BaseScreen):
                 checklist.start([(i, kind, label) for i, s, kind, label in rows if s == number])
         what = f"step {step}" if step is not None else "every step"
         self.notify(f"verifying {what}: {len(rows)} checks, all at once", timeout=3)
+
+    def on_check_waiting(self, message: CheckWaiting) -> None:
+        step = self._plan_steps.get(message.index)
+        checklist = self._checklist(step) if step is not None else None
+        if checklist is not None:
+            checklist.set_waiting(message.index, message.waiting)
 
     def on_check_settled(self, message: CheckSettled) -> None:
         step = self._plan_steps.get(message.index)
@@ -707,6 +730,13 @@ class LessonScreen(BaseScreen):
         self._check_prerequisites(lesson)
 
     def action_back(self) -> None:
+        session = self._verify_session
+        if self.verifying and session is not None and not self._stopped_waiting:
+            # Escape while checks settle: stop waiting and show what each saw last (a second
+            # Escape leaves the lesson)
+            self._stopped_waiting = True
+            session.cancelled.set()
+            return
         self._stop()
         self.app.pop_screen()
 

@@ -8,9 +8,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.timer import Timer
 from textual.widgets import Static
 
-from mesoslab.checks.result import CheckResult, Status
+from mesoslab.checks.result import CheckResult, Status, Waiting
 from mesoslab.checks.spec import CheckSpec
 from mesoslab.tui.notebook import describe_check
 
@@ -48,9 +49,11 @@ def result_row(result: CheckResult) -> RenderableType:
     return _row(Text(mark, style), Group(head, details))
 
 
-def pending_row(kind: str, label: str) -> RenderableType:
+def pending_row(kind: str, label: str, waiting: Waiting | None = None) -> RenderableType:
+    """A check not settled yet: "checking", then what it saw last and the time left."""
+    doing = waiting.line() if waiting is not None else "checking"
     return _row(
-        Text("…", "yellow"), Text.assemble((f"{kind} ", "bold"), (f"[{label}] ", "dim"), "checking")
+        Text("…", "yellow"), Text.assemble((f"{kind} ", "bold"), (f"[{label}] ", "dim"), doing)
     )
 
 
@@ -69,6 +72,9 @@ class CheckList(Vertical):
         self.rows: dict[int, RenderableType] = {}  # plan index -> row
         self.order: list[int] = []
         self.results: dict[int, CheckResult] = {}
+        self.pending: dict[int, tuple[str, str]] = {}  # plan index -> (kind, label)
+        self.waiting: dict[int, Waiting] = {}
+        self._ticker: Timer | None = None
         self.state = "idle"  # idle | stored | running | done
 
     def compose(self) -> ComposeResult:
@@ -99,9 +105,35 @@ class CheckList(Vertical):
         """A verify began: ``rows`` are (plan index, kind, node label) of this step."""
         self.state = "running"
         self.order = [index for index, _, _ in rows]
+        self.pending = {index: (kind, label) for index, kind, label in rows}
         self.rows = {index: pending_row(kind, label) for index, kind, label in rows}
         self.results = {}
+        self.waiting = {}
         self._render_rows()
+
+    def set_waiting(self, index: int, waiting: Waiting) -> None:
+        """A check still settling saw this; its row says so, and its time left ticks."""
+        if index not in self.pending or index in self.results:
+            return
+        self.waiting[index] = waiting
+        self.rows[index] = pending_row(*self.pending[index], waiting)
+        self._render_rows()
+        if self._ticker is None:
+            self._ticker = self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        if self.state != "running":
+            self._stop_ticker()
+            return
+        for index, waiting in self.waiting.items():
+            if index not in self.results:
+                self.rows[index] = pending_row(*self.pending[index], waiting)
+        self._render_rows()
+
+    def _stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
 
     def set_result(self, index: int, result: CheckResult) -> None:
         if index not in self.rows:
@@ -115,6 +147,7 @@ class CheckList(Vertical):
         self._show_results(results, stored=False)
 
     def _show_results(self, results: list[CheckResult], *, stored: bool) -> None:
+        self._stop_ticker()
         self.state = "stored" if stored else "done"
         self.order = list(range(len(results)))
         self.rows = {i: result_row(r) for i, r in enumerate(results)}
@@ -126,7 +159,9 @@ class CheckList(Vertical):
         total = len(self.order)
         failed = len(self.failed)
         if self.state == "running":
-            self._title(f"Checks · verifying… {settled}/{total} settled", "")
+            self._title(
+                f"Checks · verifying… {settled}/{total} settled · Escape stops waiting", ""
+            )
         elif failed:
             prefix = "last verify: " if stored else ""
             self._title(
