@@ -35,11 +35,18 @@ class Tool:
         return self.answers.get(key)
 
 
-LXC_LS = """NAME                              STATE
-lab_master1_1764625000000_12345   RUNNING
-lab_agent1_1764625000001_12346    STOPPED
-other-container                   RUNNING
-"""
+LXC_RUNNING = """lab_master1_1764625000000_12345
+other-container
+"""  # `lxc-ls --running -1`
+
+
+def _lxc_path(tmp_path: Path, *containers: str) -> Path:
+    """An lxcpath holding these containers' folders, as LXC keeps them."""
+    path = tmp_path / "lxc"
+    for name in containers:
+        (path / name).mkdir(parents=True)
+        (path / name / "config").write_text("lxc.uts.name = x\n")
+    return path
 
 
 def test_a_lab_never_brought_up_is_not_created_without_asking_anyone(tmp_path: Path) -> None:
@@ -48,27 +55,26 @@ def test_a_lab_never_brought_up_is_not_created_without_asking_anyone(tmp_path: P
     assert tool.calls == []
 
 
-def test_lxc_states_come_from_one_lxc_ls(tmp_path: Path) -> None:
-    _ids(
-        tmp_path,
-        "lxc",
-        {"master1": "lab_master1_1764625000000_12345", "agent1": "lab_agent1_1764625000001_12346"},
+def test_lxc_states_come_from_one_lxc_ls_and_the_containers_folders(tmp_path: Path) -> None:
+    master, agent = "lab_master1_1764625000000_12345", "lab_agent1_1764625000001_12346"
+    _ids(tmp_path, "lxc", {"master1": master, "agent1": agent})
+    tool = Tool({"lxc-ls": LXC_RUNNING})
+    states = provider_states(
+        tmp_path, "lxc", NAMES, run=tool, lxc_path=_lxc_path(tmp_path, master, agent)
     )
-    tool = Tool({"lxc-ls": LXC_LS})
-    assert provider_states(tmp_path, "lxc", NAMES, run=tool) == {
-        "master1": "running",
-        "agent1": "stopped",
-        "agent2": NOT_CREATED,
-    }
-    assert len(tool.calls) == 1 and tool.calls[0][0] == "lxc-ls"
+    assert states == {"master1": "running", "agent1": "stopped", "agent2": NOT_CREATED}
+    assert tool.calls == [["lxc-ls", "--running", "-1"]]  # not --fancy: no address lookups
 
 
-@pytest.mark.parametrize("answer", [None, "NAME STATE\n"])
+@pytest.mark.parametrize("answer", [None, ""])
 def test_lxc_cannot_tell_so_vagrant_must(tmp_path: Path, answer: str | None) -> None:
-    """lxc-ls failed, or does not list a container Vagrant created (another lxcpath, no
-    permission): the caller asks Vagrant rather than calling the machine gone."""
+    """lxc-ls failed, or a container Vagrant created is neither running nor in the lxcpath
+    (another lxcpath, no permission): the caller asks Vagrant rather than calling it gone."""
     _ids(tmp_path, "lxc", {"master1": "lab_master1_1764625000000_12345"})
-    assert provider_states(tmp_path, "lxc", NAMES, run=Tool({"lxc-ls": answer})) is None
+    states = provider_states(
+        tmp_path, "lxc", NAMES, run=Tool({"lxc-ls": answer}), lxc_path=_lxc_path(tmp_path)
+    )
+    assert states is None
 
 
 def test_virtualbox_states_from_showvminfo(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 ``vagrant status`` spends 3-10 s starting Ruby before it says anything, while the
 provider's own tool answers in milliseconds. Vagrant keeps each machine's provider id in
 ``.vagrant/machines/<name>/<provider>/id``: the container name for LXC, the VM's UUID for
-VirtualBox and libvirt. With it, ``lxc-ls``, ``VBoxManage`` or ``virsh`` say the state;
+VirtualBox and libvirt. With it, ``lxc-ls`` (and the container's folder), ``VBoxManage``
+or ``virsh`` say the state;
 a machine without an id file was never created (that is what Vagrant itself concludes).
 Whenever the provider's tool is missing, fails, or does not know a machine that has an id,
 the answer comes from ``vagrant status`` instead. Nothing is cached: every call asks again.
@@ -17,13 +18,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 NOT_CREATED = "not created"
+LXC_PATH = Path("/var/lib/lxc")  # LXC's system lxcpath, where vagrant-lxc's containers live
 TOOL_TIMEOUT = 10.0  # a provider tool that takes longer is treated as failed: Vagrant answers
 
-# LXC's states (lxc-ls -f) -> vagrant-lxc's.
-_LXC_STATES = {"RUNNING": "running", "STOPPED": "stopped", "FROZEN": "frozen"}
 # VirtualBox's VMState (showvminfo --machinereadable) -> Vagrant's VirtualBox provider's.
 _VBOX_STATES = {
     "running": "running",
@@ -52,7 +53,12 @@ def machine_ids(lab_dir: Path, provider: str, names: Sequence[str]) -> dict[str,
 
 
 def provider_states(
-    lab_dir: Path, provider: str, names: Sequence[str], *, run: Run | None = None
+    lab_dir: Path,
+    provider: str,
+    names: Sequence[str],
+    *,
+    run: Run | None = None,
+    lxc_path: Path = LXC_PATH,
 ) -> dict[str, str] | None:
     """The state of every machine in ``names`` from the provider's own tool, or None when
     it cannot tell for all of them (then ask Vagrant)."""
@@ -62,7 +68,12 @@ def provider_states(
     states = {name: NOT_CREATED for name, ident in ids.items() if ident is None}
     if not created:
         return states
-    asked = {"lxc": _lxc, "virtualbox": _virtualbox, "libvirt": _libvirt}.get(provider)
+    tools: dict[str, Callable[[dict[str, str], Run], dict[str, str] | None]] = {
+        "lxc": partial(_lxc, lxc_path=lxc_path),
+        "virtualbox": _virtualbox,
+        "libvirt": _libvirt,
+    }
+    asked = tools.get(provider)
     found = asked(created, run) if asked is not None else None
     if found is None or set(found) != set(created):
         return None
@@ -70,18 +81,22 @@ def provider_states(
     return {name: states[name] for name in names}
 
 
-def _lxc(ids: dict[str, str], run: Run) -> dict[str, str] | None:
-    text = run(["lxc-ls", "--fancy", "--fancy-format", "NAME,STATE"])
+def _lxc(ids: dict[str, str], run: Run, lxc_path: Path = LXC_PATH) -> dict[str, str] | None:
+    # `lxc-ls --running -1` only names the running containers: a third of the time of
+    # `lxc-ls --fancy`, which asks every container for its addresses too. A container
+    # that is not running but has its folder under the lxcpath is stopped.
+    text = run(["lxc-ls", "--running", "-1"])
     if text is None:
         return None
-    listed: dict[str, str] = {}
-    for line in text.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 2:
-            listed[fields[0]] = _LXC_STATES.get(fields[1], fields[1].lower())
-    # A container that lxc-ls does not list (another lxcpath, no permission) is not known to
-    # be gone: only Vagrant can say.
-    return {name: listed[ident] for name, ident in ids.items() if ident in listed}
+    running = {line.strip() for line in text.splitlines() if line.strip()}
+    out: dict[str, str] = {}
+    for name, ident in ids.items():
+        if ident in running:
+            out[name] = "running"
+        elif (lxc_path / ident / "config").is_file():
+            out[name] = "stopped"
+        # else: not known to be gone (another lxcpath, no permission): only Vagrant can say
+    return out
 
 
 def _virtualbox(ids: dict[str, str], run: Run) -> dict[str, str] | None:
