@@ -21,9 +21,33 @@ from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
+CHUNK_LINES = 12  # about a paragraph or two: what one turn of the event loop builds
+
+
+def prose_chunks(text: str, lines: int = CHUNK_LINES) -> list[str]:
+    """``text`` cut at blank lines (never inside a fenced block) into pieces of about
+    ``lines`` lines; joined, they are ``text`` again."""
+    chunks: list[str] = []
+    current: list[str] = []
+    fenced = False
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        current.append(line)
+        if not fenced and not line.strip() and len(current) >= lines:
+            chunks.append("".join(current))
+            current = []
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
 
 class Prose(Markdown):
-    """A step's Markdown prose, made into widgets the first time its step opens."""
+    """A step's Markdown prose, made into widgets the first time its step opens.
+
+    A long step's prose is appended a few paragraphs at a time, with a turn of the event
+    loop between them (Markdown.append continues an unfinished list or table), so opening
+    it never stalls the app for the whole text at once."""
 
     def __init__(self, text: str) -> None:
         super().__init__(None, open_links=False, classes="prose")
@@ -31,9 +55,12 @@ class Prose(Markdown):
         self.made = False
 
     async def make(self) -> None:
-        if not self.made:
-            self.made = True
-            await self.update(self.text)
+        if self.made:
+            return
+        self.made = True
+        for chunk in prose_chunks(self.text):
+            await self.append(chunk)
+            await asyncio.sleep(0)
 
 
 class StepHeading(Static):
