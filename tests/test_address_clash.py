@@ -131,7 +131,7 @@ def test_an_unreadable_index_gives_no_folders(tmp_path: Path) -> None:
 def test_each_holder_is_named_and_the_own_lab_is_no_clash(tmp_path: Path) -> None:
     mine = _spec(tmp_path / "mine")
     other = _spec(tmp_path / "other", "other")
-    (other.directory / "lab.toml").write_text("")
+    (other.directory / "lab.toml").write_text('name = "Other-Lab"\n')  # its own spelling
     output = _lxc(
         [
             f"{machine_prefix(mine)}master1 RUNNING 10.0.3.11",  # ours: no clash
@@ -150,7 +150,7 @@ def test_each_holder_is_named_and_the_own_lab_is_no_clash(tmp_path: Path) -> Non
 
     clashes = find_clashes(mine, machines=other_machines, run=_runner(output), probe=probe)
     assert [c.line() for c in clashes] == [
-        f"10.0.3.21 (agent1) is held by master1 of lab 'other' ({other.directory})",
+        f"10.0.3.21 (agent1) is held by master1 of lab 'Other-Lab' ({other.directory})",
         "10.0.3.22 (agent2) is held by the LXC container somebodys-box",
     ]
     assert clashes[0].folder == other.directory
@@ -210,7 +210,7 @@ def test_the_refusal_is_one_line_with_both_ways_out(tmp_path: Path) -> None:
     assert error.message == (
         "10.0.3.11 (master1) is held by master1 of lab 'other' (/x) (and 1 more, below)"
     )
-    assert f"`mesoslab destroy -C {other}`" in error.hint
+    assert error.hint.startswith(f"run `mesoslab destroy -C {other}` to remove the other lab")
     assert "[network] subnet" in error.hint and "[[node]]'s address" in error.hint
     assert error.details == ("10.0.3.21 (agent1) is held by agent1 of lab 'other' (/x)",)
     refuse_clashes([])  # nothing to refuse

@@ -144,12 +144,12 @@ def _remembering(run: Run) -> Run:
 
 
 def way_out(clashes: Sequence[AddressClash]) -> str:
-    """The two ways out of a clash: stop the other lab, or move this one."""
+    """The two ways out of a clash: remove the other lab, or move this one."""
     first = clashes[0]
     there = f"`mesoslab destroy -C {first.folder}`" if first.folder else "`mesoslab destroy` there"
     return (
-        f"stop the other lab ({there}), or give this lab other addresses: "
-        "[network] subnet, or each [[node]]'s address, in lab.toml"
+        f"run {there} to remove the other lab, or give this lab other addresses in "
+        "lab.toml: [network] subnet, or each [[node]]'s address"
     )
 
 

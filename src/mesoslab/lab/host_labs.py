@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ class HostMachine:
     provider: str  # lxc, virtualbox
     state: str  # Vagrant's words: running, stopped, poweroff, ...
     addresses: tuple[str, ...]  # IPv4 addresses the provider reports (LXC only)
-    lab: str  # the lab's name as it is in the machine name (shortened, lower case)
+    lab: str  # its lab.toml's name; without the folder, as in the machine name (shortened)
     digest: str  # the hash of the lab's folder in the machine name
     node: str
     folder: Path | None  # the lab's folder per Vagrant's index; None when unknown
@@ -79,19 +80,31 @@ def host_machines(
         if match is None:
             continue
         digest, node = match.group("digest"), match.group("node")
+        folder = folders.get((digest, node))
         found.append(
             HostMachine(
                 name=name,
                 provider=provider,
                 state=state,
                 addresses=addresses,
-                lab=match.group("lab"),
+                lab=_lab_name(folder) or match.group("lab"),
                 digest=digest,
                 node=node,
-                folder=folders.get((digest, node)),
+                folder=folder,
             )
         )
     return sorted(found, key=lambda m: (m.lab, m.digest, m.node))
+
+
+def _lab_name(folder: Path | None) -> str | None:
+    """The name in the lab's lab.toml, when the folder is still there to say it."""
+    if folder is None:
+        return None
+    try:
+        name = tomllib.loads((folder / "lab.toml").read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError):
+        return None
+    return name if isinstance(name, str) and name else None
 
 
 def vagrant_index_folders(vagrant_home: Path) -> dict[tuple[str, str], Path]:
