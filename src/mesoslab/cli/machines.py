@@ -246,7 +246,8 @@ def destroy(nodes: tuple[str, ...], lab: str | None, yes: bool, orphans: bool) -
     from mesoslab.lab.vagrant import VagrantDriver
 
     spec = load_spec(lab)
-    what = ", ".join(nodes) or f"all {len(spec.nodes)} machines"
+    count = len(spec.nodes)
+    what = ", ".join(nodes) or (f"all {count} machines" if count > 1 else "the machine")
     if (
         not yes
         and sys.stdin.isatty()
