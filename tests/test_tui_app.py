@@ -243,6 +243,45 @@ async def test_a_settling_check_shows_what_it_saw_and_escape_stops_the_wait(
         await wait_for(pilot, lambda: app.screen is not lesson)
 
 
+async def test_a_link_in_the_prose_opens_the_lesson_it_names(
+    cluster: tuple[Cluster, Path], test_lessons: Path
+) -> None:
+    from mesoslab.tui.widgets.step_section import Prose
+
+    _, inventory = cluster
+    lesson_file = test_lessons / "03-port-ranges" / "lesson.md"
+    text = lesson_file.read_text()
+    text = text.replace(
+        "Ask both agents for their ports:",
+        "[Lesson 1](../01-first-cluster/lesson.md) set them up.\n\n"
+        "Ask both agents for their ports:",
+    )
+    lesson_file.write_text(text)
+    app = make_test_app(inventory)
+    async with app.run_test(size=SIZE) as pilot:
+        lesson = await open_lesson(pilot, app, "lesson-3")
+        section = lesson.query_one("#step-1", StepSection)
+        await wait_for(pilot, lambda: any(p.made for p in section.query(Prose)))
+        await pilot.pause(0.2)
+        prose = next(p for p in section.query(Prose) if "Lesson 1" in p.text)
+        spot = None
+        for y in range(prose.size.height):
+            x = 0
+            for segment in prose.render_line(y):
+                if segment.style is not None and segment.style.link:
+                    spot = (x, y)
+                    break
+                x += len(segment.text)
+            if spot:
+                break
+        assert spot is not None, "the link was not rendered as a link"
+        await pilot.click(prose, offset=spot)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, LessonScreen) and app.screen.lesson_id == "lesson-1",
+        )
+
+
 async def test_an_unreachable_node_is_a_failed_check_not_an_error(
     cluster: tuple[Cluster, Path], test_lessons: Path
 ) -> None:

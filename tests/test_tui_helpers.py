@@ -104,16 +104,3 @@ def test_make_app_takes_a_resolved_context_or_finds_one(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         make_app(tmp_path, context=context)
 
-
-def test_prose_is_cut_at_blank_lines_outside_fences_and_joins_back() -> None:
-    from mesoslab.tui.widgets.step_section import prose_chunks
-
-    fence = "```\n" + "code line\n\n" * 10 + "```\n"
-    text = "para one\nstill one\n\n" * 8 + fence + "\nlast para\n"
-    chunks = prose_chunks(text, lines=6)
-    assert "".join(chunks) == text
-    assert len(chunks) > 2  # a long text is made a few paragraphs at a time
-    assert sum(c.count("```") for c in chunks if "```" in c) == 2
-    assert next(c for c in chunks if "```" in c).count("```") == 2  # the fence stays whole
-    assert all(c.endswith("\n\n") for c in chunks[:-1])  # each cut is at a blank line
-    assert prose_chunks("") == []

@@ -69,8 +69,8 @@ def step_segments(step: Step, platform: str) -> list[Segment]:
 
 
 def readable_prose(text: str) -> str:
-    """Prose for the Markdown widget: a fence without a language is marked ``text``, so the
-    widget does not guess one (guessing loads every Pygments lexer: hundreds of ms)."""
+    """Prose for rendering: a fence without a language is marked ``text``, so the renderer
+    does not guess one (guessing loads every Pygments lexer: hundreds of ms)."""
     out: list[str] = []
     marker = ""
     for line in text.split("\n"):

@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Header, Markdown, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.worker import Worker
 
 from mesoslab.errors import MesoslabError
@@ -458,8 +458,8 @@ class LessonScreen(BaseScreen):
         self.notebook.scroll_to_widget(cell, top=True, animate=False)
         await cell.action_edit()
 
-    @on(Markdown.LinkClicked)
-    def _link(self, event: Markdown.LinkClicked) -> None:
+    @on(Prose.LinkClicked)
+    def _link(self, event: Prose.LinkClicked) -> None:
         event.stop()
         href = event.href.strip()
         if href.startswith(("http://", "https://")):

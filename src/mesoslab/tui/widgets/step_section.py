@@ -1,10 +1,10 @@
 """One step of a lesson notebook: its heading, then its body (prose, cells, checks).
 
 Only the current step's body is shown (or every step's, on request), and a step's prose is
-made into widgets the first time it opens. Textual's Markdown makes a widget per paragraph,
-list item and table cell (half of a long lesson's widgets), each a few hundred objects that
-every full pass of the garbage collector walks through while the lesson is open: lesson 1 opens
-with 237 widgets (~80 000 objects) instead of 361 (~110 000).
+rendered the first time it opens. The prose is one widget rendering rich's Markdown, not
+Textual's Markdown widget, which makes a widget per paragraph, list item and table cell:
+those were half of a long lesson's widgets, and laying them out made opening a lesson or
+changing step stall the app for over 100 ms (benchmarks/tui_bench.py).
 """
 
 from __future__ import annotations
@@ -12,45 +12,57 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-CHUNK_LINES = 12  # about a paragraph or two: what one turn of the event loop builds
+
+class _Rendered:
+    """A rich renderable drawn once per set of console options: Textual measures a
+    widget's height by rendering it, then renders it again to paint; Markdown is the
+    slowest part of both."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._key: tuple[object, ...] | None = None
+        self._lines: list[list[Segment]] = []
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key = (options.max_width, options.justify, options.overflow, options.no_wrap,
+               options.highlight, options.markup)  # fmt: skip
+        if key != self._key:
+            self._lines = console.render_lines(
+                self.renderable, options.update(height=None), pad=False, new_lines=False
+            )
+            self._key = key
+        new_line = Segment.line()
+        for line in self._lines:
+            yield from line
+            yield new_line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.renderable)
 
 
-def prose_chunks(text: str, lines: int = CHUNK_LINES) -> list[str]:
-    """``text`` cut at blank lines (never inside a fenced block) into pieces of about
-    ``lines`` lines; joined, they are ``text`` again."""
-    chunks: list[str] = []
-    current: list[str] = []
-    fenced = False
-    for line in text.splitlines(keepends=True):
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        current.append(line)
-        if not fenced and not line.strip() and len(current) >= lines:
-            chunks.append("".join(current))
-            current = []
-    if current:
-        chunks.append("".join(current))
-    return chunks
+class Prose(Static):
+    """A step's Markdown prose: one widget rendering rich's Markdown, made the first time
+    its step opens. A click on a link posts :class:`Prose.LinkClicked`."""
 
-
-class Prose(Markdown):
-    """A step's Markdown prose, made into widgets the first time its step opens.
-
-    A long step's prose is appended a few paragraphs at a time, with a turn of the event
-    loop between them (Markdown.append continues an unfinished list or table), so opening
-    it never stalls the app for the whole text at once."""
+    class LinkClicked(Message):
+        def __init__(self, href: str) -> None:
+            super().__init__()
+            self.href = href
 
     def __init__(self, text: str) -> None:
-        super().__init__(None, open_links=False, classes="prose")
+        super().__init__("", classes="prose")
         self.text = text
         self.made = False
 
@@ -58,9 +70,15 @@ class Prose(Markdown):
         if self.made:
             return
         self.made = True
-        for chunk in prose_chunks(self.text):
-            await self.append(chunk)
-            await asyncio.sleep(0)
+        from rich.markdown import Markdown
+
+        self.update(_Rendered(Markdown(self.text, hyperlinks=True)))
+
+    def on_click(self, event: events.Click) -> None:
+        link = event.style.link
+        if link:
+            event.stop()
+            self.post_message(self.LinkClicked(link))
 
 
 class StepHeading(Static):
