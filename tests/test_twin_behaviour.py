@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -294,6 +295,77 @@ def test_mesos_resolve_and_mesos_execute(cluster: Cluster) -> None:
     assert done and done[0]["state"] == "TASK_FINISHED"
     result = cluster.check("mesos.task", {"name": "cluster-test", "state": "TASK_FINISHED"})
     assert result.passed, result
+
+
+def test_a_tasks_output_is_in_its_sandbox_behind_the_agents_files_endpoints(
+    cluster: Cluster,
+) -> None:
+    """/files/browse, /files/read and /files/download over the real sandbox, as the Mesos
+    UI's Sandbox link uses them (files.cpp at 1.4.3)."""
+    from urllib.parse import quote
+
+    cluster.start_rest()
+    leader = cluster.leader()
+    run = cluster.lab.tool(
+        "mesos-execute",
+        f"--master={leader.address}:{leader.port}",
+        "--name=sandbox-test",
+        "--command=echo hello from the sandbox; echo oops >&2",
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    state = leader.get("/master/state").json()
+    (task,) = [
+        t
+        for f in state["completed_frameworks"]
+        for t in f["completed_tasks"]
+        if t["name"] == "sandbox-test"
+    ]
+    host = next(a["hostname"] for a in state["slaves"] if a["id"] == task["slave_id"])
+    agent = cluster.agents[host]
+    agent_state = agent.get("/state").json()
+    (directory,) = [
+        e["directory"]
+        for f in agent_state["completed_frameworks"]
+        for e in f["completed_executors"]
+        if e["id"] == task["id"]
+    ]
+
+    def files(endpoint: str, path: str, extra: str = "") -> Any:
+        return http("GET", f"{agent.url}{endpoint}?path={quote(path)}{extra}")
+
+    listing = files("/files/browse", directory)
+    assert listing.status == 200
+    entries = {e["path"]: e for e in listing.json()}
+    assert {f"{directory}/stdout", f"{directory}/stderr"} <= set(entries)
+    stdout = entries[f"{directory}/stdout"]
+    assert stdout["mode"].startswith("-rw") and stdout["nlink"] == 1
+    assert set(stdout) == {"path", "nlink", "size", "mtime", "mode", "uid", "gid"}
+    assert files("/files/browse.json", directory).json() == listing.json()  # the old name too
+    size = files("/files/read", f"{directory}/stdout").json()  # no offset: the UI asks the size
+    assert size == {"data": "", "offset": stdout["size"]}
+    read = files("/files/read", f"{directory}/stdout", "&offset=0").json()
+    assert read["offset"] == 0 and "hello from the sandbox" in read["data"]
+    stderr = files("/files/read", f"{directory}/stderr", "&offset=0&length=-1").json()
+    assert "oops" in stderr["data"]
+    assert "executor.cpp] Starting task sandbox-test" in stderr["data"]  # the executor's log
+    assert files("/files/read", f"{directory}/stdout", "&offset=6&length=4").json() == {
+        "data": "from",
+        "offset": 6,
+    }
+    download = files("/files/download", f"{directory}/stdout")
+    assert download.status == 200 and b"hello from the sandbox" in download.body
+    assert download.headers["Content-Disposition"] == "attachment; filename=stdout"
+    latest = str(Path(directory).parent / "latest")  # attached as runs/latest as well
+    assert "hello" in files("/files/read", f"{latest}/stdout", "&offset=0").json()["data"]
+    assert directory in http("GET", agent.url + "/files/debug").json()
+    # what Mesos refuses
+    assert files("/files/read", directory).status == 400  # a folder
+    assert files("/files/read", f"{directory}/stdout", "&offset=x").body.startswith(
+        b"Failed to parse offset"
+    )
+    assert http("GET", agent.url + "/files/browse").body == b"Expecting 'path=value' in query.\n"
+    assert files("/files/read", f"{directory}/../../../../../../meta/slaves/latest").status == 404
+    assert files("/files/browse", "/etc").status == 404  # not attached: nothing outside sandboxes
 
 
 def test_mesos_execute_launches_again_a_task_the_master_never_knew(

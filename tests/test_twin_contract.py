@@ -233,6 +233,14 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         "/metrics/snapshot",
     ),
     ("agent", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
+    **{
+        ("agent", "GET", rf"/files/{name}(?:\.json)?"): (
+            "tests.test_twin_behaviour:"
+            "test_a_tasks_output_is_in_its_sandbox_behind_the_agents_files_endpoints",
+            f"/files/{name}",
+        )
+        for name in ("browse", "read", "download", "debug")
+    },
     ("marathon", "GET", r"/ping"): ("test_marathon_info_and_leader", "/ping"),
     ("marathon", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
     ("marathon", "GET", r"/v2/info"): ("test_marathon_info_and_leader", "/v2/info"),

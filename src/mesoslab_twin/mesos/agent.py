@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from mesoslab_twin import BUILD_USER, MESOS_VERSION
@@ -36,6 +37,7 @@ from mesoslab_twin.common.values import (
 )
 from mesoslab_twin.common.wire import WireError, post
 from mesoslab_twin.mesos.checkpoint import Checkpoint, SlaveInfo
+from mesoslab_twin.mesos.files import Files
 from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip
 from mesoslab_twin.mesos.tasks import Tasks, kill_orphans
 
@@ -284,7 +286,14 @@ class Agent:
         router.add("GET", prefix + r"/(?:state|state\.json)", self._state)
         router.add("GET", r"/metrics/snapshot", self._metrics)
         router.add("GET", r"/", self._index)
+        Files(self._sandboxes).add_routes(router)
         return router
+
+    def _sandboxes(self) -> list[Path]:
+        """Every task's sandbox the agent still has, live or finished (as Mesos keeps them
+        attached until they are garbage collected)."""
+        with self.tasks.lock:
+            return [t.sandbox for t in [*self.tasks.live.values(), *self.tasks.done]]
 
     def version_json(self) -> dict[str, Any]:
         return {

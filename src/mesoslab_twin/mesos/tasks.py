@@ -238,9 +238,14 @@ class Tasks:
         task.emulated = task.docker or bool((container.get("mesos") or {}).get("image"))
         try:
             sandbox.mkdir(parents=True, exist_ok=True)
+            _link_latest(sandbox)
             argv = self._argv(task)
             env = self._environment(task)
             with (sandbox / "stdout").open("ab") as out, (sandbox / "stderr").open("ab") as err:
+                # the command executor logs to its stderr (glog), as Mesos 1.4's does
+                # (src/launcher/executor.cpp L643, L656)
+                err.write(_glog(f"Starting task {task_id}"))
+                err.flush()
                 task.process = subprocess.Popen(
                     ["/bin/sh", "-c", WRAPPER, "mesos-task", *argv],
                     cwd=sandbox,
@@ -250,6 +255,7 @@ class Tasks:
                     stderr=err,
                     start_new_session=True,
                 )
+                err.write(_glog(f"Forked command at {task.process.pid}"))
         except (OSError, ValueError) as exc:
             self._set(
                 task,
@@ -496,3 +502,19 @@ def _takes(containerizer: str, kind: str | None) -> bool:
     if containerizer == "mesos":
         return kind in (None, "MESOS")
     return False
+
+
+def _glog(message: str) -> bytes:
+    """One INFO line as glog writes it: ``I1202 01:23:45.678901  1234 executor.cpp:643] …``."""
+    now = time.time()
+    stamp = time.strftime("%m%d %H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
+    return f"I{stamp} {os.getpid():>6} executor.cpp] {message}\n".encode()
+
+
+def _link_latest(sandbox: Path) -> None:
+    """``runs/latest`` -> this run, as the agent links an executor's newest run."""
+    latest = sandbox.parent / "latest"
+    with contextlib.suppress(OSError):
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(sandbox)
