@@ -1034,3 +1034,24 @@ def test_chronos_search_kill_and_delete(lab: Lab) -> None:
     assert lab.chronos.get("/scheduler/jobs/search?name=after").json() == []
     assert call("DELETE", "/scheduler/jobs").status == 204
     assert lab.chronos.get("/scheduler/jobs").json() == []
+
+
+def test_libprocess_paths_and_the_tasks_list_options(lab: Lab) -> None:
+    """Mesos's HTTP drops empty path parts (a trailing or doubled slash); /master/tasks
+    ignores a limit or offset that is no number and sorts ascending only for order=asc
+    (MESOS@1.4.3 src/master/http.cpp, tasks)."""
+    state = lab.master.get("/master/state").json()
+    assert set(lab.master.get("/master/state/").json()) == set(state)
+    assert lab.master.get("//master//slaves").json()["slaves"][0]["id"] == state["slaves"][0]["id"]
+    assert lab.agent.get("/state/").json()["id"] == lab.agent.get("/state").json()["id"]
+    default = [t["id"] for t in lab.master.get("/master/tasks").json()["tasks"]]
+    assert len(default) >= 2
+    assert [t["id"] for t in lab.master.get("/master/tasks?order=asc").json()["tasks"]] == (
+        default[::-1]
+    )
+    assert [t["id"] for t in lab.master.get("/master/tasks?order=up").json()["tasks"]] == default
+    odd = lab.master.get("/master/tasks?limit=lots&offset=x")
+    assert odd.status == 200 and [t["id"] for t in odd.json()["tasks"]] == default
+    assert [t["id"] for t in lab.master.get("/master/tasks?limit=1&offset=1").json()["tasks"]] == (
+        default[1:2]
+    )

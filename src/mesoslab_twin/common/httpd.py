@@ -90,8 +90,11 @@ Handler = Callable[[Request, "re.Match[str]"], Reply]
 class Router:
     """(method, path regex) -> handler; unknown paths answer 404."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, libprocess: bool = False) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        # libprocess (Mesos's HTTP) splits a path on "/" and drops empty parts, so
+        # "/master/state/" and "//master//state" are "/master/state"
+        self.libprocess = libprocess
 
     def add(self, methods: str, pattern: str, handler: Handler) -> None:
         compiled = re.compile(pattern)
@@ -101,8 +104,11 @@ class Router:
     def dispatch(self, request: Request) -> Reply:
         method = "GET" if request.method == "HEAD" else request.method
         allowed = False
+        path = request.path
+        if self.libprocess:
+            path = "/" + "/".join(part for part in path.split("/") if part)
         for route_method, pattern, handler in self._routes:
-            match = pattern.fullmatch(request.path)
+            match = pattern.fullmatch(path)
             if match is None:
                 continue
             if route_method != method:

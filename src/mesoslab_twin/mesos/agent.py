@@ -278,7 +278,7 @@ class Agent:
     # ------------------------------------------------------------------ HTTP
 
     def routes(self) -> Router:
-        router = Router()
+        router = Router(libprocess=True)
         prefix = r"(?:/slave\(1\))?"
         router.add("GET", prefix + r"/health", lambda r, m: text_reply(""))
         router.add("GET", prefix + r"/version", lambda r, m: json_reply(self.version_json()))

@@ -33,7 +33,6 @@ from typing import Any
 from mesoslab_twin import BUILD_USER, MESOS_VERSION
 from mesoslab_twin.common.config import ConfigError, Root, load_mesos_flags
 from mesoslab_twin.common.httpd import (
-    BadRequest,
     Reply,
     Request,
     Router,
@@ -328,7 +327,7 @@ class Master:
     # ------------------------------------------------------------------ HTTP
 
     def routes(self) -> Router:
-        router = Router()
+        router = Router(libprocess=True)
         prefix = r"(?:/master)?"
         router.add("GET", prefix + r"/health", lambda r, m: text_reply(""))
         router.add("GET", prefix + r"/version", lambda r, m: json_reply(self.version_json()))
@@ -395,13 +394,12 @@ class Master:
                 return json_reply(master_views.frameworks(self, request.arg("framework_id")))
             if name in ("roles", "roles.json"):
                 return json_reply(master_views.roles(self))
-            try:
-                limit = int(request.arg("limit", "100") or 100)
-                offset = int(request.arg("offset", "0") or 0)
-            except ValueError:
-                raise BadRequest("Failed to parse 'limit' or 'offset'") from None
-            order = request.arg("order", "des") or "des"
-            return json_reply(master_views.tasks(self, limit, offset, order))
+            # Mesos 1.4 (master/http.cpp tasks): a limit or offset that is no number is
+            # ignored (TASK_LIMIT 100, offset 0); only order=asc sorts ascending
+            limit = _number(request.arg("limit"), 100)
+            offset = _number(request.arg("offset"), 0)
+            ascending = request.arg("order") == "asc"
+            return json_reply(master_views.tasks(self, limit, offset, ascending))
 
     def _teardown(self, request: Request, _m: Any) -> Reply:
         redirect = self._not_leading(request)
@@ -638,3 +636,10 @@ def run(root: Root, extra: list[str]) -> int:
     master.stopping.set()
     server.shutdown()
     return 0
+
+
+def _number(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default

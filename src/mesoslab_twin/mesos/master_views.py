@@ -287,14 +287,14 @@ def frameworks(master: Master, framework_id: str | None = None) -> dict[str, Any
     }
 
 
-def tasks(master: Master, limit: int, offset: int, order: str) -> dict[str, Any]:
+def tasks(master: Master, limit: int, offset: int, ascending: bool) -> dict[str, Any]:
     cluster = master.cluster
     every: list[Task] = []
     for framework in list(cluster.frameworks.values()) + list(cluster.completed_frameworks):
         every.extend(framework.tasks.values())
         every.extend(framework.completed)
     every.sort(key=lambda t: t.statuses[0]["timestamp"] if t.statuses else 0.0)
-    if order == "des":
+    if not ascending:
         every.reverse()
     return {"tasks": [task_json(cluster, t) for t in every[offset : offset + limit]]}
 
