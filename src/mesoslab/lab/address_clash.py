@@ -179,15 +179,15 @@ def answers(address: str, port: int = PROBE_PORT, timeout: float = PROBE_TIMEOUT
 def local_links(run: Run) -> list[tuple[str, ipaddress.IPv4Network, str]]:
     """``(interface, network, own address)`` of every IPv4 address of this host
     (``ip -o -4 addr show``), loopback left out."""
-    links = []
+    links: list[tuple[str, ipaddress.IPv4Network, str]] = []
     for line in (run(["ip", "-o", "-4", "addr", "show"]) or "").splitlines():
         fields = line.split()
         if len(fields) < 4 or fields[2] != "inet" or fields[1] == "lo":
             continue
         with contextlib.suppress(ValueError):
-            interface = ipaddress.ip_interface(fields[3])
+            interface = ipaddress.IPv4Interface(fields[3])
             links.append((fields[1], interface.network, str(interface.ip)))
-    return links  # type: ignore[return-value]
+    return links
 
 
 def _own_running_addresses(spec: LabSpec) -> set[str]:
