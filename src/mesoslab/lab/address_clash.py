@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mesoslab.errors import LabError
-from mesoslab.lab.host_labs import HostMachine, Run, host_machines, lxc_rows, run_tool
-from mesoslab.lab.machine_state import provider_states
+from mesoslab.lab.host_labs import HostMachine, host_machines, lxc_rows
+from mesoslab.lab.machine_state import Run, provider_states, run_tool
 from mesoslab.lab.machines import machine_prefix
 from mesoslab.lab.spec import LabSpec
 

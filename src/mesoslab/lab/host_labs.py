@@ -17,16 +17,16 @@ import os
 import re
 import subprocess
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from mesoslab.lab.machine_state import Run, run_tool
 
 PREFIX = "mesoslab-"
 _NAME = re.compile(r"^mesoslab-(?P<lab>.+?)-(?P<digest>[0-9a-f]{6})-(?P<node>.+)$")
 _LXC_STATES = {"RUNNING": "running", "STOPPED": "stopped", "FROZEN": "frozen"}
-TOOL_TIMEOUT = 10.0
 
-Run = Callable[[list[str]], str | None]  # a command's stdout, None when it failed
 
 
 @dataclass(frozen=True)
@@ -156,16 +156,6 @@ def _virtualbox(run: Run) -> Iterable[tuple[str, str, str, tuple[str, ...]]]:
 def _vagrant_home() -> Path:
     return Path(os.environ.get("VAGRANT_HOME") or Path.home() / ".vagrant.d")
 
-
-def run_tool(argv: list[str]) -> str | None:
-    """A provider tool's stdout; None when it is missing, fails or hangs."""
-    try:
-        result = subprocess.run(
-            argv, capture_output=True, text=True, check=False, timeout=TOOL_TIMEOUT
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout if result.returncode == 0 else None
 
 
 @dataclass(frozen=True)

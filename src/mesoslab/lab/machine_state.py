@@ -62,7 +62,7 @@ def provider_states(
 ) -> dict[str, str] | None:
     """The state of every machine in ``names`` from the provider's own tool, or None when
     it cannot tell for all of them (then ask Vagrant)."""
-    run = run or _run
+    run = run or run_tool
     ids = machine_ids(lab_dir, provider, names)
     created = {name: ident for name, ident in ids.items() if ident is not None}
     states = {name: NOT_CREATED for name, ident in ids.items() if ident is None}
@@ -125,7 +125,8 @@ def _libvirt(ids: dict[str, str], run: Run) -> dict[str, str] | None:
     return out
 
 
-def _run(argv: list[str]) -> str | None:
+def run_tool(argv: list[str]) -> str | None:
+    """A provider tool's stdout; None when it is missing, fails or hangs."""
     if shutil.which(argv[0]) is None:
         return None
     try:
