@@ -93,12 +93,12 @@ def lint(path: str | None) -> None:
     from pathlib import Path
 
     from mesoslab.lessons.catalog import lessons_dir
-    from mesoslab.lessons.lint import LAYOUT, lesson_targets, lint_paths, lint_warnings
+    from mesoslab.lessons.lint import LAYOUT, lesson_targets, lint_paths
 
     target = Path(path) if path else lessons_dir()
     files = lesson_targets(target)
-    problems = lint_paths(files)
-    warnings = lint_warnings(files)
+    linted = lint_paths(files)
+    problems, warnings = linted.problems, linted.warnings
     for problem in problems:
         click.echo(str(problem))
     for warning in warnings:

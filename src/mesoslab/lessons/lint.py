@@ -8,7 +8,7 @@ claim and command of the lesson) is worth fixing, not worth failing CI for.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mesoslab.lessons.catalog import LESSON_FILE, lesson_files
@@ -18,17 +18,20 @@ from mesoslab.lessons.loader import Problem, load_lesson
 LAYOUT = f"a lesson file, a folder holding {LESSON_FILE}, or a folder of NN-slug/{LESSON_FILE}"
 
 
-
 @dataclass(frozen=True)
-class LintWarning:
+class LintWarning(Problem):
     """Something to fix that does not fail ``mesoslab lint``."""
-
-    file: str
-    line: int
-    message: str
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: warning: {self.message}"
+
+
+@dataclass
+class Linted:
+    """What linting found: problems fail the lint, warnings do not."""
+
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[LintWarning] = field(default_factory=list)
 
 
 def sources_file(lesson_file: Path, lesson_id: str) -> Path:
@@ -36,26 +39,6 @@ def sources_file(lesson_file: Path, lesson_id: str) -> Path:
     lessons dir being the folder that holds the lesson's ``NN-slug/`` folder."""
     lessons = lesson_file.resolve().parent.parent
     return lessons.parent / "docs" / "sources" / f"{lesson_id}.md"
-
-
-def lint_warnings(paths: Iterable[Path]) -> list[LintWarning]:
-    """The warnings for the lessons that load: each one without its sources file."""
-    warnings: list[LintWarning] = []
-    for path in paths:
-        lesson = load_lesson(path).lesson
-        if lesson is None:
-            continue
-        wanted = sources_file(path, lesson.id)
-        if not wanted.is_file():
-            warnings.append(
-                LintWarning(
-                    str(path),
-                    1,
-                    f"{lesson.id} has no sources file: write {wanted} (for each claim and "
-                    "each command the learner runs, the source it rests on)",
-                )
-            )
-    return warnings
 
 
 def lesson_targets(target: Path) -> list[Path]:
@@ -72,8 +55,10 @@ def lesson_targets(target: Path) -> list[Path]:
     return files
 
 
-def lint_paths(paths: Iterable[Path]) -> list[Problem]:
-    problems: list[Problem] = []
+def lint_paths(paths: Iterable[Path]) -> Linted:
+    """Load each lesson once: its own problems, the cross-lesson ones, and the warnings."""
+    linted = Linted()
+    problems = linted.problems
     seen_ids: dict[str, Path] = {}
     for path in paths:
         result = load_lesson(path)
@@ -99,4 +84,14 @@ def lint_paths(paths: Iterable[Path]) -> list[Problem]:
                             f"{platform}",
                         )
                     )
-    return problems
+        wanted = sources_file(path, lesson.id)
+        if not wanted.is_file():
+            linted.warnings.append(
+                LintWarning(
+                    str(path),
+                    1,
+                    f"{lesson.id} has no sources file: write {wanted} (for each claim and "
+                    "each command the learner runs, the source it rests on)",
+                )
+            )
+    return linted
