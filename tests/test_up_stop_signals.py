@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import REPO
+from tests.support.processes import processes_in_group
 
 FAKE_VAGRANT = """#!/usr/bin/env bash
 if [ "$1" = up ]; then
@@ -30,20 +31,6 @@ fi
 echo "fake vagrant: $* is not supported here" >&2
 exit 1
 """
-
-
-def _alive_in_group(pgid: int) -> list[int]:
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            alive.append(int(entry.name))
-    return alive
 
 
 @pytest.fixture
@@ -76,24 +63,35 @@ def _wait_for(path: Path, seconds: float = 30) -> int:
     raise AssertionError(f"the stand-in vagrant never started ({path} not written)")
 
 
-def test_sigterm_through_a_real_timeout_stops_vagrant_up_and_its_children(
-    lab_with_fake_vagrant: tuple[Path, dict[str, str], Path],
-) -> None:
-    # `timeout 300 mesoslab up`, then SIGTERM to timeout (as CI or systemd stop the tree
-    # from its top): timeout passes SIGTERM on to mesoslab, which must stop Vagrant's group.
-    folder, env, pid_file = lab_with_fake_vagrant
+def _stop_up(
+    lab: tuple[Path, dict[str, str], Path], prefix: list[str], sig: signal.Signals
+) -> tuple[int, str, str, int]:
+    """Start ``PREFIX mesoslab up`` with the stand-in Vagrant, send ``sig`` to the first
+    process once Vagrant runs; its exit status, stdout, stderr and Vagrant's pid."""
+    folder, env, pid_file = lab
     proc = subprocess.Popen(
-        ["timeout", "300", sys.executable, "-m", "mesoslab", "up", "-C", str(folder)],
+        [*prefix, sys.executable, "-m", "mesoslab", "up", "-C", str(folder)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     vagrant_pid = _wait_for(pid_file)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM, err  # mesoslab's status, passed on
-    assert _alive_in_group(vagrant_pid) == []  # vagrant and its `sleep 300` are gone
+    return proc.returncode, out, err, vagrant_pid
+
+
+def test_sigterm_through_a_real_timeout_stops_vagrant_up_and_its_children(
+    lab_with_fake_vagrant: tuple[Path, dict[str, str], Path],
+) -> None:
+    # `timeout 300 mesoslab up`, then SIGTERM to timeout (as CI or systemd stop the tree
+    # from its top): timeout passes SIGTERM on to mesoslab, which must stop Vagrant's group.
+    status, out, err, vagrant_pid = _stop_up(
+        lab_with_fake_vagrant, ["timeout", "300"], signal.SIGTERM
+    )
+    assert status == 128 + signal.SIGTERM, err  # mesoslab's status, passed on
+    assert processes_in_group(vagrant_pid) == []  # vagrant and its `sleep 300` are gone
     assert "Waiting for cleanup before exiting" in out  # Vagrant got its Ctrl-C
     assert "`mesoslab up` continues" in err
 
@@ -101,17 +99,7 @@ def test_sigterm_through_a_real_timeout_stops_vagrant_up_and_its_children(
 def test_sighup_stops_vagrant_up_with_status_129(
     lab_with_fake_vagrant: tuple[Path, dict[str, str], Path],
 ) -> None:
-    folder, env, pid_file = lab_with_fake_vagrant
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mesoslab", "up", "-C", str(folder)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    vagrant_pid = _wait_for(pid_file)
-    proc.send_signal(signal.SIGHUP)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGHUP, err
-    assert _alive_in_group(vagrant_pid) == []
+    status, out, err, vagrant_pid = _stop_up(lab_with_fake_vagrant, [], signal.SIGHUP)
+    assert status == 128 + signal.SIGHUP, err
+    assert processes_in_group(vagrant_pid) == []
     assert "Waiting for cleanup before exiting" in out

@@ -28,23 +28,9 @@ from mesoslab.lab.sshconfig import parse_ssh_config
 from mesoslab.lab.vagrant import VagrantDriver, lxc_containers, supports_snapshots
 from mesoslab.lab.vagrant_up import run_streaming, split_machine_line
 from tests.support.lxc import free_addresses, tempfile_dir
+from tests.support.processes import processes_in_group
 
 # ---------------------------------------------------------------------- helpers
-
-
-def processes_in_group(pgid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def processes_mentioning(text: str) -> list[str]:
