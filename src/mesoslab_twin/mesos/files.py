@@ -145,25 +145,28 @@ def _ignoring_match(handler: Callable[[Request], Reply]) -> Callable[[Request, A
 
 def _offset_and_length(request: Request) -> tuple[int, int | None, str]:
     """``offset`` (-1 when absent) and ``length`` (None: to the end), or Mesos's complaint."""
-    offset, length = -1, None
-    raw = request.arg("offset")
-    if raw is not None:
-        try:
-            offset = int(raw)
-        except ValueError:
-            return 0, None, f"Failed to parse offset: Failed to convert '{raw}' to number.\n"
-        if offset < -1:
-            return 0, None, f"Negative offset provided: {offset}.\n"
-    raw = request.arg("length")
-    if raw is not None:
-        try:
-            value = int(raw)
-        except ValueError:
-            return 0, None, f"Failed to parse length: Failed to convert '{raw}' to number.\n"
-        if value < -1:
-            return 0, None, f"Negative length provided: {value}.\n"
-        length = None if value == -1 else value  # the pailer's length=-1 means "to the end"
-    return offset, length, ""
+    offset, problem = _count(request, "offset")
+    if problem:
+        return 0, None, problem
+    length, problem = _count(request, "length")
+    if problem:
+        return 0, None, problem
+    # the pailer's length=-1 means "to the end", as no length does
+    return (-1 if offset is None else offset), (None if length == -1 else length), ""
+
+
+def _count(request: Request, name: str) -> tuple[int | None, str]:
+    """Query parameter ``name`` as a number of -1 or more (None when absent), or why not."""
+    raw = request.arg(name)
+    if raw is None:
+        return None, ""
+    try:
+        value = int(raw)
+    except ValueError:
+        return None, f"Failed to parse {name}: Failed to convert '{raw}' to number.\n"
+    if value < -1:
+        return None, f"Negative {name} provided: {value}.\n"
+    return value, ""
 
 
 def _file_info(path: str, info: os.stat_result) -> dict[str, Any]:
