@@ -269,6 +269,14 @@ def test_web_page_shows_the_leaders_tables_and_no_ports(cluster: Cluster) -> Non
     assert "standby master" in page
 
 
+def _finished_tasks(state: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The tasks called ``name`` of the completed frameworks in a master's /master/state
+    (where a finished mesos-execute's task is)."""
+    return [
+        t for f in state["completed_frameworks"] for t in f["completed_tasks"] if t["name"] == name
+    ]
+
+
 def test_mesos_resolve_and_mesos_execute(cluster: Cluster) -> None:
     cluster.start_rest()
     resolved = cluster.lab.tool("mesos-resolve", cluster.zk_url)
@@ -286,12 +294,7 @@ def test_mesos_resolve_and_mesos_execute(cluster: Cluster) -> None:
     assert "Received status update TASK_RUNNING for task 'cluster-test'" in run.stdout
     assert "Received status update TASK_FINISHED for task 'cluster-test'" in run.stdout
     state = leader.get("/master/state").json()
-    done = [
-        t
-        for f in state["completed_frameworks"]
-        for t in f["completed_tasks"]
-        if t["name"] == "cluster-test"
-    ]
+    done = _finished_tasks(state, "cluster-test")
     assert done and done[0]["state"] == "TASK_FINISHED"
     result = cluster.check("mesos.task", {"name": "cluster-test", "state": "TASK_FINISHED"})
     assert result.passed, result
@@ -314,12 +317,7 @@ def test_a_tasks_output_is_in_its_sandbox_behind_the_agents_files_endpoints(
     )
     assert run.returncode == 0, run.stdout + run.stderr
     state = leader.get("/master/state").json()
-    (task,) = [
-        t
-        for f in state["completed_frameworks"]
-        for t in f["completed_tasks"]
-        if t["name"] == "sandbox-test"
-    ]
+    (task,) = _finished_tasks(state, "sandbox-test")
     host = next(a["hostname"] for a in state["slaves"] if a["id"] == task["slave_id"])
     agent = cluster.agents[host]
     agent_state = agent.get("/state").json()
