@@ -545,45 +545,38 @@ class Master:
 
 
 def _tables(state: dict[str, Any]) -> str:
-    def cell(value: Any) -> str:
-        return f"<td>{escape(str(value))}</td>"
-
-    agents = "".join(
-        "<tr>"
-        + "".join(
-            cell(v)
-            for v in (
-                a.get("id", ""),
-                a.get("hostname", ""),
-                (a.get("resources") or {}).get("cpus", ""),
-                (a.get("resources") or {}).get("mem", ""),
-                (a.get("resources") or {}).get("disk", ""),
-                "yes" if a.get("active") else "no",
-            )
+    """The agents and frameworks tables of the page (no ports: the real UI shows none)."""
+    agents = [
+        (
+            a.get("id", ""),
+            a.get("hostname", ""),
+            (a.get("resources") or {}).get("cpus", ""),
+            (a.get("resources") or {}).get("mem", ""),
+            (a.get("resources") or {}).get("disk", ""),
+            "yes" if a.get("active") else "no",
         )
-        + "</tr>"
         for a in state.get("slaves", [])
-    )
-    frameworks = "".join(
-        "<tr>"
-        + "".join(
-            cell(v)
-            for v in (
-                f.get("id", ""),
-                f.get("name", ""),
-                "yes" if f.get("active") else "no",
-                len(f.get("tasks", [])),
-            )
+    ]
+    frameworks = [
+        (
+            f.get("id", ""),
+            f.get("name", ""),
+            "yes" if f.get("active") else "no",
+            len(f.get("tasks", [])),
         )
-        + "</tr>"
         for f in state.get("frameworks", [])
+    ]
+    return _table("Agents", ("ID", "Host", "CPUs", "Mem", "Disk", "Active"), agents) + _table(
+        "Frameworks", ("ID", "Name", "Active", "Tasks"), frameworks
     )
-    return (
-        "<h2>Agents</h2><table border=1><tr><th>ID</th><th>Host</th><th>CPUs</th><th>Mem</th>"
-        f"<th>Disk</th><th>Active</th></tr>{agents}</table>"
-        "<h2>Frameworks</h2><table border=1><tr><th>ID</th><th>Name</th><th>Active</th>"
-        f"<th>Tasks</th></tr>{frameworks}</table>"
+
+
+def _table(title: str, headings: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in rows
     )
+    return f"<h2>{escape(title)}</h2><table border=1><tr>{head}</tr>{body}</table>"
 
 
 def fail(message: str) -> None:
