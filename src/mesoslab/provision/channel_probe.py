@@ -189,13 +189,7 @@ def _probe_mesosphere_repos(
             continue
         if names is not None and listed is not None:
             names |= listed
-    if names is not None:
-        missing = [p for p in required_packages() if p not in names]
-        if missing:
-            warnings.append(
-                f"the Mesosphere repositories have no {', '.join(missing)}, which lesson 1 "
-                "installs: that yum install will fail"
-            )
+    warnings += _lacking(names, "the Mesosphere repositories have")
     return ChannelProbe(
         "mesosphere",
         True,
@@ -204,6 +198,15 @@ def _probe_mesosphere_repos(
         status=status,
         warnings=tuple(warnings),
     )
+
+
+def _lacking(names: set[str] | None, where: str) -> list[str]:
+    """The warning when the repositories (whose packages are ``names``) lack some that
+    lesson 1 installs; none when they have them all or could not be listed."""
+    missing = [p for p in required_packages() if names is not None and p not in names]
+    if not missing:
+        return []
+    return [f"{where} no {', '.join(missing)}, which lesson 1 installs: that yum install will fail"]
 
 
 def _probe_aventer(spec: LabSpec, http: httpx.Client, timeout: float) -> ChannelProbe:
@@ -250,13 +253,7 @@ def _probe_aventer(spec: LabSpec, http: httpx.Client, timeout: float) -> Channel
     except _MetadataProblem as exc:
         warnings.append(f"could not list the repository's packages: {exc}")
         names = None
-    if names is not None:
-        missing = [p for p in required_packages() if p not in names]
-        if missing:
-            warnings.append(
-                f"the AVENTER repository has no {', '.join(missing)}, which lesson 1 "
-                "installs: that yum install will fail"
-            )
+    warnings += _lacking(names, "the AVENTER repository has")
     return ChannelProbe(
         "aventer",
         True,
