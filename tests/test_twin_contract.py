@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import inspect
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -45,11 +44,11 @@ from mesoslab_twin.marathon.api import MarathonApi
 from mesoslab_twin.mesos.agent import Agent
 from mesoslab_twin.mesos.master import Master
 from tests.support.paths import FIXTURES
+from tests.support.twin_install import TWIN_DIR, install_env, install_twin
 from tests.support.twin_lab import Daemon, TwinLab, http, wait_until, write
 
 pytestmark = pytest.mark.slow
 
-TWIN_DIR = Path(__file__).resolve().parents[1] / "src" / "mesoslab_twin"
 ADDRESS_MASTER = "127.0.0.1"
 ADDRESS_AGENT = "127.0.0.2"
 
@@ -519,22 +518,10 @@ def test_twin_imports_only_stdlib_kazoo_and_itself() -> None:
 
 def test_install_script_lays_the_twin_out_like_the_packages(tmp_path: Path) -> None:
     prefix = tmp_path / "opt"
-    shutil.copytree(TWIN_DIR, prefix / "mesoslab_twin")
     dest = tmp_path / "node"
-    env = {
-        **os.environ,
-        "DESTDIR": str(dest),
-        "PATH": f"{Path(sys.executable).parent}:" + os.environ.get("PATH", ""),
-    }
+    env = install_env(dest)
     for _ in range(2):  # idempotent
-        done = subprocess.run(
-            ["sh", str(TWIN_DIR / "install.sh"), str(prefix)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
+        install_twin(prefix, dest)
     assert (dest / "etc/mesos/zk").read_text() == "zk://localhost:2181/mesos\n"
     assert (dest / "etc/mesos-master/quorum").read_text() == "1\n"
     assert (dest / "etc/chronos/conf/http_port").read_text() == "4400\n"
@@ -555,13 +542,7 @@ def test_install_script_lays_the_twin_out_like_the_packages(tmp_path: Path) -> N
     )
     assert resolved.stdout.strip() == "10.0.0.1:5050", resolved.stderr
     (dest / "etc/mesos/zk").write_text("zk://master1:2181/mesos\n")  # the learner's change
-    subprocess.run(
-        ["sh", str(TWIN_DIR / "install.sh"), str(prefix)],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    install_twin(prefix, dest)
     assert (dest / "etc/mesos/zk").read_text() == "zk://master1:2181/mesos\n"
     if shutil.which("shellcheck"):
         checked = subprocess.run(

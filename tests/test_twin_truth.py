@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-TWIN_DIR = Path(__file__).resolve().parents[1] / "src" / "mesoslab_twin"
+from tests.support.twin_install import install_twin
+
 DEBIAN_PLACEHOLDER = "replace this text with the cluster-unique zookeeper's instance id (1-255)\n"
 
 
@@ -19,23 +19,7 @@ DEBIAN_PLACEHOLDER = "replace this text with the cluster-unique zookeeper's inst
 
 
 def _install(tmp_path: Path, dest: Path) -> subprocess.CompletedProcess[str]:
-    prefix = tmp_path / "opt"
-    if not prefix.exists():
-        shutil.copytree(TWIN_DIR, prefix / "mesoslab_twin")
-    env = {
-        **os.environ,
-        "DESTDIR": str(dest),
-        "PATH": f"{Path(sys.executable).parent}:" + os.environ.get("PATH", ""),
-    }
-    done = subprocess.run(
-        ["sh", str(TWIN_DIR / "install.sh"), str(prefix)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done
+    return install_twin(tmp_path / "opt", dest)
 
 
 def _debian_zookeeper(dest: Path) -> Path:
