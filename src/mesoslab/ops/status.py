@@ -1,7 +1,7 @@
 """`mesoslab status`: every node of the lab, its machine state and the live health of its
 services, in one table.
 
-Every probe (node x service) runs at once in a thread pool, each bounded by a short
+Every probe (node x service) runs at once, one thread each, each bounded by a short
 timeout, so a dead lab answers about as fast as its slowest single probe. The machine
 states come from a callable run beside the probes (the provider's own tool, or the Vagrant
 driver, for a lab directory); when it is missing or fails, the state is "unknown" with the
@@ -14,12 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mesoslab.lab.inventory import Inventory, Node
+from mesoslab.remote.at_once import run_at_once
 from mesoslab.remote.http import ProbeError, get, parse_json, split_location
 from mesoslab.remote.session import CheckContext, Session
 
@@ -278,30 +279,20 @@ def status_rows(
     inventory is not a lab mesoslab builds (the VM column then says "-").
     """
     jobs = [(node, service) for node in inventory.nodes for service in node_services(node)]
-    vm_result: list[tuple[dict[str, str] | None, str]] = []
-    vm_thread: threading.Thread | None = None
+    calls: list[Callable[[], Any]] = [
+        partial(probe_service, session, node, service, timeout) for node, service in jobs
+    ]
     if vm_states is not None:
-        vm_thread = threading.Thread(
-            target=lambda: vm_result.append(_call_vm_states(vm_states, vm_timeout)),
-            name="status-vm",
-            daemon=True,
-        )
-        vm_thread.start()
-    results: dict[tuple[str, str], ServiceStatus] = {}
-    if jobs:
-        with ThreadPoolExecutor(
-            max_workers=min(32, len(jobs)), thread_name_prefix="status"
-        ) as pool:
-            futures = {
-                (node.name, service): pool.submit(probe_service, session, node, service, timeout)
-                for node, service in jobs
-            }
-            results = {key: future.result() for key, future in futures.items()}
+        calls.append(partial(_call_vm_states, vm_states, vm_timeout))
+    outcomes = [outcome.result() for outcome in run_at_once(calls, name="status")]
+    results: dict[tuple[str, str], ServiceStatus] = {
+        (node.name, service): outcome
+        for (node, service), outcome in zip(jobs, outcomes, strict=False)
+    }
     states: dict[str, str] | None = None
     vm_error = ""
-    if vm_thread is not None:
-        vm_thread.join(vm_timeout + 1)
-        states, vm_error = vm_result[0] if vm_result else (None, "Vagrant did not answer")
+    if vm_states is not None:
+        states, vm_error = outcomes[-1]
     rows = []
     for node in inventory.nodes:
         if vm_states is None:
