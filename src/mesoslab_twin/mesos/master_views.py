@@ -342,6 +342,8 @@ def metrics(master: Master) -> dict[str, float]:
         "master/frameworks_connected": float(sum(1 for f in frameworks_ if f.connected)),
         "master/frameworks_disconnected": float(sum(1 for f in frameworks_ if not f.connected)),
         "master/outstanding_offers": float(len(cluster.offers)),
+        "master/messages_decline_offers": float(cluster.counters.get("messages_decline_offers", 0)),
+        "master/messages_launch_tasks": float(cluster.counters.get("messages_launch_tasks", 0)),
         "master/cpus_total": total.scalars.get("cpus", 0.0),
         "master/cpus_used": used.scalars.get("cpus", 0.0),
         "master/mem_total": total.scalars.get("mem", 0.0),

@@ -275,6 +275,9 @@ class SchedulerApi:
         elif kind == "ACCEPT":
             self._accept(framework, body["accept"], now)
         elif kind == "DECLINE":
+            cluster.counters["messages_decline_offers"] = (
+                cluster.counters.get("messages_decline_offers", 0) + 1
+            )
             decline = body["decline"]
             refuse = _refuse_seconds(decline)
             for offer_id in decline.get("offer_ids") or []:
@@ -312,6 +315,11 @@ class SchedulerApi:
         offered = Amounts()
         agent_id = ""
         problem = "" if accept.get("offer_ids") else "No offers specified"
+        for operation in accept.get("operations") or []:  # Master::accept's metrics
+            if operation.get("type") == "LAUNCH":
+                tasks = (operation.get("launch") or {}).get("task_infos")
+                counter = "messages_launch_tasks" if tasks else "messages_decline_offers"
+                cluster.counters[counter] = cluster.counters.get(counter, 0) + 1
         for item in accept.get("offer_ids") or []:
             offer = cluster.offers.pop(v1.unvalue(item), None)
             if offer is None or offer.framework_id != framework.id:
