@@ -14,6 +14,7 @@ import base64
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ pytestmark = pytest.mark.slow
 
 ADDRESSES = {"master1": "127.0.0.1", "master2": "127.0.0.2", "agent1": "127.0.0.3"}
 RESOURCES = "cpus:2;mem:1024;disk:2048;ports:[31000-31009]"
+# an agent that stops is removed within seconds (the RESCIND/FAILURE test), not 75 s
+QUICK_REMOVAL = {"agent_ping_timeout": "2secs", "max_agent_ping_timeouts": "3"}
 
 
 @dataclass
@@ -55,7 +58,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         server.start()
         zkserver.wait_for([server], zkserver.all_answer, timeout=40)
         zk = f"zk://127.0.0.1:{server.client_port}/mesos"
-        leader = twin.master("master1", ADDRESSES["master1"], zk=zk).start()
+        leader = twin.master("master1", ADDRESSES["master1"], zk=zk, extra=QUICK_REMOVAL).start()
         wait_until("master1 to lead", lambda: _elected(leader), 60)
         follower = twin.master("master2", ADDRESSES["master2"], zk=zk).start()
         agent = twin.agent(
@@ -121,6 +124,28 @@ def _launch(url: str, sub: Subscription, offer: dict[str, Any], *tasks: dict[str
     assert answer.status == 202, answer.body
 
 
+@contextmanager
+def _subscribed(lab: Lab, info: dict[str, Any]) -> Iterator[Subscription]:
+    """A framework subscribed for the test's body, torn down after it (unless it went)."""
+    sub = subscribe(lab.url, info)
+    try:
+        yield sub
+        if not sub.ended.is_set():
+            assert call(lab.url, sub, "TEARDOWN").status == 202
+            sub.wait_end()
+    finally:
+        sub.close()
+
+
+def _running(lab: Lab, sub: Subscription, task_id: str) -> str:
+    """Launch ``sleep 60`` on the next offer; its agent's id once the task runs."""
+    offer = _offer(sub)
+    agent_id: str = offer["agent_id"]["value"]
+    _launch(lab.url, sub, offer, _task(task_id, agent_id, "sleep 60"))
+    sub.next(update_of(task_id, "TASK_RUNNING"))
+    return agent_id
+
+
 def _framework(lab: Lab, framework_id: str) -> dict[str, Any] | None:
     data = lab.leader.get(f"/master/frameworks?framework_id={framework_id}").json()
     found = data["frameworks"] + data["completed_frameworks"]
@@ -131,8 +156,7 @@ def _framework(lab: Lab, framework_id: str) -> dict[str, Any] | None:
 
 
 def test_subscribe_streams_recordio_events_with_a_stream_id(lab: Lab) -> None:
-    sub = subscribe(lab.url, _info("streamer"))
-    try:
+    with _subscribed(lab, _info("streamer")) as sub:
         assert sub.status == 200
         assert sub.headers["content-type"] == "application/json"
         assert sub.headers["transfer-encoding"] == "chunked"
@@ -155,8 +179,6 @@ def test_subscribe_streams_recordio_events_with_a_stream_id(lab: Lab) -> None:
         assert call(lab.url, sub, "TEARDOWN").status == 202
         sub.wait_end()
         assert sub.clean_end, "the stream ends with its last chunk when the framework goes"
-    finally:
-        sub.close()
 
 
 BAD_CALLS = [
@@ -222,8 +244,7 @@ def test_get_is_not_allowed_and_the_private_protocol_is_gone(lab: Lab) -> None:
 
 
 def test_calls_need_the_stream_id_and_the_parts_of_their_type(lab: Lab) -> None:
-    sub = subscribe(lab.url, _info("checked"))
-    try:
+    with _subscribed(lab, _info("checked")) as sub:
         missing = call(lab.url, sub, "REVIVE", stream_id="")
         assert missing.status == 400
         assert missing.body.decode() == (
@@ -250,16 +271,13 @@ def test_calls_need_the_stream_id_and_the_parts_of_their_type(lab: Lab) -> None:
         sub.wait_end()
         gone = call(lab.url, sub, "REVIVE")
         assert gone.status == 400 and gone.body.decode() == "Framework cannot be found"
-    finally:
-        sub.close()
 
 
 # ------------------------------------------------------------------ offers
 
 
 def test_decline_is_honoured_for_refuse_seconds_and_revive_ends_it(lab: Lab) -> None:
-    sub = subscribe(lab.url, _info("decliner"))
-    try:
+    with _subscribed(lab, _info("decliner")) as sub:
         offer = _offer(sub)
         declined_at = time.monotonic()
         decline = {"offer_ids": [offer["id"]], "filters": {"refuse_seconds": 3.0}}
@@ -276,15 +294,10 @@ def test_decline_is_honoured_for_refuse_seconds_and_revive_ends_it(lab: Lab) -> 
         state = lab.state()
         mine = next(f for f in state["frameworks"] if f["id"] == sub.framework_id)
         assert len(mine["offers"]) == 1 and state["slaves"][0]["offered_resources"]["cpus"] == 2
-        assert call(lab.url, sub, "TEARDOWN").status == 202
-        sub.wait_end()
-    finally:
-        sub.close()
 
 
 def test_accept_checks_offers_and_resources(lab: Lab) -> None:
-    sub = subscribe(lab.url, _info("checker", capabilities=[{"type": "PARTITION_AWARE"}]))
-    try:
+    with _subscribed(lab, _info("checker", capabilities=[{"type": "PARTITION_AWARE"}])) as sub:
         offer = _offer(sub)
         agent_id = offer["agent_id"]["value"]
         _launch(lab.url, sub, offer, _task("too-big", agent_id, "true", cpus=16))
@@ -301,18 +314,13 @@ def test_accept_checks_offers_and_resources(lab: Lab) -> None:
         assert dropped["message"] == (
             f"Task launched with invalid offers: Offer {offer['id']['value']} is no longer valid"
         )
-        assert call(lab.url, sub, "TEARDOWN").status == 202
-        sub.wait_end()
-    finally:
-        sub.close()
 
 
 # ------------------------------------------------------------------ tasks
 
 
 def test_a_task_runs_its_updates_come_again_until_acknowledged(lab: Lab) -> None:
-    sub = subscribe(lab.url, _info("runner"))
-    try:
+    with _subscribed(lab, _info("runner")) as sub:
         offer = _offer(sub)
         agent_id = offer["agent_id"]["value"]
         _launch(lab.url, sub, offer, _task("once", agent_id, "echo hello"))
@@ -330,22 +338,15 @@ def test_a_task_runs_its_updates_come_again_until_acknowledged(lab: Lab) -> None
         assert call(lab.url, sub, "ACKNOWLEDGE", {**ack, "uuid": finished["uuid"]}).status == 202
         resent = [e for e in sub.seen if update_of("once", "TASK_RUNNING")(e)]
         assert len(resent) == 1, "the acknowledged TASK_RUNNING was sent again"
+        sub.next(of_type("HEARTBEAT"), timeout=20)  # every 15 s of the stream
         framework = _framework(lab, sub.framework_id)
         assert framework is not None
         assert [t["state"] for t in framework["completed_tasks"]] == ["TASK_FINISHED"]
-        assert call(lab.url, sub, "TEARDOWN").status == 202
-        sub.wait_end()
-    finally:
-        sub.close()
 
 
 def test_kill_and_reconcile(lab: Lab) -> None:
-    sub = subscribe(lab.url, _info("reconciler"))
-    try:
-        offer = _offer(sub)
-        agent_id = offer["agent_id"]["value"]
-        _launch(lab.url, sub, offer, _task("sleeper", agent_id, "sleep 60"))
-        sub.next(update_of("sleeper", "TASK_RUNNING"))
+    with _subscribed(lab, _info("reconciler")) as sub:
+        agent_id = _running(lab, sub, "sleeper")
         assert call(lab.url, sub, "RECONCILE", {"tasks": []}).status == 202
         implicit = sub.next(update_of("sleeper"))["update"]["status"]
         assert implicit["state"] == "TASK_RUNNING"
@@ -363,10 +364,6 @@ def test_kill_and_reconcile(lab: Lab) -> None:
         assert call(lab.url, sub, "KILL", kill).status == 202
         killed = sub.next(update_of("sleeper", "TASK_KILLED"))["update"]["status"]
         assert killed["uuid"]
-        assert call(lab.url, sub, "TEARDOWN").status == 202
-        sub.wait_end()
-    finally:
-        sub.close()
 
 
 # ------------------------------------------------------------------ failover
@@ -452,12 +449,8 @@ def _operator(url: str, kind: str, path: str = "/api/v1") -> dict[str, Any]:
 
 
 def test_master_operator_calls_have_the_v1_shapes(lab: Lab) -> None:
-    sub = subscribe(lab.url, _info("operated"))
-    try:
-        offer = _offer(sub)
-        agent_id = offer["agent_id"]["value"]
-        _launch(lab.url, sub, offer, _task("watched", agent_id, "sleep 60"))
-        sub.next(update_of("watched", "TASK_RUNNING"))
+    with _subscribed(lab, _info("operated")) as sub:
+        agent_id = _running(lab, sub, "watched")
         url = lab.url
         assert _operator(url, "GET_HEALTH") == {"healthy": True}
         assert _operator(url, "GET_VERSION")["version_info"]["version"]
@@ -505,10 +498,6 @@ def test_master_operator_calls_have_the_v1_shapes(lab: Lab) -> None:
         assert {"name": "port", "value": str(lab.agent.port)} in _operator(
             lab.agent.url, "GET_FLAGS"
         )["flags"]
-        assert call(lab.url, sub, "TEARDOWN").status == 202
-        sub.wait_end()
-    finally:
-        sub.close()
 
 
 def test_operator_bad_calls_get_the_answers_of_mesos(lab: Lab) -> None:
@@ -530,15 +519,29 @@ def test_operator_bad_calls_get_the_answers_of_mesos(lab: Lab) -> None:
     assert lab.leader.get("/api/v1").status == 405
 
 
+# ------------------------------------------------------------------ an agent goes away
+
+
+def test_a_stopped_agents_offers_are_rescinded_and_its_removal_is_a_failure(lab: Lab) -> None:
+    with _subscribed(lab, _info("bystander")) as sub:
+        agent_id = _running(lab, sub, "stranded")
+        held = _offer(sub)  # the rest of the agent, not answered
+        lab.agent.stop()
+        rescind = sub.next(of_type("RESCIND"))
+        assert rescind["rescind"]["offer_id"] == held["id"]
+        lost = sub.next(update_of("stranded", "TASK_LOST"))["update"]["status"]
+        assert lost["reason"] == "REASON_AGENT_REMOVED"  # v1's name of REASON_SLAVE_REMOVED
+        assert lost["source"] == "SOURCE_MASTER"
+        failure = sub.next(of_type("FAILURE"))
+        assert failure["failure"] == {"agent_id": {"value": agent_id}}
+
+
 # ------------------------------------------------------------------ the end of a stream
 
 
 def test_a_stream_ends_cleanly_when_the_master_stops(lab: Lab) -> None:
-    sub = subscribe(lab.url, _info("last"))
-    try:
+    with _subscribed(lab, _info("last")) as sub:
         assert sub.status == 200
         lab.leader.stop()
         sub.wait_end()
         assert sub.clean_end, "the stream was cut off instead of ended"
-    finally:
-        sub.close()

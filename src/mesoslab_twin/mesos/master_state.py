@@ -47,6 +47,7 @@ class Cluster:
         self.seq = 0
         self.offers: dict[str, Offer] = {}  # outstanding, by offer id
         self.rescinded: list[Offer] = []  # to tell their frameworks (RESCIND)
+        self.lost_agents: list[str] = []  # to tell every framework (FAILURE)
         self._next_agent = 0
         self._next_framework = 0
         self._next_offer = 0
@@ -178,6 +179,7 @@ class Cluster:
     def remove_agent(self, agent: Agent, why: str, *, reason: str) -> None:
         self.agents.pop(agent.id, None)
         self.drop_offers(agent_id=agent.id, rescind=True)
+        self.lost_agents.append(agent.id)
         self.removed_agents.add(agent.id)
         self.unreachable += 1
         for framework in list(self.frameworks.values()):

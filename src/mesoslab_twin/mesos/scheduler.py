@@ -37,7 +37,7 @@ Offers = list[dict[str, Any]]
 Launches = list[tuple[str, list[dict[str, Any]]]]  # (agent id, task infos)
 
 PATH = "/api/v1/scheduler"
-RECONCILE_EVERY = 2.0  # seconds between implicit reconciliations (on_tasks)
+RECONCILE_EVERY = 1.0  # seconds between implicit reconciliations (on_tasks)
 LATEST = "Reconciliation: Latest task state"  # Master::reconcile's implicit answers
 _END = object()
 

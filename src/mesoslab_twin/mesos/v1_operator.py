@@ -80,8 +80,23 @@ def _parse(request: Request, calls: frozenset[str], who: str) -> v1_http.Call | 
     return call
 
 
-def _not_served(kind: str) -> Reply:
-    return text_reply(f"The mesoslab twin does not serve the {kind} call of the v1 API", 501)
+Part = Callable[[], dict[str, Any]]
+
+
+def _daemon_parts(version: Callable[[], dict[str, Any]], values: dict[str, str]) -> dict[str, Part]:
+    """The calls masters and agents answer alike."""
+    return {
+        "GET_HEALTH": lambda: {"healthy": True},
+        "GET_VERSION": lambda: {"version_info": version()},
+        "GET_FLAGS": lambda: flags(values),
+    }
+
+
+def _dispatch(kind: str, parts: dict[str, Part]) -> Reply:
+    make = parts.get(kind)
+    if make is None:
+        return text_reply(f"The mesoslab twin does not serve the {kind} call of the v1 API", 501)
+    return answer(kind, make())
 
 
 # ------------------------------------------------------------------ master
@@ -98,12 +113,9 @@ class MasterOperatorApi:
         call = _parse(request, MASTER_CALLS, "master")
         if isinstance(call, Reply):
             return call
-        kind = str(call.type)
         master = self.master
-        parts: dict[str, Callable[[], dict[str, Any]]] = {
-            "GET_HEALTH": lambda: {"healthy": True},
-            "GET_VERSION": lambda: {"version_info": master.version_json()},
-            "GET_FLAGS": lambda: flags(master.flags),
+        parts = {
+            **_daemon_parts(master.version_json, master.flags),
             "GET_MASTER": self.get_master,
             "GET_AGENTS": self.get_agents,
             "GET_FRAMEWORKS": self.get_frameworks,
@@ -111,11 +123,8 @@ class MasterOperatorApi:
             "GET_EXECUTORS": lambda: {},  # command tasks have no ExecutorInfo on the master
             "GET_STATE": self.get_state,
         }
-        make = parts.get(kind)
-        if make is None:
-            return _not_served(kind)
         with master.lock:
-            return answer(kind, make())
+            return _dispatch(str(call.type), parts)
 
     def get_master(self) -> dict[str, Any]:
         master = self.master
@@ -253,22 +262,15 @@ class AgentOperatorApi:
         call = _parse(request, AGENT_CALLS, "agent")
         if isinstance(call, Reply):
             return call
-        kind = str(call.type)
-        agent = self.agent
-        parts: dict[str, Callable[[], dict[str, Any]]] = {
-            "GET_HEALTH": lambda: {"healthy": True},
-            "GET_VERSION": lambda: {"version_info": agent.version_json()},
-            "GET_FLAGS": lambda: flags(agent.flags),
+        parts = {
+            **_daemon_parts(self.agent.version_json, self.agent.flags),
             "GET_STATE": self.get_state,
             "GET_CONTAINERS": self.get_containers,
             "GET_FRAMEWORKS": self.get_frameworks,
             "GET_EXECUTORS": self.get_executors,
             "GET_TASKS": self.get_tasks,
         }
-        make = parts.get(kind)
-        if make is None:
-            return _not_served(kind)
-        return answer(kind, make())
+        return _dispatch(str(call.type), parts)
 
     def _tasks(self) -> tuple[list[RunningTask], list[RunningTask], dict[str, dict[str, Any]]]:
         tasks = self.agent.tasks

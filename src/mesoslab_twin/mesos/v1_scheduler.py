@@ -1,8 +1,9 @@
 """The master's v1 scheduler HTTP API, ``POST /api/v1/scheduler`` (docs/scheduler-http-api.md).
 
 SUBSCRIBE answers 200 with a ``Mesos-Stream-Id`` and keeps the connection as a RecordIO
-stream of JSON events: SUBSCRIBED first, then OFFERS, RESCIND, UPDATE, ERROR and a HEARTBEAT
-every 15 s. Every other call answers 202 (or Mesos's 400/403 texts) and carries the stream id.
+stream of JSON events: SUBSCRIBED first, then OFFERS, RESCIND (the offer's agent went away),
+UPDATE, FAILURE (an agent was removed), ERROR and a HEARTBEAT every 15 s. Every other call
+answers 202 (or Mesos's 400/403 texts) and carries the stream id.
 Status updates from agents carry a uuid and are sent again until acknowledged; the master's
 own (reconciliation, invalid launches) carry none. A framework whose stream closes is
 inactive until it subscribes again with its id, or is removed after its failover_timeout.
@@ -403,6 +404,10 @@ class SchedulerApi:
             if holder is not None:
                 holder.send({"type": "RESCIND", "rescind": {"offer_id": v1.value(offer.id)}})
         cluster.rescinded.clear()
+        for agent_id in cluster.lost_agents:  # Master::removeSlave: LostSlaveMessage
+            for subscription in self.subscriptions.values():
+                subscription.send({"type": "FAILURE", "failure": {"agent_id": v1.value(agent_id)}})
+        cluster.lost_agents.clear()
         if now < self.next_allocation:
             return
         self.next_allocation = now + self.allocation_interval
