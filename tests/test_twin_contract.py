@@ -217,19 +217,19 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         "/master/teardown",
     ),
     ("master", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
-    ("master", "POST", r"/api/v1/scheduler"): (
+    ("master", "POST", r"(?:/master)?/api/v1/scheduler"): (
         "tests.test_twin_v1_api:test_bad_calls_get_the_answers_of_mesos",
         "/api/v1/scheduler",
     ),
-    ("master", "GET", r"/api/v1/scheduler"): (
+    ("master", "GET", r"(?:/master)?/api/v1/scheduler"): (
         "tests.test_twin_v1_api:test_get_is_not_allowed_and_the_private_protocol_is_gone",
         "/api/v1/scheduler",
     ),
-    ("master", "POST", r"/api/v1"): (
+    ("master", "POST", r"(?:/master)?/api/v1"): (
         "tests.test_twin_v1_api:test_operator_bad_calls_get_the_answers_of_mesos",
         "/api/v1",
     ),
-    ("master", "GET", r"/api/v1"): (
+    ("master", "GET", r"(?:/master)?/api/v1"): (
         "tests.test_twin_v1_api:test_operator_bad_calls_get_the_answers_of_mesos",
         "/api/v1",
     ),

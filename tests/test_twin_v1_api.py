@@ -478,6 +478,12 @@ def test_master_operator_calls_have_the_v1_shapes(lab: Lab) -> None:
         assert watched["framework_id"] == {"value": sub.framework_id}
         assert watched["statuses"][-1]["state"] == "TASK_RUNNING"
         assert _operator(url, "GET_EXECUTORS") == {}
+        metrics = {m["name"]: m["value"] for m in _operator(url, "GET_METRICS")["metrics"]}
+        assert metrics["master/elected"] == 1.0 and metrics["master/tasks_running"] >= 1
+        roles = _operator(url, "GET_ROLES", "/master/api/v1")["roles"]
+        star = next(r for r in roles if r["name"] == "*")
+        assert {"value": sub.framework_id} in star["frameworks"]
+        assert _scalar(star["resources"], "cpus") >= 0.1
         state = _operator(url, "GET_STATE")
         assert set(state) == {"get_tasks", "get_executors", "get_frameworks", "get_agents"}
         assert state["get_agents"]["agents"][0]["agent_info"]["id"] == {"value": agent_id}

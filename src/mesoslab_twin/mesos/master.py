@@ -330,8 +330,10 @@ class Master:
             with self.lock:
                 if self.elected:
                     now = time.monotonic()
-                    self.cluster.expire(now)
+                    # streams first: a subscribed framework is seen now, however long
+                    # this loop was held up (else expire would count the stall against it)
                     self.scheduler_api.tick(now)
+                    self.cluster.expire(now)
 
     def abdicate(self, message: str) -> None:
         """Leave as Mesos does on a lost election or registry (EXIT(1)), but end the
@@ -364,8 +366,10 @@ class Master:
         router.add("GET", r"/", self._index)
         router.add("GET", r"/twin/log/replica", self._replica)
         router.add("POST", r"/twin/agent/(register|heartbeat)", self._agent_call)
-        router.add("GET,POST", r"/api/v1/scheduler", lambda r, m: self.scheduler_api.handle(r, m))
-        router.add("GET,POST", r"/api/v1", lambda r, m: self.operator_api.handle(r, m))
+        router.add(
+            "GET,POST", prefix + r"/api/v1/scheduler", lambda r, m: self.scheduler_api.handle(r, m)
+        )
+        router.add("GET,POST", prefix + r"/api/v1", lambda r, m: self.operator_api.handle(r, m))
         return router
 
     def _not_leading(self, request: Request) -> Reply | None:

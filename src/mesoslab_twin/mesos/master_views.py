@@ -185,11 +185,9 @@ def framework_json(cluster: Cluster, framework: Framework) -> dict[str, Any]:
     return data
 
 
-def roles(master: Master) -> dict[str, Any]:
-    """``/master/roles`` as Mesos 1.4 writes it (master/http.cpp ``roles()`` and its
-    ``model(name, weight, quota, role)``): with no role whitelist and no weights or quota
-    set, every role with a registered framework, in name order, each with its weight (1.0,
-    the default), the resources allocated to it and its frameworks' ids."""
+def role_usage(master: Master) -> list[tuple[str, list[Framework], Amounts]]:
+    """Every role with a registered framework, in name order: its frameworks and the
+    resources their tasks use."""
     by_role: dict[str, list[Framework]] = {}
     for framework in master.cluster.frameworks.values():
         by_role.setdefault(str(framework.info.get("role", "*")), []).append(framework)
@@ -199,15 +197,26 @@ def roles(master: Master) -> dict[str, Any]:
         for framework in by_role[name]:
             for task in framework.tasks.values():
                 used = used.plus(task.resources)
-        out.append(
+        out.append((name, by_role[name], used))
+    return out
+
+
+def roles(master: Master) -> dict[str, Any]:
+    """``/master/roles`` as Mesos 1.4 writes it (master/http.cpp ``roles()`` and its
+    ``model(name, weight, quota, role)``): with no role whitelist and no weights or quota
+    set, every role with a registered framework, in name order, each with its weight (1.0,
+    the default), the resources allocated to it and its frameworks' ids."""
+    return {
+        "roles": [
             {
                 "name": name,
                 "weight": 1.0,
                 "resources": used.to_json(),
-                "frameworks": [f.id for f in by_role[name]],
+                "frameworks": [f.id for f in frameworks],
             }
-        )
-    return {"roles": out}
+            for name, frameworks, used in role_usage(master)
+        ]
+    }
 
 
 def state(master: Master) -> dict[str, Any]:

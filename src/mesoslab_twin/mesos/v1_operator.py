@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mesoslab_twin.common.httpd import Reply, Request, json_reply, text_reply
 from mesoslab_twin.common.values import Amounts
-from mesoslab_twin.mesos import v1_http
+from mesoslab_twin.mesos import master_views, v1_http
 from mesoslab_twin.mesos import v1_json as v1
 from mesoslab_twin.mesos.master_model import Agent as AgentRecord
 from mesoslab_twin.mesos.master_model import Framework, Offer, Task
@@ -122,6 +122,8 @@ class MasterOperatorApi:
             "GET_TASKS": self.get_tasks,
             "GET_EXECUTORS": lambda: {},  # command tasks have no ExecutorInfo on the master
             "GET_STATE": self.get_state,
+            "GET_METRICS": self.get_metrics,
+            "GET_ROLES": self.get_roles,
         }
         with master.lock:
             return _dispatch(str(call.type), parts)
@@ -132,6 +134,28 @@ class MasterOperatorApi:
         if master.elected_time is not None:
             data["elected_time"] = master.elected_time
         return data
+
+    def get_metrics(self) -> dict[str, Any]:
+        values = master_views.metrics(self.master)
+        return {"metrics": [{"name": k, "value": v} for k, v in sorted(values.items())]}
+
+    def get_roles(self) -> dict[str, Any]:
+        """``Role`` messages (mesos.proto): name, weight, framework ids, allocated resources."""
+        return _compact(
+            {
+                "roles": [
+                    _compact(
+                        {
+                            "name": name,
+                            "weight": 1.0,
+                            "frameworks": [v1.value(f.id) for f in frameworks],
+                            "resources": v1.resources(used),
+                        }
+                    )
+                    for name, frameworks, used in master_views.role_usage(self.master)
+                ]
+            }
+        )
 
     def get_state(self) -> dict[str, Any]:
         return {
