@@ -289,11 +289,36 @@ def test_decline_is_honoured_for_refuse_seconds_and_revive_ends_it(lab: Lab) -> 
         assert call(lab.url, sub, "DECLINE", long).status == 202
         sub.none_for(of_type("OFFERS"), 2.0)
         assert call(lab.url, sub, "REVIVE").status == 202
-        _offer(sub)
+        revived = _offer(sub)
         assert call(lab.url, sub, "SUPPRESS").status == 202
         state = lab.state()
         mine = next(f for f in state["frameworks"] if f["id"] == sub.framework_id)
         assert len(mine["offers"]) == 1 and state["slaves"][0]["offered_resources"]["cpus"] == 2
+        unfiltered = {"offer_ids": [revived["id"]], "filters": {"refuse_seconds": 0}}
+        assert call(lab.url, sub, "DECLINE", unfiltered).status == 202
+        sub.none_for(of_type("OFFERS"), 2.0)  # suppressed: no offers, filter or not
+        assert call(lab.url, sub, "REVIVE").status == 202
+        _offer(sub)
+
+
+def test_a_framework_gone_longer_than_its_failover_timeout_is_removed(lab: Lab) -> None:
+    sub = subscribe(lab.url, _info("brief", failover_timeout=1.0))
+    sub.close()
+    sub.wait_end()
+    wait_until(
+        "the framework to be removed after its failover_timeout",
+        lambda: [f for f in lab.state()["completed_frameworks"] if f["id"] == sub.framework_id],
+        30,
+    )
+    again = subscribe(lab.url, _info("brief"), framework_id=sub.framework_id)
+    try:
+        assert again.seen[0] == {
+            "type": "ERROR",
+            "error": {"message": "Framework has been removed"},
+        }
+        again.wait_end()
+    finally:
+        again.close()
 
 
 def test_accept_checks_offers_and_resources(lab: Lab) -> None:
