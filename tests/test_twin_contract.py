@@ -217,6 +217,30 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         "/master/teardown",
     ),
     ("master", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
+    ("master", "POST", r"(?:/master)?/api/v1/scheduler"): (
+        "tests.test_twin_v1_api:test_bad_calls_get_the_answers_of_mesos",
+        "/api/v1/scheduler",
+    ),
+    ("master", "GET", r"(?:/master)?/api/v1/scheduler"): (
+        "tests.test_twin_v1_api:test_get_is_not_allowed_and_the_private_protocol_is_gone",
+        "/api/v1/scheduler",
+    ),
+    ("master", "POST", r"(?:/master)?/api/v1"): (
+        "tests.test_twin_v1_api:test_operator_bad_calls_get_the_answers_of_mesos",
+        "/api/v1",
+    ),
+    ("master", "GET", r"(?:/master)?/api/v1"): (
+        "tests.test_twin_v1_api:test_operator_bad_calls_get_the_answers_of_mesos",
+        "/api/v1",
+    ),
+    ("agent", "POST", r"(?:/slave\(1\))?/api/v1"): (
+        "tests.test_twin_v1_api:test_master_operator_calls_have_the_v1_shapes",
+        "/slave(1)/api/v1",
+    ),
+    ("agent", "GET", r"(?:/slave\(1\))?/api/v1"): (
+        "tests.test_twin_v1_api:test_operator_bad_calls_get_the_answers_of_mesos",
+        "/api/v1",
+    ),
     ("agent", "GET", r"(?:/slave\(1\))?/health"): ("test_agent_small_endpoints", "/health"),
     ("agent", "GET", r"(?:/slave\(1\))?/version"): ("test_agent_small_endpoints", "/version"),
     ("agent", "GET", r"(?:/slave\(1\))?/flags"): (
@@ -352,7 +376,6 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
 # asks the other masters' log replicas (test_twin_truth's replicated-log tests most of all).
 INTERNAL = {
     ("master", "POST", r"/twin/agent/(register|heartbeat)"),
-    ("master", "POST", r"/twin/scheduler/(register|poll|launch|kill|teardown)"),
     ("master", "GET", r"/twin/log/replica"),
 }
 

@@ -3,12 +3,19 @@
 Routes are regular expressions matched against the whole path. Every answer carries
 ``X-Mesoslab-Twin: emulation`` and ``Server: mesoslab-twin``, so nobody mistakes a twin
 for the real thing.
+
+A reply whose body is a :class:`Stream` is written with chunked transfer encoding, one chunk
+per :meth:`Stream.send`, by the request's own thread, until the stream is closed (by its
+producer, by the client going away, or by the server stopping).
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import re
+import select
+import socket
 import socketserver
 import sys
 import threading
@@ -52,6 +59,43 @@ class Request:
             return json.loads(self.body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadRequest(f"Failed to parse JSON: {exc}") from None
+
+
+class Stream:
+    """A response body written as it is produced (chunked), e.g. a RecordIO event stream.
+
+    The producer calls :meth:`send` and finally :meth:`close`; ``on_close`` runs once, in the
+    serving thread, after the last chunk, however the stream ended."""
+
+    _END = b""
+
+    def __init__(self, on_close: Callable[[], None] | None = None) -> None:
+        self._chunks: queue.Queue[bytes] = queue.Queue()
+        self._closed = threading.Event()
+        self.on_close = on_close
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def send(self, data: bytes) -> bool:
+        """Queue one chunk; False when the stream has ended."""
+        if self._closed.is_set() or not data:
+            return False
+        self._chunks.put(data)
+        return True
+
+    def close(self) -> None:
+        if not self._closed.is_set():
+            self._closed.set()
+            self._chunks.put(self._END)
+
+    def next_chunk(self, timeout: float) -> bytes | None:
+        """The next chunk, ``b""`` at the end, None when nothing came within ``timeout``."""
+        try:
+            return self._chunks.get(timeout=timeout)
+        except queue.Empty:
+            return self._END if self._closed.is_set() else None
 
 
 @dataclass
@@ -149,6 +193,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a bug in a handler: answer 500 and keep serving
             traceback.print_exc(file=sys.stderr)
             reply = text_reply("Internal error in the mesoslab twin\n", 500)
+        if isinstance(reply.body, Stream):
+            self._stream(reply, reply.body)
+            return
         data, headers = reply.encode()
         try:
             self.send_response(reply.status)
@@ -161,6 +208,50 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    def _stream(self, reply: Reply, stream: Stream) -> None:
+        self.server.streams.add(stream)
+        try:
+            self.send_response(reply.status)
+            self.send_header(TWIN_HEADER, TWIN_HEADER_VALUE)
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            if reply.content_type:
+                self.send_header("Content-Type", reply.content_type)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+            while True:
+                chunk = stream.next_chunk(0.2)
+                if chunk == b"":
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                    break
+                if chunk is None:
+                    if self._peer_gone():
+                        break
+                    continue
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+        except OSError:
+            pass  # the client went away
+        finally:
+            self.close_connection = True
+            self.server.streams.discard(stream)
+            stream.close()
+            if stream.on_close is not None:
+                stream.on_close()
+
+    def _peer_gone(self) -> bool:
+        """The client closed its side (a readable socket with nothing to read)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable:
+                return False
+            peeked: bytes = self.connection.recv(1, socket.MSG_PEEK)
+            return peeked == b""
+        except OSError:
+            return True
 
     do_GET = _serve
     do_POST = _serve
@@ -181,7 +272,14 @@ class TwinHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], router: Router) -> None:
         self.router = router
+        self.streams: set[Stream] = set()
         super().__init__(address, _Handler)
+
+    def shutdown(self) -> None:
+        """Stop serving; open streams end cleanly (their last chunk is written)."""
+        for stream in list(self.streams):
+            stream.close()
+        super().shutdown()
 
     def server_bind(self) -> None:
         # Skip HTTPServer's reverse DNS lookup of the bound address (slow on 127.0.0.x).

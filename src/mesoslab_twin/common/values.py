@@ -319,6 +319,13 @@ class Amounts:
                 data[name] = "{" + ", ".join(items) + "}"
         return data
 
+    def to_text(self) -> str:
+        """How Mesos 1.4 prints Resources in messages: ``cpus(*):1; ports(*):[31000-31000]``."""
+        parts = [f"{n}(*):{number(v)}" for n, v in sorted(self.scalars.items()) if v > 0]
+        parts += [f"{n}(*):{format_ranges(r)}" for n, r in sorted(self.ranges.items()) if r]
+        parts += [f"{n}(*):{{{','.join(i)}}}" for n, i in sorted(self.sets.items()) if i]
+        return "; ".join(parts)
+
     def to_wire(self) -> dict[str, Any]:
         """A JSON form that survives a round trip (ranges as lists) for the twin's own API."""
         return {

@@ -1,18 +1,14 @@
-"""The twin daemons' own HTTP API between each other (not a Mesos API).
+"""HTTP between the twin daemons, and their own API between agent and master.
 
-Real Mesos components talk libprocess messages; the twins use a few JSON calls instead:
+Real Mesos agents talk libprocess messages to the master; the twins use two JSON calls
+instead (no real agent talks to a twin master, so nothing public is lost):
 
 agent -> master   ``POST /twin/agent/register``   agent info + its tasks -> agent id
                   ``POST /twin/agent/heartbeat``  its tasks -> launches and kills to run
-framework -> master ``POST /twin/scheduler/register``  framework info -> framework id
-                  ``POST /twin/scheduler/poll``     offers + status updates since a sequence
-                  ``POST /twin/scheduler/launch``   tasks on an agent (checked against its
-                                                    free resources)
-                  ``POST /twin/scheduler/kill``     kill a task
-                  ``POST /twin/scheduler/teardown`` the framework is done
 
-A master that does not lead answers these like its other leader-only endpoints (307 to the
-leader, or 503), and the caller looks for the leader again.
+Frameworks use Mesos's public v1 scheduler API (:mod:`..mesos.scheduler`). A master that does
+not lead answers these like its other leader-only endpoints (307 to the leader, or 503), and
+the caller looks for the leader again.
 """
 
 from __future__ import annotations

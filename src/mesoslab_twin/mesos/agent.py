@@ -40,6 +40,7 @@ from mesoslab_twin.mesos.checkpoint import Checkpoint, SlaveInfo
 from mesoslab_twin.mesos.files import Files
 from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip
 from mesoslab_twin.mesos.tasks import Tasks, kill_orphans
+from mesoslab_twin.mesos.v1_operator import AgentOperatorApi
 
 log = logging.getLogger("mesoslab_twin.agent")
 
@@ -133,6 +134,7 @@ class Agent:
             raise Exit(str(exc)) from None
         self.checkpoint = Checkpoint(self.work_dir, self.shown_work_dir)
         self.agent_id = ""
+        self.operator_api = AgentOperatorApi(self)
         self.master_hostname = ""
         self.registered = False
         self.wake = threading.Event()
@@ -285,6 +287,7 @@ class Agent:
         router.add("GET", prefix + r"/flags", lambda r, m: json_reply({"flags": self.flags}))
         router.add("GET", prefix + r"/(?:state|state\.json)", self._state)
         router.add("GET", r"/metrics/snapshot", self._metrics)
+        router.add("GET,POST", prefix + r"/api/v1", lambda r, m: self.operator_api.handle(r, m))
         router.add("GET", r"/", self._index)
         Files(self._sandboxes).add_routes(router)
         return router

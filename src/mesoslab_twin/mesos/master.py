@@ -12,9 +12,10 @@ as Mesos does. Without ``--zk`` it leads alone once its own replica votes.
 Endpoints (each also without the ``/master`` prefix): ``/health``, ``/version``,
 ``/flags``, ``/metrics/snapshot``, ``/master/state``, ``/master/state-summary``,
 ``/master/slaves``, ``/master/frameworks``, ``/master/tasks``, ``/master/redirect``,
-``/master/teardown``; plus the twins' own ``/twin/...`` calls (:mod:`..common.wire`). A master
-that does not lead answers the cluster endpoints with 307 to ``//<leader host>:<port><path>``, or
-503 when no leader is known.
+``/master/teardown``, the v1 scheduler API ``/api/v1/scheduler`` (:mod:`.v1_scheduler`) and the
+v1 operator API ``/api/v1`` (:mod:`.v1_operator`); plus the twins' own ``/twin/...`` calls
+between master and agents (:mod:`..common.wire`). A master that does not lead answers the
+cluster endpoints with 307 to ``//<leader host>:<port><path>``, or 503 when no leader is known.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from mesoslab_twin.common.httpd import (
     Reply,
     Request,
     Router,
+    TwinHTTPServer,
     json_reply,
     serve,
     text_reply,
@@ -54,6 +56,8 @@ from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip, hostname_of,
 from mesoslab_twin.mesos.master_flags import MASTER_DEFAULTS
 from mesoslab_twin.mesos.master_state import Cluster
 from mesoslab_twin.mesos.replicated_log import EMPTY, VOTING, Replica, next_status
+from mesoslab_twin.mesos.v1_operator import MasterOperatorApi
+from mesoslab_twin.mesos.v1_scheduler import SchedulerApi
 
 log = logging.getLogger("mesoslab_twin.master")
 
@@ -93,6 +97,9 @@ class Master:
         self.replica_status = EMPTY
         self.voting = 0  # VOTING replicas that answered the last round, this one included
         self._replica_member: str | None = None
+        self.scheduler_api = SchedulerApi(self)
+        self.operator_api = MasterOperatorApi(self)
+        self.server: TwinHTTPServer | None = None
 
     # ------------------------------------------------------------------ identity
 
@@ -136,7 +143,7 @@ class Master:
             except Fatal as exc:
                 fatal(str(exc))
             except Exit as exc:
-                fail(str(exc))
+                self.abdicate(str(exc))
             if self.stopping.wait(0.25):
                 return
 
@@ -169,7 +176,7 @@ class Master:
             except Fatal as exc:
                 fatal(str(exc))
             except Exit as exc:
-                fail(str(exc))
+                self.abdicate(str(exc))
             except Exception:  # a bug must not silently end the election
                 log.exception("election loop failed; carrying on")
             zk.changed.wait(0.25)
@@ -322,7 +329,21 @@ class Master:
         while not self.stopping.wait(0.2):
             with self.lock:
                 if self.elected:
-                    self.cluster.expire(time.monotonic())
+                    now = time.monotonic()
+                    # streams first: a subscribed framework is seen now, however long
+                    # this loop was held up (else expire would count the stall against it)
+                    self.scheduler_api.tick(now)
+                    self.cluster.expire(now)
+
+    def abdicate(self, message: str) -> None:
+        """Leave as Mesos does on a lost election or registry (EXIT(1)), but end the
+        frameworks' streams cleanly first, so they look for the new leader at once."""
+        with self.lock:
+            self.scheduler_api.close_all()
+        deadline = time.monotonic() + 1.0
+        while self.server is not None and self.server.streams and time.monotonic() < deadline:
+            time.sleep(0.02)
+        fail(message)
 
     # ------------------------------------------------------------------ HTTP
 
@@ -345,7 +366,10 @@ class Master:
         router.add("GET", r"/", self._index)
         router.add("GET", r"/twin/log/replica", self._replica)
         router.add("POST", r"/twin/agent/(register|heartbeat)", self._agent_call)
-        router.add("POST", r"/twin/scheduler/(register|poll|launch|kill|teardown)", self._sched)
+        router.add(
+            "GET,POST", prefix + r"/api/v1/scheduler", lambda r, m: self.scheduler_api.handle(r, m)
+        )
+        router.add("GET,POST", prefix + r"/api/v1", lambda r, m: self.operator_api.handle(r, m))
         return router
 
     def _not_leading(self, request: Request) -> Reply | None:
@@ -395,9 +419,11 @@ class Master:
             if name in ("roles", "roles.json"):
                 return json_reply(master_views.roles(self))
             # Mesos 1.4 (master/http.cpp tasks): a limit or offset that is no number is
-            # ignored (TASK_LIMIT 100, offset 0); only order=asc sorts ascending
-            limit = _number(request.arg("limit"), 100)
-            offset = _number(request.arg("offset"), 0)
+            # ignored (TASK_LIMIT 100, offset 0); only order=asc sorts ascending. Both are
+            # read as int and kept as size_t (readonly_handler.cpp L1156-1157), so a
+            # negative one is huge: limit=-1 is every task (the Mesos CLI sends it)
+            limit = _size_t(_number(request.arg("limit"), 100))
+            offset = _size_t(_number(request.arg("offset"), 0))
             ascending = request.arg("order") == "asc"
             return json_reply(master_views.tasks(self, limit, offset, ascending))
 
@@ -496,53 +522,6 @@ class Master:
             answer["master_id"] = self.id
             return json_reply(answer)
 
-    def _sched(self, request: Request, match: Any) -> Reply:
-        redirect = self._not_leading(request)
-        if redirect is not None:
-            return redirect
-        body = request.json()
-        call = match.group(1)
-        now = time.monotonic()
-        with self.lock:
-            cluster = self.cluster
-            if call == "register":
-                try:
-                    framework_id, again = cluster.register_framework(body, now)
-                except KeyError:
-                    return json_reply({"message": "Framework has been removed"}, 410)
-                log.info(
-                    "%s framework %s (%s)",
-                    "Re-registered" if again else "Registered",
-                    framework_id,
-                    cluster.frameworks[framework_id].name,
-                )
-                return json_reply({"framework_id": framework_id, "master_id": self.id})
-            framework = cluster.frameworks.get(str(body.get("framework_id", "")))
-            if framework is None:
-                return json_reply({"message": "Framework is not registered"}, 404)
-            framework.last_seen = now
-            framework.active = framework.connected = True
-            if call == "poll":
-                since = int(body.get("since", 0) or 0)
-                updates = [u for seq, u in framework.events if seq > since]
-                reply: dict[str, Any] = {
-                    "master_id": self.id,
-                    "seq": cluster.seq,
-                    "updates": updates,
-                    "tasks": [t.last for t in framework.tasks.values() if t.last],
-                }
-                if body.get("offers", True):
-                    reply["offers"] = cluster.offers(framework)
-                return json_reply(reply)
-            if call == "launch":
-                cluster.launch(framework, str(body.get("agent_id", "")), body.get("tasks") or [])
-                return json_reply({"seq": cluster.seq})
-            if call == "kill":
-                cluster.kill(framework, str(body.get("task_id", "")))
-                return json_reply({})
-            cluster.teardown(framework)
-            return json_reply({})
-
 
 def _tables(state: dict[str, Any]) -> str:
     """The agents and frameworks tables of the page (no ports: the real UI shows none)."""
@@ -616,6 +595,7 @@ def run(root: Root, extra: list[str]) -> int:
         master.port,
         MESOS_VERSION,
     )
+    master.server = server
     master.start_log()
     if master.zk_url:
         try:
@@ -629,6 +609,10 @@ def run(root: Root, extra: list[str]) -> int:
     master.stopping.set()
     server.shutdown()
     return 0
+
+
+def _size_t(number: int) -> int:
+    return number if number >= 0 else number + 2**64
 
 
 def _number(text: str | None, default: int) -> int:

@@ -96,6 +96,40 @@ class Agent:
 
 
 @dataclass
+class Offer:
+    """Resources of one agent offered to one framework until it answers (or they are
+    rescinded)."""
+
+    id: str
+    framework_id: str
+    agent_id: str
+    hostname: str
+    resources: Amounts
+    created: float = field(default_factory=time.time)
+
+
+@dataclass
+class Refusal:
+    """A framework's filter on an agent: these resources (or fewer) are not offered to it
+    again before ``until`` (Filters.refuse_seconds of a DECLINE or ACCEPT)."""
+
+    resources: Amounts
+    until: float
+
+
+@dataclass
+class Unacked:
+    """A status update from an agent the framework has not acknowledged yet: sent again
+    with the same uuid until it is (as the agent's status update manager does)."""
+
+    uuid: str
+    task_id: str
+    update: dict[str, Any]
+    due: float
+    interval: float
+
+
+@dataclass
 class Framework:
     id: str
     info: dict[str, Any]  # name, user, hostname, webui_url, failover_timeout, role, ...
@@ -111,6 +145,17 @@ class Framework:
     events: deque[tuple[int, dict[str, Any]]] = field(
         default_factory=lambda: deque(maxlen=MAX_EVENTS)
     )
+    delivered: int = 0  # the last event sequence number sent to the framework
+    unacked: dict[str, Unacked] = field(default_factory=dict)  # by uuid
+    refused: dict[str, Refusal] = field(default_factory=dict)  # by agent id
+    suppressed: bool = False
+
+    @property
+    def partition_aware(self) -> bool:
+        return any(
+            (c.get("type") if isinstance(c, dict) else c) == "PARTITION_AWARE"
+            for c in self.info.get("capabilities", [])
+        )
 
     @property
     def name(self) -> str:

@@ -25,6 +25,7 @@ from mesoslab_twin.mesos.master_model import (
     TERMINAL_STATES,
     Agent,
     Framework,
+    Offer,
     Task,
     status,
 )
@@ -44,6 +45,9 @@ class Cluster:
             maxlen=int(flags.get("max_completed_frameworks", "50") or 50)
         )
         self.seq = 0
+        self.offers: dict[str, Offer] = {}  # outstanding, by offer id
+        self.rescinded: list[Offer] = []  # to tell their frameworks (RESCIND)
+        self.lost_agents: list[str] = []  # to tell every framework (FAILURE)
         self._next_agent = 0
         self._next_framework = 0
         self._next_offer = 0
@@ -63,6 +67,33 @@ class Cluster:
             if task.agent_id == agent_id and not task.terminal:
                 used = used.plus(task.resources)
         return used
+
+    def offered_on(self, agent_id: str) -> Amounts:
+        offered = Amounts()
+        for offer in self.offers.values():
+            if offer.agent_id == agent_id:
+                offered = offered.plus(offer.resources)
+        return offered
+
+    def new_offer(self, framework: Framework, agent: Agent, resources: Amounts) -> Offer:
+        self._next_offer += 1
+        offer = Offer(
+            id=f"{self.master_id}-O{self._next_offer}",
+            framework_id=framework.id,
+            agent_id=agent.id,
+            hostname=agent.hostname,
+            resources=resources,
+        )
+        self.offers[offer.id] = offer
+        return offer
+
+    def drop_offers(self, *, agent_id: str = "", framework_id: str = "", rescind: bool) -> None:
+        """Take back the outstanding offers of an agent or of a framework."""
+        for offer in list(self.offers.values()):
+            if offer.agent_id == agent_id or offer.framework_id == framework_id:
+                del self.offers[offer.id]
+                if rescind:
+                    self.rescinded.append(offer)
 
     def update(self, framework: Framework, task: Task, update: dict[str, Any]) -> None:
         """Apply a status update to a task and queue it for the framework."""
@@ -147,6 +178,8 @@ class Cluster:
 
     def remove_agent(self, agent: Agent, why: str, *, reason: str) -> None:
         self.agents.pop(agent.id, None)
+        self.drop_offers(agent_id=agent.id, rescind=True)
+        self.lost_agents.append(agent.id)
         self.removed_agents.add(agent.id)
         self.unreachable += 1
         for framework in list(self.frameworks.values()):
@@ -262,27 +295,18 @@ class Cluster:
         self.frameworks[fid] = framework
         return fid, not fresh
 
-    def offers(self, framework: Framework) -> list[dict[str, Any]]:
-        offers = []
-        for agent in self.agents.values():
-            if not agent.active:
-                continue
-            free = agent.total.minus(self.used_on(agent.id))
-            if free.scalars.get("cpus", 0) <= 0 and free.scalars.get("mem", 0) <= 0:
-                continue
-            self._next_offer += 1
-            offers.append(
-                {
-                    "id": f"{self.master_id}-O{self._next_offer}",
-                    "agent_id": agent.id,
-                    "hostname": agent.hostname,
-                    "resources": free.to_wire(),
-                    "attributes": [[k, v] for k, v in agent.attributes],
-                }
-            )
-        return offers
-
-    def launch(self, framework: Framework, agent_id: str, infos: list[dict[str, Any]]) -> None:
+    def launch(
+        self,
+        framework: Framework,
+        agent_id: str,
+        infos: list[dict[str, Any]],
+        offered: Amounts,
+        *,
+        invalid: str = "",
+    ) -> Amounts:
+        """Launch tasks (twin TaskInfos) on the resources of accepted offers; returns what
+        is left of them. ``invalid`` is why the offers were not valid (every task is then
+        lost, or dropped for a partition-aware framework, as in Mesos's Master::accept)."""
         agent = self.agents.get(agent_id)
         for info in infos:
             tid = str(info.get("task_id", ""))
@@ -296,23 +320,22 @@ class Cluster:
                 info=info,
             )
             problem: tuple[str, str, str] | None = None
-            if not tid or tid in framework.tasks:
-                problem = ("TASK_ERROR", "Task has duplicate ID", "REASON_TASK_INVALID")
-            elif agent is None or not agent.active:
+            if invalid or agent is None or not agent.active:
                 problem = (
-                    "TASK_LOST",
-                    "Task launched with invalid offers: the agent is not available",
+                    "TASK_DROPPED" if framework.partition_aware else "TASK_LOST",
+                    "Task launched with invalid offers: "
+                    + (invalid or f"Agent {agent_id} is not available"),
                     "REASON_INVALID_OFFERS",
                 )
-            else:
-                free = agent.total.minus(self.used_on(agent_id))
-                if not free.contains(resources):
-                    problem = (
-                        "TASK_ERROR",
-                        f"Task uses more resources {resources.to_json()} than available "
-                        f"{free.to_json()}",
-                        "REASON_TASK_INVALID",
-                    )
+            elif not tid or tid in framework.tasks:
+                problem = ("TASK_ERROR", f"Task has duplicate ID: {tid}", "REASON_TASK_INVALID")
+            elif not offered.contains(resources):
+                problem = (
+                    "TASK_ERROR",
+                    f"Total resources {resources.to_text()} required by task and its executor "
+                    f"is more than available {offered.to_text()}",
+                    "REASON_TASK_INVALID",
+                )
             if problem is not None:
                 state, message, reason = problem
                 self.update(
@@ -324,9 +347,11 @@ class Cluster:
                     framework.completed.append(task)
                 continue
             assert agent is not None
+            offered = offered.minus(resources)
             framework.tasks[tid] = task
             self.update(framework, task, status("TASK_STAGING", task_id=tid, agent_id=agent_id))
             agent.pending.append({"launch": {"framework": dict(framework.info), "task": info}})
+        return offered
 
     def kill(self, framework: Framework, task_id: str) -> None:
         task = framework.tasks.get(task_id)
@@ -370,6 +395,7 @@ class Cluster:
                 ),
             )
         self.frameworks.pop(framework.id, None)
+        self.drop_offers(framework_id=framework.id, rescind=False)
         framework.active = framework.connected = False
         framework.unregistered_time = time.time()
         self.completed_frameworks.append(framework)
@@ -382,8 +408,9 @@ class Cluster:
         )
         for agent in list(self.agents.values()):
             quiet = now - agent.last_seen
-            if quiet > DISCONNECTED_AFTER:
+            if quiet > DISCONNECTED_AFTER and agent.active:
                 agent.active = False
+                self.drop_offers(agent_id=agent.id, rescind=True)
             if quiet > removal:
                 self.remove_agent(agent, "health check timed out", reason="REASON_SLAVE_REMOVED")
         for framework in list(self.frameworks.values()):

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mesoslab_twin.common.values import Amounts, number, resources_by_role
-from mesoslab_twin.mesos.master_model import TERMINAL_STATES, Agent, Framework, Task
+from mesoslab_twin.mesos.master_model import TERMINAL_STATES, Agent, Framework, Offer, Task
 from mesoslab_twin.mesos.master_state import Cluster
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def agent_json(cluster: Cluster, agent: Agent) -> dict[str, Any]:
         {
             "resources": total.to_json(),
             "used_resources": used.to_json(),
-            "offered_resources": Amounts().to_json(),
+            "offered_resources": cluster.offered_on(agent.id).to_json(),
             "reserved_resources": {r: a.to_json() for r, a in roles.items() if r != "*"},
             "unreserved_resources": roles.get("*", Amounts()).to_json(),
             "attributes": _attributes(agent),
@@ -116,6 +116,24 @@ def _counts(tasks: list[Task]) -> dict[str, int]:
     return counts
 
 
+def _offered(cluster: Cluster, framework: Framework) -> Amounts:
+    offered = Amounts()
+    for offer in cluster.offers.values():
+        if offer.framework_id == framework.id:
+            offered = offered.plus(offer.resources)
+    return offered
+
+
+def offer_json(offer: Offer) -> dict[str, Any]:
+    """An outstanding offer as /master/state lists it (OfferWriter in Mesos 1.x)."""
+    return {
+        "id": offer.id,
+        "framework_id": offer.framework_id,
+        "slave_id": offer.agent_id,
+        "resources": offer.resources.to_json(),
+    }
+
+
 def framework_summary(cluster: Cluster, framework: Framework) -> dict[str, Any]:
     info = framework.info
     used = Amounts()
@@ -126,7 +144,7 @@ def framework_summary(cluster: Cluster, framework: Framework) -> dict[str, Any]:
         "name": framework.name,
         "pid": f"scheduler-{framework.id}@{info.get('hostname', '')}",
         "used_resources": used.to_json(),
-        "offered_resources": Amounts().to_json(),
+        "offered_resources": _offered(cluster, framework).to_json(),
         "capabilities": [
             c.get("type", c) if isinstance(c, dict) else c for c in info.get("capabilities", [])
         ],
@@ -154,7 +172,9 @@ def framework_json(cluster: Cluster, framework: Framework) -> dict[str, Any]:
             "tasks": [task_json(cluster, t) for t in framework.tasks.values()],
             "unreachable_tasks": [],
             "completed_tasks": [task_json(cluster, t) for t in framework.completed],
-            "offers": [],
+            "offers": [
+                offer_json(o) for o in cluster.offers.values() if o.framework_id == framework.id
+            ],
             "executors": [],
         }
     )
@@ -165,11 +185,9 @@ def framework_json(cluster: Cluster, framework: Framework) -> dict[str, Any]:
     return data
 
 
-def roles(master: Master) -> dict[str, Any]:
-    """``/master/roles`` as Mesos 1.4 writes it (master/http.cpp ``roles()`` and its
-    ``model(name, weight, quota, role)``): with no role whitelist and no weights or quota
-    set, every role with a registered framework, in name order, each with its weight (1.0,
-    the default), the resources allocated to it and its frameworks' ids."""
+def role_usage(master: Master) -> list[tuple[str, list[Framework], Amounts]]:
+    """Every role with a registered framework, in name order: its frameworks and the
+    resources their tasks use."""
     by_role: dict[str, list[Framework]] = {}
     for framework in master.cluster.frameworks.values():
         by_role.setdefault(str(framework.info.get("role", "*")), []).append(framework)
@@ -179,15 +197,26 @@ def roles(master: Master) -> dict[str, Any]:
         for framework in by_role[name]:
             for task in framework.tasks.values():
                 used = used.plus(task.resources)
-        out.append(
+        out.append((name, by_role[name], used))
+    return out
+
+
+def roles(master: Master) -> dict[str, Any]:
+    """``/master/roles`` as Mesos 1.4 writes it (master/http.cpp ``roles()`` and its
+    ``model(name, weight, quota, role)``): with no role whitelist and no weights or quota
+    set, every role with a registered framework, in name order, each with its weight (1.0,
+    the default), the resources allocated to it and its frameworks' ids."""
+    return {
+        "roles": [
             {
                 "name": name,
                 "weight": 1.0,
                 "resources": used.to_json(),
-                "frameworks": [f.id for f in by_role[name]],
+                "frameworks": [f.id for f in frameworks],
             }
-        )
-    return {"roles": out}
+            for name, frameworks, used in role_usage(master)
+        ]
+    }
 
 
 def state(master: Master) -> dict[str, Any]:
@@ -321,7 +350,9 @@ def metrics(master: Master) -> dict[str, float]:
         "master/frameworks_inactive": float(sum(1 for f in frameworks_ if not f.active)),
         "master/frameworks_connected": float(sum(1 for f in frameworks_ if f.connected)),
         "master/frameworks_disconnected": float(sum(1 for f in frameworks_ if not f.connected)),
-        "master/outstanding_offers": 0.0,
+        "master/outstanding_offers": float(len(cluster.offers)),
+        "master/messages_decline_offers": float(cluster.counters.get("messages_decline_offers", 0)),
+        "master/messages_launch_tasks": float(cluster.counters.get("messages_launch_tasks", 0)),
         "master/cpus_total": total.scalars.get("cpus", 0.0),
         "master/cpus_used": used.scalars.get("cpus", 0.0),
         "master/mem_total": total.scalars.get("mem", 0.0),
