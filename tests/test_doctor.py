@@ -86,7 +86,7 @@ def host(files: Path, **changes: object) -> Host:
 
 def lab(tmp_path: Path, **options: str) -> LabSpec:
     folder = tmp_path / "lab"
-    write_lab(folder, force=True, vagrantfile=None, **options)  # type: ignore[arg-type]
+    write_lab(folder, force=True, vagrantfile=None, check_addresses=False, **options)  # type: ignore[arg-type]
     return load_lab(folder)
 
 

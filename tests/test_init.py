@@ -68,6 +68,7 @@ def test_written_file_parses_to_exactly_the_options(
                 platform=platform,
                 packages=packages,
                 vagrantfile=vagrantfile,
+                check_addresses=False,
             )
         assert "--platform rehearsal" in str(err.value) and "--provider lxc" in str(err.value)
         assert not (tmp_path / "lab" / "lab.toml").exists()
@@ -80,6 +81,7 @@ def test_written_file_parses_to_exactly_the_options(
         platform=platform,
         packages=packages,
         vagrantfile=vagrantfile,
+        check_addresses=False,
     )
     spec = load_lab(tmp_path / "lab")  # the real reading path, from the file on disk
     assert spec == result.spec
@@ -157,7 +159,9 @@ def test_the_commented_mirrors_parse_when_uncommented() -> None:
 
 def test_strings_are_escaped(tmp_path: Path, vagrantfile: Path) -> None:
     path = 'local:/srv/rpms "quoted" \\ back'
-    result = write_lab(tmp_path, name="x", packages=path, vagrantfile=vagrantfile)
+    result = write_lab(
+        tmp_path, name="x", packages=path, vagrantfile=vagrantfile, check_addresses=False
+    )
     assert result.spec.packages.local_path == '/srv/rpms "quoted" \\ back'
 
 
@@ -167,50 +171,51 @@ def test_strings_are_escaped(tmp_path: Path, vagrantfile: Path) -> None:
 def test_refuses_to_overwrite_without_force(tmp_path: Path, vagrantfile: Path) -> None:
     (tmp_path / "lab.toml").write_text('name = "mine"\n')
     with pytest.raises(InitError) as err:
-        write_lab(tmp_path, vagrantfile=vagrantfile)
+        write_lab(tmp_path, vagrantfile=vagrantfile, check_addresses=False)
     assert "already exists" in str(err.value) and "--force" in str(err.value)
     assert (tmp_path / "lab.toml").read_text() == 'name = "mine"\n'
-    write_lab(tmp_path, force=True, preset="3m-3a", vagrantfile=vagrantfile)
+    write_lab(tmp_path, force=True, preset="3m-3a", vagrantfile=vagrantfile, check_addresses=False)
     assert load_lab(tmp_path).preset == "3m-3a"
 
 
 def test_creates_the_folder_and_names_the_lab_after_it(tmp_path: Path, vagrantfile: Path) -> None:
-    result = write_lab(tmp_path / "deep" / "My Lab 2", vagrantfile=vagrantfile)
+    folder = tmp_path / "deep" / "My Lab 2"
+    result = write_lab(folder, vagrantfile=vagrantfile, check_addresses=False)
     assert result.lab_file.is_file()
     assert result.spec.name == "My-Lab-2"
 
 
 def test_bad_name_is_refused_with_the_rule(tmp_path: Path, vagrantfile: Path) -> None:
     with pytest.raises(InitError, match="--name"):
-        write_lab(tmp_path, name="no spaces please", vagrantfile=vagrantfile)
+        write_lab(tmp_path, name="no spaces please", vagrantfile=vagrantfile, check_addresses=False)
 
 
 @pytest.mark.parametrize("bad", ["local", "local:", "nexus", "aventer:x", ""])
 def test_bad_packages_are_refused(tmp_path: Path, vagrantfile: Path, bad: str) -> None:
     with pytest.raises(InitError, match="local:PATH"):
-        write_lab(tmp_path, packages=bad or "x:", vagrantfile=vagrantfile)
+        write_lab(tmp_path, packages=bad or "x:", vagrantfile=vagrantfile, check_addresses=False)
 
 
 def test_copies_the_vagrantfile(tmp_path: Path, vagrantfile: Path) -> None:
     lab = tmp_path / "lab"
-    first = write_lab(lab, vagrantfile=vagrantfile)
+    first = write_lab(lab, vagrantfile=vagrantfile, check_addresses=False)
     assert first.vagrantfile_ok and "copied" in first.vagrantfile
     assert (lab / "Vagrantfile").read_bytes() == vagrantfile.read_bytes()
-    again = write_lab(lab, force=True, vagrantfile=vagrantfile)
+    again = write_lab(lab, force=True, vagrantfile=vagrantfile, check_addresses=False)
     assert "already" in again.vagrantfile
 
 
 def test_keeps_a_changed_vagrantfile_unless_forced(tmp_path: Path, vagrantfile: Path) -> None:
     (tmp_path / "Vagrantfile").write_text("# my own\n")
-    kept = write_lab(tmp_path, vagrantfile=vagrantfile)
+    kept = write_lab(tmp_path, vagrantfile=vagrantfile, check_addresses=False)
     assert "kept" in kept.vagrantfile and "--force" in kept.vagrantfile
     assert (tmp_path / "Vagrantfile").read_text() == "# my own\n"
-    write_lab(tmp_path, force=True, vagrantfile=vagrantfile)
+    write_lab(tmp_path, force=True, vagrantfile=vagrantfile, check_addresses=False)
     assert (tmp_path / "Vagrantfile").read_bytes() == vagrantfile.read_bytes()
 
 
 def test_the_checkout_root_uses_its_own_vagrantfile(vagrantfile: Path) -> None:
-    result = write_lab(vagrantfile.parent, vagrantfile=vagrantfile)
+    result = write_lab(vagrantfile.parent, vagrantfile=vagrantfile, check_addresses=False)
     assert result.vagrantfile_ok and "checkout" in result.vagrantfile
     assert vagrantfile.read_text().startswith("# generic")
 
