@@ -4,8 +4,10 @@
 #   sudo boxes/rehearsal-debian12/build.sh [--force] [OUTPUT.box]
 #
 # The box holds systemd, sshd, sudo, python3, curl, the `vagrant` user (password `vagrant`,
-# passwordless sudo, Vagrant's insecure public key) and Debian's ZooKeeper (installed,
-# disabled: the lessons enable it). See README.md beside this script.
+# passwordless sudo, Vagrant's insecure public key), Debian's ZooKeeper, Docker Engine and
+# Docker registry (installed, disabled: the lessons and the lab turn them on) and Docker
+# images built here from Debian packages (busybox, debian, python, nginx), as `docker save`
+# archives in /var/lib/mesoslab/images and in the registry's storage. See README.md.
 #
 # Environment:
 #   MIRROR      Debian mirror (default http://deb.debian.org/debian)
@@ -47,7 +49,13 @@ BASE_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,python3,curl,ca-cert
 # Installed with apt inside the new system (their maintainer scripts need /proc).
 # python3-kazoo: the twin Mesos daemons (src/mesoslab_twin) talk to ZooKeeper with it.
 # netcat-openbsd: `echo ruok | nc master1 2181`, ZooKeeper's four-letter words (lesson 1).
-EXTRA_PACKAGES=(default-jre-headless zookeeper zookeeperd python3-kazoo netcat-openbsd)
+# docker.io: Docker Engine for lessons 2, 7 and 9; docker-registry: the lab's registry (on
+# master1); busybox-static: the busybox image's one binary; apparmor: on a host with
+# AppArmor the node sees it enabled, and dockerd then needs apparmor_parser to load its
+# docker-default profile ("AppArmor enabled on system but the docker-default profile could
+# not be loaded"); where the kernel has no AppArmor it does nothing.
+EXTRA_PACKAGES=(default-jre-headless zookeeper zookeeperd python3-kazoo netcat-openbsd
+    docker.io docker-registry busybox-static apparmor)
 HOSTNAME_PLACEHOLDER=rehearsal
 
 log() { printf 'build.sh: %s\n' "$*"; }
@@ -176,6 +184,89 @@ umount "$ROOT/var/cache/apt/archives"
 umount "$ROOT/proc"
 MOUNTS=()
 
+# ---------------------------------------------------------------- Docker images, offline
+# Debian packages, not Docker Hub: a minbase layer (debian:bookworm), python3 on it
+# (python:3.11, python:3) and nginx-light on it (nginx:latest), and busybox-static alone
+# (busybox:latest). docker_images.py writes each as a `docker save` archive and into the
+# registry's storage; every image says in its labels that it was built here.
+IMAGES=$WORK/images
+image_root() { # NAME PACKAGE...: base + PACKAGES in $IMAGES/NAME, then its own layer
+    local name=$1
+    shift
+    cp -a "$IMAGES/base" "$IMAGES/$name-full"
+    mount -t proc proc "$IMAGES/$name-full/proc"
+    MOUNTS+=("$IMAGES/$name-full/proc")
+    mount --bind "$CACHE_DIR/apt" "$IMAGES/$name-full/var/cache/apt/archives"
+    MOUNTS+=("$IMAGES/$name-full/var/cache/apt/archives")
+    chroot "$IMAGES/$name-full" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        DEBIAN_FRONTEND=noninteractive sh -c \
+        "apt-get update -qq && apt-get install -y -qq --no-install-recommends $* >/dev/null"
+    umount "$IMAGES/$name-full/var/cache/apt/archives" "$IMAGES/$name-full/proc"
+    MOUNTS=("${MOUNTS[@]:0:${#MOUNTS[@]}-2}")
+}
+slim() { # ROOT: what an image does not need (package lists, caches, logs, policy-rc.d)
+    rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb \
+        "$1"/var/log/*.log "$1"/var/log/apt/* "$1"/tmp/* "$1"/usr/sbin/policy-rc.d
+}
+log "Docker images: debootstrap of the debian:$SUITE base layer"
+mkdir -p "$IMAGES"
+debootstrap --variant=minbase --arch="$ARCH" --cache-dir="$CACHE_DIR/debootstrap" \
+    "$SUITE" "$IMAGES/base" "$MIRROR" >/dev/null
+cp "$ROOT/etc/dpkg/dpkg.cfg.d/01-mesoslab-nodoc" "$IMAGES/base/etc/dpkg/dpkg.cfg.d/"
+cp "$ROOT/etc/apt/sources.list" "$IMAGES/base/etc/apt/sources.list"
+cp /etc/resolv.conf "$IMAGES/base/etc/resolv.conf" 2>/dev/null || true
+printf '#!/bin/sh\nexit 101\n' >"$IMAGES/base/usr/sbin/policy-rc.d"
+chmod 0755 "$IMAGES/base/usr/sbin/policy-rc.d"
+find "$IMAGES/base/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+rm -rf "$IMAGES"/base/usr/share/man/* "$IMAGES"/base/usr/share/info/* \
+    "$IMAGES"/base/usr/share/locale/*
+log "Docker images: python3 and nginx-light on the base"
+image_root python python3
+image_root nginx nginx-light
+ln -sf python3 "$IMAGES/python-full/usr/bin/python" # as the python image has it
+# as the nginx image does: the logs go to the container's output (`docker logs`)
+ln -sf /dev/stdout "$IMAGES/nginx-full/var/log/nginx/access.log"
+ln -sf /dev/stderr "$IMAGES/nginx-full/var/log/nginx/error.log"
+for root in base python-full nginx-full; do slim "$IMAGES/$root"; done
+: >"$IMAGES/base/etc/resolv.conf" # Docker writes the container's own
+python3 "$HERE/docker_images.py" diff "$IMAGES/base" "$IMAGES/python-full" "$IMAGES/python"
+python3 "$HERE/docker_images.py" diff "$IMAGES/base" "$IMAGES/nginx-full" "$IMAGES/nginx"
+mkdir -p "$IMAGES/busybox/bin" "$IMAGES/busybox/etc" "$IMAGES/busybox/tmp"
+chmod 1777 "$IMAGES/busybox/tmp"
+cp "$ROOT/bin/busybox" "$IMAGES/busybox/bin/busybox"
+for applet in $(chroot "$ROOT" /bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$IMAGES/busybox/bin/$applet"
+done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$IMAGES/busybox/etc/passwd"
+echo 'root:x:0:' >"$IMAGES/busybox/etc/group"
+
+# shellcheck disable=SC2016 # ${Version} is dpkg-query's field, not the shell's
+version_of() { chroot "$1" dpkg-query -W -f='${Version}' "$2"; }
+DOCKER_ARCH=$ARCH # Debian's and Docker's names agree for amd64 and arm64
+ARCHIVES=$ROOT/var/lib/mesoslab/images
+REGISTRY=$ROOT/var/lib/docker-registry
+LOCAL="org.mesoslab.built-locally=true"
+image() { python3 "$HERE/docker_images.py" image --arch "$DOCKER_ARCH" \
+    --archives "$ARCHIVES" --registry "$REGISTRY" --label "$LOCAL" "$@"; }
+image --layer "$IMAGES/busybox" --tag busybox:latest --cmd '["sh"]' --env PATH=/bin \
+    --label "org.opencontainers.image.description=busybox $(version_of "$ROOT" busybox-static) from Debian $SUITE, built locally by mesoslab's box recipe (no Docker Hub)"
+image --layer "$IMAGES/base" --tag "debian:$SUITE" --tag debian:latest --cmd '["bash"]' \
+    --label "org.opencontainers.image.description=Debian $SUITE minbase, built locally by mesoslab's box recipe (no Docker Hub)"
+image --layer "$IMAGES/base" --layer "$IMAGES/python" --tag python:3.11 --tag python:3 \
+    --tag python:latest --cmd '["python3"]' \
+    --label "org.opencontainers.image.description=Debian $SUITE python3 $(version_of "$IMAGES/python-full" python3), built locally by mesoslab's box recipe (no Docker Hub)"
+image --layer "$IMAGES/base" --layer "$IMAGES/nginx" --tag nginx:latest --tag nginx:1.22 \
+    --cmd '["nginx", "-g", "daemon off;"]' --expose 80/tcp --stop-signal SIGQUIT \
+    --label "org.opencontainers.image.description=Debian $SUITE nginx-light $(version_of "$IMAGES/nginx-full" nginx-light), built locally by mesoslab's box recipe (no Docker Hub)"
+cat >"$ARCHIVES/README" <<'README'
+Docker images built by mesoslab's box recipe from Debian packages (the lab has no Docker
+Hub): busybox, debian, python, nginx. Each NAME:TAG.tar is a `docker save` archive:
+  docker load -i NAME:TAG.tar        (docker.service does it as it starts)
+  mesos-slave --docker_registry=/var/lib/mesoslab/images   (Mesos's local puller reads them)
+The lab registry on master1 (:5000) serves the same images.
+README
+in_root chown -R docker-registry:docker-registry /var/lib/docker-registry
+
 log "configuring the vagrant user, sshd, systemd"
 in_root useradd --create-home --shell /bin/bash --user-group vagrant
 echo 'vagrant:vagrant' | in_root chpasswd
@@ -214,6 +305,14 @@ in_root systemctl enable ssh.service ssh-host-keys.service
 in_root systemctl enable systemd-networkd.service
 in_root systemctl mask systemd-networkd-wait-online.service
 in_root systemctl disable zookeeper.service 2>/dev/null || in_root systemctl disable zookeeper
+# Docker and the registry stay off until a lesson (Docker, lesson 2) or the lab (the
+# registry, on master1) turns them on. As Docker starts, the box's images are loaded.
+in_root systemctl disable docker.service docker.socket containerd.service docker-registry.service
+install -m 0755 "$HERE/mesoslab-load-images" "$ROOT/usr/local/sbin/mesoslab-load-images"
+install -D -m 0644 "$HERE/docker-images.conf" "$ROOT/etc/systemd/system/docker.service.d/mesoslab-images.conf"
+# Debian's registry config turns on htpasswd auth, which answers every request 401: the
+# lab's registry is plain HTTP without auth (the agents' dockerd trusts it as insecure).
+install -m 0644 "$HERE/registry-config.yml" "$ROOT/etc/docker/registry/config.yml"
 
 echo "$HOSTNAME_PLACEHOLDER" >"$ROOT/etc/hostname"
 cat >"$ROOT/etc/hosts" <<HOSTS
