@@ -8,6 +8,7 @@ temporary folders (``MESOSLAB_ROOT``), never into this machine's /etc.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from dataclasses import replace
@@ -249,6 +250,13 @@ def test_rehearsal_steps_for_real_into_a_root(
         ("master1", "tools"): "ok",
         ("master1", "twin-code"): "changed",
         ("master1", "twin-units"): "changed",
+        ("master1", "docker-config"): "changed",
+        ("master1", "registry"): "ok",  # a scratch root starts nothing
+    }
+    # the registry runs on master1, and Docker on every node trusts it by name and address
+    assert json.loads((root / "etc" / "docker" / "daemon.json").read_text()) == {
+        "insecure-registries": ["master1:5000", "10.0.3.11:5000"],
+        "registry-mirrors": ["http://master1:5000"],
     }
     assert (root / "etc" / "hosts").read_text() == (
         "127.0.0.1 localhost\n"

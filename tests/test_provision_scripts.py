@@ -132,6 +132,8 @@ def test_centos7_steps_in_order_for_each_channel(tmp_path: Path) -> None:
         "tools",
         "twin-code",
         "twin-units",
+        "docker-config",
+        "registry",
     ]
 
 

@@ -7,16 +7,30 @@ every node at ``/opt/mesoslab-twin/mesoslab_twin`` (the rehearsal counterpart of
 channel configured"), so changing the twin needs no new box. No time step:
 containers share the host's clock. Nothing is installed: lesson 1's rehearsal variant runs
 the twin's ``install.sh``, as the CentOS variant runs ``yum install``.
+
+The box carries Docker Engine (off until lesson 2) and Debian's Docker registry with the
+box's images in its storage: the lab registry runs on the first master, and every node's
+``/etc/docker/daemon.json`` trusts it (plain HTTP) and uses it as its Docker Hub mirror,
+so ``docker pull nginx`` works without the internet.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 from pathlib import Path
 
 from mesoslab.lab.spec import LabSpec
-from mesoslab.provision.steps import FileSync, ProvisionStep, SyncFile, hosts_step, script
+from mesoslab.provision.steps import (
+    CHANGED_MARK,
+    FileSync,
+    ProvisionStep,
+    SyncFile,
+    heredoc,
+    hosts_step,
+    script,
+)
 
 # Commands the lessons' command blocks and host checks run on a node.
 REQUIRED_TOOLS = ("sh", "sudo", "curl", "python3", "systemctl", "getent", "awk", "tee")
@@ -26,8 +40,88 @@ TWIN_PACKAGE = "mesoslab_twin"
 TWIN_DEST = f"{TWIN_PREFIX}/{TWIN_PACKAGE}"
 
 
+REGISTRY_PORT = 5000  # Debian docker-registry's `http.addr` (boxes/.../registry-config.yml)
+
+
 def rehearsal_steps(spec: LabSpec) -> list[ProvisionStep]:
-    return [hosts_step(spec), tools_step(), *twin_steps()]
+    return [hosts_step(spec), tools_step(), *twin_steps(), docker_config_step(spec),
+            registry_step(spec)]  # fmt: skip
+
+
+def registry_node(spec: LabSpec) -> str:
+    """The node that runs the lab registry: the first master (else the first node)."""
+    masters = [n.name for n in spec.nodes if "master" in n.roles]
+    return masters[0] if masters else spec.nodes[0].name
+
+
+def docker_daemon_config(spec: LabSpec) -> str:
+    """``/etc/docker/daemon.json`` of every node: the lab registry is trusted over plain
+    HTTP, by name and address, and mirrors Docker Hub (``docker pull nginx`` asks it)."""
+    name = registry_node(spec)
+    address = next(n.address for n in spec.nodes if n.name == name)
+    registries = [f"{name}:{REGISTRY_PORT}", f"{address}:{REGISTRY_PORT}"]
+    doc = {"insecure-registries": registries, "registry-mirrors": [f"http://{registries[0]}"]}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def docker_config_step(spec: LabSpec) -> ProvisionStep:
+    body = f"""
+mkdir -p "$root/etc/docker"
+new=$(mktemp)
+trap 'rm -f "$new"' EXIT
+cat > "$new" {heredoc(docker_daemon_config(spec).rstrip(chr(10)))}
+if cmp -s "$new" "$root/etc/docker/daemon.json" 2>/dev/null; then
+  echo "/etc/docker/daemon.json trusts the lab registry"
+else
+  cat "$new" > "$root/etc/docker/daemon.json"
+  echo "/etc/docker/daemon.json now trusts the lab registry (Docker reads it when it starts)"
+  echo {CHANGED_MARK}
+fi
+"""
+    return ProvisionStep(
+        id="docker-config",
+        title=f"Docker trusts the lab registry on {registry_node(spec)}:{REGISTRY_PORT}",
+        script=script(body),
+    )
+
+
+def registry_step(spec: LabSpec) -> ProvisionStep:
+    """Start the lab registry on its node (on a scratch root: only say so)."""
+    node = registry_node(spec)
+    body = f"""
+if [ "$MESOSLAB_NODE" != {node} ]; then
+  echo "the lab registry runs on {node}"
+  exit 0
+fi
+if [ -n "$root" ]; then
+  echo "would start docker-registry (not on a scratch root)"
+  exit 0
+fi
+if ! systemctl cat docker-registry.service >/dev/null 2>&1; then
+  echo "this box has no docker-registry: rebuild it with mesoslab box build" >&2
+  exit 1
+fi
+if ! systemctl is-enabled --quiet docker-registry || ! systemctl is-active --quiet docker-registry
+then
+  systemctl enable --now docker-registry
+  echo {CHANGED_MARK}
+fi
+i=0
+until curl -fsS -o /dev/null http://127.0.0.1:{REGISTRY_PORT}/v2/; do
+  i=$((i + 1))
+  if [ "$i" -ge 100 ]; then
+    echo "docker-registry is not answering: see journalctl -u docker-registry" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+echo "the lab registry answers on {node}:{REGISTRY_PORT} ($(curl -fsS http://127.0.0.1:{REGISTRY_PORT}/v2/_catalog))"
+"""
+    return ProvisionStep(
+        id="registry",
+        title=f"The lab's Docker registry on {node}:{REGISTRY_PORT}",
+        script=script(body),
+    )
 
 
 def tools_step(tools: tuple[str, ...] = REQUIRED_TOOLS) -> ProvisionStep:
