@@ -346,3 +346,51 @@ def test_the_doctor_imports_no_rendering() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+# ------------------------------------------------------------- containers in the nodes
+
+V2_MOUNTS = "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec 0 0\n"
+HYBRID_MOUNTS = (
+    "tmpfs /sys/fs/cgroup tmpfs ro,nosuid,nodev,noexec,mode=755 0 0\n"
+    "cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,noexec 0 0\n"
+    "cgroup /sys/fs/cgroup/memory cgroup rw,nosuid,nodev,noexec,memory 0 0\n"
+)
+
+
+def test_cgroup_mode_and_apparmor_are_read_from_the_kernels_files(tmp_path: Path) -> None:
+    from mesoslab.lab.doctor.gather import apparmor_enabled, cgroup_mode
+
+    mounts = tmp_path / "mounts"
+    for text, mode in ((V2_MOUNTS, "v2"), (HYBRID_MOUNTS, "hybrid"), ("proc /proc proc 0 0\n", "")):
+        mounts.write_text(text)
+        assert cgroup_mode(mounts) == mode
+    mounts.write_text(HYBRID_MOUNTS.replace("/sys/fs/cgroup/unified", "/elsewhere"))
+    assert cgroup_mode(mounts) == "v1"
+    enabled = tmp_path / "module" / "apparmor" / "parameters" / "enabled"
+    assert apparmor_enabled(enabled) is False  # no apparmor module at all
+    enabled.parent.mkdir(parents=True)
+    enabled.write_text("Y\n")
+    assert apparmor_enabled(enabled) is True
+    enabled.write_text("N\n")
+    assert apparmor_enabled(enabled) is False
+
+
+def test_a_stock_debian_host_is_told_what_docker_in_the_nodes_needs(
+    tmp_path: Path, files: Path
+) -> None:
+    spec = lab(tmp_path, provider="lxc", platform="rehearsal")
+    mounts, enabled = files / "mounts", files / "apparmor-enabled"
+    title = "Containers in the LXC nodes"
+    mounts.write_text(HYBRID_MOUNTS)  # as measured here: v1 (hybrid), no AppArmor
+    enabled.write_text("N\n")
+    measured = by_title(run_doctor(spec, host(files, mounts=mounts, apparmor=enabled)))[title]
+    assert measured.status == OK and "cgroups hybrid, AppArmor off" in measured.detail
+    assert "cgroup:mixed:force" in measured.detail
+    mounts.write_text(V2_MOUNTS)  # Debian 12's default: cgroup v2 and AppArmor on
+    enabled.write_text("Y\n")
+    stock = by_title(run_doctor(spec, host(files, mounts=mounts, apparmor=enabled)))[title]
+    assert stock.status == WARN
+    assert "cgroups v2" in stock.detail and "needs cgroups v1" in stock.detail
+    assert "AppArmor is on" in stock.detail and "allow_nesting" in stock.detail
+    assert "not measured" in stock.detail and "README.md" in stock.fix

@@ -12,6 +12,7 @@ from mesoslab.lab.doctor.providers import (
     bridge_finding,
     check_providers,
     hostonly_finding,
+    nested_containers_finding,
     provider_finding,
     virtualization_finding,
 )
@@ -58,6 +59,7 @@ def assess(spec: LabSpec | None, facts: Facts) -> list[Finding]:
         spec is None and facts.host.system == "Linux" and facts.cmd("lxc-create").found
     ):
         findings.append(bridge_finding(spec, facts))
+        findings.append(nested_containers_finding(facts))
     if spec is not None and facts.clashes is not None:
         findings.append(_addresses(spec, facts.clashes))
     if spec is not None and facts.cmd("vagrant").ok:

@@ -41,6 +41,8 @@ class Host:
     vboxdrv: Path = Path("/dev/vboxdrv")
     sys_module: Path = Path("/sys/module")
     bridge: str = "lxcbr0"  # the lxc-net bridge the containers attach to
+    mounts: Path = Path("/proc/self/mounts")  # how /sys/fs/cgroup is mounted: v1, hybrid, v2
+    apparmor: Path = Path("/sys/module/apparmor/parameters/enabled")  # "Y" when it is on
     is_root: bool = field(default_factory=lambda: os.geteuid() == 0)
     path: str | None = None  # PATH for finding commands (None: this process's PATH)
     timeout: float = 5.0  # per command
@@ -92,6 +94,8 @@ class Facts:
     lab_dir: Path | None = None  # the folder asked about (None: none given, none found)
     lab_error: str = ""  # why its lab.toml could not be read
     clashes: list[AddressClash] | None = None  # who holds the lab's addresses; None: not asked
+    cgroups: str = ""  # "v1", "hybrid" or "v2" (unified); "": unknown
+    apparmor: bool | None = None  # the kernel's AppArmor is on; None: unknown
 
     def cmd(self, name: str) -> Command:
         return self.commands.get(name, Command((name,), found=False, error="not probed"))

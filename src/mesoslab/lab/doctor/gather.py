@@ -119,6 +119,9 @@ def gather(spec: LabSpec | None, host: Host | None = None, lab_dir: Path | None 
     place = lab_dir or (spec.directory if spec is not None else Path.cwd())
     facts.disk_path, facts.disk_free = _disk_free(place)
     facts.vbox_ranges, facts.vbox_ranges_source = read_vbox_ranges(host.networks_conf)
+    if host.system == "Linux":
+        facts.cgroups = cgroup_mode(host.mounts)
+        facts.apparmor = apparmor_enabled(host.apparmor)
     if host.system == "Darwin":
         hv = facts.cmd("hv_support")
         hardware = hv.ok and hv.output.strip() == "1"
@@ -135,6 +138,37 @@ def _clashes(spec: LabSpec, host: Host) -> list[AddressClash]:
         return done.output if done.ok else None
 
     return find_clashes(spec, run=run)
+
+
+def cgroup_mode(mounts: Path) -> str:
+    """How the cgroup file systems are mounted, from a /proc/mounts-style file: "v2" (one
+    cgroup2 at /sys/fs/cgroup, Debian 12's default), "hybrid" (v1 controllers, cgroup2 at
+    /sys/fs/cgroup/unified), "v1", or "" when it cannot tell."""
+    try:
+        lines = mounts.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    types = {}
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 3:
+            types[fields[1]] = fields[2]
+    root = types.get("/sys/fs/cgroup")
+    if root == "cgroup2":
+        return "v2"
+    if root is None and not any(t == "cgroup" for t in types.values()):
+        return ""
+    return "hybrid" if types.get("/sys/fs/cgroup/unified") == "cgroup2" else "v1"
+
+
+def apparmor_enabled(path: Path) -> bool | None:
+    """The kernel's AppArmor switch ("Y"/"N"); False when the kernel has none at all."""
+    try:
+        return path.read_text().strip().upper().startswith("Y")
+    except FileNotFoundError:
+        return False if not path.parent.parent.exists() else None
+    except OSError:
+        return None
 
 
 def read_meminfo(path: Path) -> tuple[int | None, str]:

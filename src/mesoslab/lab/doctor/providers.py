@@ -287,3 +287,43 @@ def bridge_finding(spec: LabSpec | None, facts: Facts) -> Finding:
             f'set in lab.toml [network]: gateway = "{bridge.ip}"',
         )
     return Finding(OK, title, f"up, {bridge}; the lab's subnet {subnet} fits")
+
+
+NESTED_TITLE = "Containers in the LXC nodes"
+NESTED_README = "boxes/rehearsal-debian12/README.md (Docker in the nodes)"
+
+
+def nested_containers_finding(facts: Facts) -> Finding:
+    """What Docker (and an emulated unified containerizer) inside the rehearsal nodes gets
+    from this host. Measured on a cgroup-v1 (hybrid) host without AppArmor; a stock Debian
+    12 host has cgroup v2 and AppArmor, which were not measured: the finding says so."""
+    mode, apparmor = facts.cgroups, facts.apparmor
+    if not mode:
+        return Finding(WARN, NESTED_TITLE, "cannot tell how cgroups are mounted here")
+    notes: list[str] = []
+    if mode == "v2":
+        notes.append(
+            "cgroups v2 (unified): Docker 20.10 in the nodes supports it, but this was not "
+            "measured with mesoslab; released Mesos (1.11 and older) needs cgroups v1, so on "
+            "this host lessons 7 and 9 run on the rehearsal lab's emulation only"
+        )
+    if apparmor:
+        notes.append(
+            "AppArmor is on: the nodes need vagrant-lxc's nesting profile (its default "
+            "lxc.apparmor.allow_nesting = 1) and the box's apparmor package for Docker's "
+            "docker-default profile (not measured with mesoslab)"
+        )
+    if notes:
+        return Finding(
+            WARN,
+            NESTED_TITLE,
+            "; ".join(notes),
+            f"if `docker run` fails in a node, see {NESTED_README}",
+        )
+    how = "AppArmor off" if apparmor is False else "AppArmor unknown"
+    return Finding(
+        OK,
+        NESTED_TITLE,
+        f"cgroups {mode}, {how}: Docker runs in the nodes (measured); CPU limits through "
+        "the Vagrantfile's lxc.mount.auto = cgroup:mixed:force",
+    )
