@@ -10,6 +10,7 @@ lesson with a wrong command is caught with the failing check and what it observe
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -173,3 +174,70 @@ def test_a_wrong_port_range_in_lesson_3_is_caught(lab: Path, tmp_path: Path) -> 
     assert observed and "22000" in observed[0], blocks[2]
     assert 3 not in blocks  # later steps build on this one: not run
     assert "✘ lesson-3: 1/4 step(s) ok" in out.stdout
+
+
+def _on(lab: Path, node: str, command: str, timeout: float = 300) -> str:
+    # like ssh, `mesoslab ssh NODE -- ARGS` hands the node's shell one line: quote it
+    out = mesoslab(lab, "ssh", node, "--", f"sudo sh -c {shlex.quote(command)}", timeout=timeout)
+    assert out.returncode == 0, f"{command}\n{_tail(out)}"
+    return out.stdout
+
+
+def test_real_docker_runs_the_boxs_images_and_the_lab_registry_serves_them(lab: Path) -> None:
+    """Docker Engine in a node, as the box carries it: off until turned on, then with the
+    box's locally built images loaded; a container with a CPU limit (the Vagrantfile's
+    cgroup mount) publishes a port the host reaches; the lab registry on master1 serves the
+    same images, plain HTTP, to a node's dockerd that trusts it and uses it as its Docker
+    Hub mirror. On master1: lesson 2 puts Docker (its stand-in, for now) on the agents."""
+    import httpx
+
+    from mesoslab.lab.spec import load_lab
+
+    master = next(n for n in load_lab(lab).nodes if n.name == "master1")
+    state = _on(lab, "master1", "systemctl is-enabled docker.service || true")
+    assert state.strip().splitlines()[-1] == "disabled", state  # off until a lesson turns it on
+    _on(lab, "master1", "systemctl enable --now docker")
+    # the loader unit ran when Docker started: every image of the box is there, labelled
+    images = _on(lab, "master1", "docker images --format '{{.Repository}}:{{.Tag}}'")
+    for name in ("busybox:latest", "debian:bookworm", "python:3.11", "python:3", "nginx:latest"):
+        assert name in images.split(), images
+    labels = "{{index .Config.Labels \"org.mesoslab.built-locally\"}}"
+    label = _on(lab, "master1", f"docker inspect -f '{labels}' nginx")
+    assert label.strip() == "true", label
+    assert _on(lab, "master1", "docker run --rm busybox echo hi").strip().endswith("hi")
+    version = _on(
+        lab, "master1", "docker run --rm python:3 python -c 'import sys; print(sys.version_info)'"
+    )
+    assert "major=3, minor=11" in version, version
+    # a CPU and memory limit (cgroup:mixed:force) on a web server the host reaches
+    _on(
+        lab,
+        "master1",
+        "docker rm -f lab-web >/dev/null 2>&1; "
+        "docker run -d --name lab-web --cpus 0.5 --memory 64m -p 31080:80 nginx",
+    )
+    quota = _on(lab, "master1", "docker inspect -f '{{.HostConfig.NanoCpus}}' lab-web")
+    assert quota.strip() == "500000000", quota
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            page = httpx.get(f"http://{master.address}:31080/", timeout=2)
+            break
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "nginx in Docker did not answer on :31080"
+            time.sleep(0.2)
+    assert page.status_code == 200 and "Welcome to nginx" in page.text, page.text[:300]
+    logs = _on(lab, "master1", "docker logs lab-web 2>&1")
+    assert "GET / HTTP/1.1" in logs, logs  # access.log goes to the container's output
+    _on(lab, "master1", "docker rm -f lab-web")
+    # the lab registry, from the host: plain HTTP, no auth, the images in its catalog
+    catalog = httpx.get(f"http://{master.address}:5000/v2/_catalog", timeout=5).json()
+    assert {"busybox", "nginx", "python", "library/nginx"} <= set(catalog["repositories"])
+    tags = httpx.get(f"http://{master.address}:5000/v2/python/tags/list", timeout=5).json()
+    assert sorted(tags["tags"]) == ["3", "3.11", "latest"]
+    # dockerd pulls from it by name, and as its Docker Hub mirror
+    _on(lab, "master1", "docker rmi busybox master1:5000/busybox >/dev/null 2>&1; true")
+    _on(lab, "master1", "docker pull master1:5000/busybox:latest && docker pull busybox")
+    images = _on(lab, "master1", "docker images --format '{{.Repository}}:{{.Tag}}'")
+    assert {"master1:5000/busybox:latest", "busybox:latest"} <= set(images.split()), images
+    _on(lab, "master1", "systemctl disable --now docker docker.socket")
