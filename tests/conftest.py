@@ -22,8 +22,11 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
 
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Progress files go to a temp folder, never to the developer's home."""
+    """Progress files, class membership and class databases go to temp folders, never to
+    the developer's home."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
     monkeypatch.delenv("MESOSLAB_INVENTORY", raising=False)
     monkeypatch.delenv("MESOSLAB_LESSONS", raising=False)
 
