@@ -10,7 +10,8 @@ import pytest
 
 from tests.support.paths import FIXTURES
 
-pytest_plugins = ["tests.support.lxc"]  # the lxc_box fixture of the real LXC lab tests
+# the lxc_box fixture of the real LXC lab tests; the classroom tests' learners fixture
+pytest_plugins = ["tests.support.lxc", "tests.support.classroom"]
 
 # The tests stop Vagrant stand-ins with SIGINT, as mesoslab stops Vagrant. A test run started in
 # the background (`cmd &`, nohup) inherits SIGINT ignored, and a child that starts with it

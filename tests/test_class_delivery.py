@@ -4,7 +4,7 @@ against the real server, killed and restarted on either side."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +20,11 @@ def server(tmp_path: Path) -> Iterator[ClassServer]:
 
 
 def test_a_sender_killed_mid_send_loses_nothing_and_duplicates_nothing(
-    server: ClassServer, tmp_path: Path
+    server: ClassServer, learners: Callable[[str], LearnerHome]
 ) -> None:
     proxy = HoldingProxy(server.port)
     try:
-        alice = LearnerHome("alice", tmp_path / "alice")
+        alice = learners("alice")
         alice.join(proxy.url, server.code)
         queued = {e.id for e in alice.queue(30)}
         proxy.hold.set()  # the server gets the events; its answer never comes back
@@ -46,19 +46,19 @@ def test_a_sender_killed_mid_send_loses_nothing_and_duplicates_nothing(
 
 
 def test_a_server_killed_and_restarted_gets_every_learners_queue(
-    server: ClassServer, tmp_path: Path
+    server: ClassServer, learners: Callable[[str], LearnerHome]
 ) -> None:
-    learners = [LearnerHome(name, tmp_path / name) for name in ("alice", "bob", "carol")]
-    for learner in learners:
+    people = [learners(name) for name in ("alice", "bob", "carol")]
+    for learner in people:
         learner.join(server.url, server.code)
     server.stop(kill=True)
-    queued = {learner.name: {e.id for e in learner.queue(20)} for learner in learners}
+    queued = {learner.name: {e.id for e in learner.queue(20)} for learner in people}
     senders = [
         learner.start("class", "send", "--max-backoff", "1", "--timeout", "120")
-        for learner in learners
+        for learner in people
     ]
     try:
-        for learner in learners:  # each tried while the server was down, and kept its queue
+        for learner in people:  # each tried while the server was down, and kept its queue
             stats = wait_for(
                 lambda learner=learner: (s := learner.stats()).last_error and s,
                 30,
@@ -72,7 +72,7 @@ def test_a_server_killed_and_restarted_gets_every_learners_queue(
         for sender in senders:
             if sender.poll() is None:
                 sender.kill()
-    for learner in learners:
+    for learner in people:
         ids = server.event_ids(learner.name)
         assert len(ids) == 20 and set(ids) == queued[learner.name], learner.name
         stats = learner.stats()
@@ -80,9 +80,9 @@ def test_a_server_killed_and_restarted_gets_every_learners_queue(
 
 
 def test_status_shows_what_is_queued_and_the_last_error(
-    server: ClassServer, tmp_path: Path
+    server: ClassServer, learners: Callable[[str], LearnerHome]
 ) -> None:
-    alice = LearnerHome("alice", tmp_path / "alice")
+    alice = learners("alice")
     alice.join(server.url, server.code)
     alice.queue(3)
     server.stop()
@@ -97,9 +97,9 @@ def test_status_shows_what_is_queued_and_the_last_error(
 
 
 def test_join_stores_the_token_private_and_leave_forgets_it(
-    server: ClassServer, tmp_path: Path
+    server: ClassServer, tmp_path: Path, learners: Callable[[str], LearnerHome]
 ) -> None:
-    alice = LearnerHome("alice", tmp_path / "alice")
+    alice = learners("alice")
     alice.join(server.url, server.code)
     membership = tmp_path / "alice" / "config" / "mesoslab" / "class.json"
     assert (membership.stat().st_mode & 0o777) == 0o600
@@ -115,8 +115,10 @@ def test_join_stores_the_token_private_and_leave_forgets_it(
     assert status.returncode == 2 and "not joined" in status.stderr
 
 
-def test_a_wrong_code_is_a_clear_error(server: ClassServer, tmp_path: Path) -> None:
-    alice = LearnerHome("alice", tmp_path / "alice")
+def test_a_wrong_code_is_a_clear_error(
+    server: ClassServer, learners: Callable[[str], LearnerHome]
+) -> None:
+    alice = learners("alice")
     out = alice.mesoslab("class", "join", server.url, "--code", "NOPE22", "--name", "alice")
     assert out.returncode == 2 and "wrong class code" in out.stderr
     unreachable = alice.mesoslab(

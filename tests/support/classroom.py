@@ -12,15 +12,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 from mesoslab.ops.classroom.events import Event, verify_event
 from mesoslab.ops.classroom.outbox import Outbox, OutboxStats
+from mesoslab.ops.classroom.sender import lock_holder
 from mesoslab.ops.classroom.store import ClassStore
 from tests.support.ports import free_port
 
@@ -200,6 +202,32 @@ class LearnerHome:
     def stats(self) -> OutboxStats:
         with Outbox(self.outbox_path) as box:
             return box.stats()
+
+    def sender_pid(self) -> int | None:
+        return lock_holder(self.home / "state" / "mesoslab" / "class-sender.lock")
+
+    def stop_sender(self) -> None:
+        """End a detached sender this learner's commands started (it would retry for an
+        hour against a server the test has stopped)."""
+        pid = self.sender_pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def learners(tmp_path: Path) -> Iterator[Callable[[str], LearnerHome]]:
+    """Make learners (``learners("alice")``); their detached senders end with the test."""
+    made: list[LearnerHome] = []
+
+    def make(name: str) -> LearnerHome:
+        learner = LearnerHome(name, tmp_path / name)
+        made.append(learner)
+        return learner
+
+    yield make
+    for learner in made:
+        learner.stop_sender()
 
 
 class HoldingProxy:

@@ -165,6 +165,11 @@ def migrate(db: sqlite3.Connection) -> int:
 def _apply(db: sqlite3.Connection, learner_id: int, event: dict[str, Any], received: str) -> None:
     """What one stored event changes in a learner's step outcomes and position."""
     lesson, step, kind = event.get("lesson"), event.get("step"), event["kind"]
+    if kind == "verify" and step is None and event["data"]["steps"]:
+        # a whole-lesson verify: the learner is at its first failing step (else its last)
+        steps = event["data"]["steps"]
+        failing = [s["step"] for s in steps if s["status"] == "fail"]
+        step = min(failing) if failing else max(s["step"] for s in steps)
     if lesson is not None and step is not None:
         db.execute(
             "UPDATE learners SET lesson = ?, step = ? WHERE id = ?", (lesson, step, learner_id)
