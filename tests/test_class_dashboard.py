@@ -17,17 +17,16 @@ import pytest
 from tests.support.classroom import ClassServer, LearnerHome, wait_for
 from tests.support.fixture_server import FakeLab
 from tests.support.lesson3_cluster import CUSTOM, DEFAULT, Lesson3Cluster, write_inventory
+from tests.support.prerequisites import missing
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
-    reason="needs Debian's chromium and chromium-driver (./dev installs them)",
-)
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        missing("needs Debian's chromium and chromium-driver (./dev installs them)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
