@@ -5,14 +5,15 @@ get a clear 4xx and store nothing; a replayed event is kept once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from mesoslab.ops.classroom.events import MAX_BODY_BYTES, verify_event
-from tests.support.classroom import ClassServer
+from tests.support.classroom import ClassServer, LearnerHome
 
 
 @pytest.fixture
@@ -67,8 +68,6 @@ def test_joining_needs_the_code_and_a_free_name(server: ClassServer) -> None:
 
 
 def test_a_rotated_or_closed_code_lets_nobody_in(server: ClassServer, tmp_path: Path) -> None:
-    from tests.support.classroom import LearnerHome
-
     instructor = LearnerHome("instructor", server.home)  # the instructor's XDG folders
     old = server.code
     rotated = instructor.mesoslab("class", "code", "rotate")
@@ -242,3 +241,78 @@ def test_a_learner_that_left_cannot_post(server: ClassServer) -> None:
     assert left.status_code == 200
     assert post(server, token, {"events": [an_event()]}).status_code == 401
     assert server.state()["learners"][0]["left"] is True
+
+
+def test_serve_with_tls_and_a_learner_joins_over_https(
+    tmp_path: Path, learners: Callable[[str], LearnerHome]
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    srv = ClassServer(tmp_path / "tls", args=("--tls-cert", str(cert), "--tls-key", str(key)))
+    srv.scheme = "https"
+    srv.start()
+    try:
+        assert f"mesoslab class join https://127.0.0.1:{srv.port}" in srv.output
+        with pytest.raises(httpx.HTTPError):  # plain HTTP is not served
+            httpx.get(f"http://127.0.0.1:{srv.port}/api/health", timeout=5)
+        alice = learners("alice")
+        untrusted = alice.mesoslab("class", "join", srv.url, "--code", srv.code, "--name", "a")
+        assert untrusted.returncode == 2 and "MESOSLAB_CLASS_CA" in untrusted.stderr
+        ca = {"MESOSLAB_CLASS_CA": str(cert)}
+        joined = alice.mesoslab(
+            "class", "join", srv.url, "--code", srv.code, "--name", "alice", **ca
+        )
+        assert joined.returncode == 0, joined.stderr
+        alice.queue(2)
+        sent = alice.mesoslab("class", "send", **ca)
+        assert "sent 2" in sent.stdout, sent.stdout
+        assert len(srv.event_ids("alice")) == 2
+    finally:
+        srv.stop()
+
+
+def test_a_bad_tls_pair_or_a_port_in_use_is_a_clear_error(
+    server: ClassServer, tmp_path: Path, learners: Callable[[str], LearnerHome]
+) -> None:
+    other = learners("other-instructor")
+    busy = other.mesoslab("class", "serve", "--bind", "127.0.0.1", "--port", str(server.port))
+    assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{server.port}" in busy.stderr
+    half = tmp_path / "half.pem"
+    half.write_text("not a certificate")
+    bad = other.mesoslab(
+        "class",
+        "serve",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "1",
+        "--tls-cert",
+        str(half),
+        "--tls-key",
+        str(half),
+    )
+    assert bad.returncode == 2 and "cannot use the TLS certificate" in bad.stderr
+    wild = other.mesoslab("class", "serve", "--bind", "not-an-ip")
+    assert wild.returncode == 2 and "not an IP address" in wild.stderr

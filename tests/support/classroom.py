@@ -63,10 +63,11 @@ class ClassServer:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
     args: tuple[str, ...] = ()
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def db(self) -> Path:
@@ -104,7 +105,7 @@ class ClassServer:
         if self.proc is not None and self.proc.poll() is not None:
             raise AssertionError(f"class serve exited: {self.output}")
         try:
-            return httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200
+            return httpx.get(f"{self.url}/api/health", timeout=1, verify=False).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -136,7 +137,10 @@ class ClassServer:
 
     def state(self) -> dict[str, Any]:
         response = httpx.get(
-            f"{self.url}/api/state", headers={"Authorization": f"Bearer {self.token}"}, timeout=5
+            f"{self.url}/api/state",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=5,
+            verify=False,
         )
         response.raise_for_status()
         result: dict[str, Any] = response.json()

@@ -56,10 +56,10 @@ def join_class(url: str, code: str, name: str, *, share_output: bool = False) ->
             verify=tls_verify(),
         )
     except httpx.HTTPError as exc:
-        raise ClassroomError(
-            f"cannot reach the class at {base}: {exc}",
-            hint="check the address and that you are on the classroom network",
-        ) from None
+        hint = "check the address and that you are on the classroom network"
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            hint = "the class's certificate is not trusted: set MESOSLAB_CLASS_CA=FILE (its CA)"
+        raise ClassroomError(f"cannot reach the class at {base}: {exc}", hint=hint) from None
     if response.status_code != 200:
         raise ClassroomError(f"the class refused to let you join: {server_error(response)}")
     try:
