@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.classroom import ClassServer, LearnerHome, wait_for
-from tests.support.fixture_server import FakeLab
-from tests.support.lesson3_cluster import CUSTOM, DEFAULT, Lesson3Cluster, write_inventory
+from tests.support.lesson3_cluster import CUSTOM, DEFAULT, Lesson3Cluster
 from tests.support.prerequisites import missing
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -46,13 +45,6 @@ def browser() -> Iterator[object]:
     driver.quit()
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[Lesson3Cluster, Path]]:
-    nodes = [("master1", ["master", "marathon"]), ("agent1", ["agent"]), ("agent2", ["agent"])]
-    with FakeLab(nodes) as lab:
-        yield Lesson3Cluster(lab), write_inventory(lab, tmp_path / "inv.toml")
-
-
 def cell_status(driver: object, learner: str, lesson: str, step: int) -> str:
     from selenium.webdriver.common.by import By
 
@@ -66,13 +58,13 @@ def cell_status(driver: object, learner: str, lesson: str, step: int) -> str:
 def test_a_learner_turns_green_live(
     tmp_path: Path,
     browser: object,
-    cluster: tuple[Lesson3Cluster, Path],
+    lesson3_cluster: tuple[Lesson3Cluster, Path],
     learners: Callable[[str], LearnerHome],
 ) -> None:
     from selenium.webdriver.common.by import By
 
     driver = browser
-    lab, inventory = cluster
+    lab, inventory = lesson3_cluster
     server = ClassServer(
         tmp_path / "instructor", args=("--name", "Mesos workshop", "--stuck-fails", "2")
     ).start()

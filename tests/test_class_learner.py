@@ -16,15 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.classroom import ClassServer, LearnerHome, wait_for
-from tests.support.fixture_server import FakeLab
-from tests.support.lesson3_cluster import DEFAULT, Lesson3Cluster, write_inventory
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[Lesson3Cluster, Path]]:
-    nodes = [("master1", ["master", "marathon"]), ("agent1", ["agent"]), ("agent2", ["agent"])]
-    with FakeLab(nodes) as lab:
-        yield Lesson3Cluster(lab), write_inventory(lab, tmp_path / "inv.toml")
+from tests.support.lesson3_cluster import DEFAULT, Lesson3Cluster
 
 
 @pytest.fixture
@@ -45,10 +37,10 @@ def verify_json(learner: LearnerHome, inventory: Path) -> dict:
 
 def test_a_joined_learners_verify_reaches_the_instructor(
     server: ClassServer,
-    cluster: tuple[Lesson3Cluster, Path],
+    lesson3_cluster: tuple[Lesson3Cluster, Path],
     learners: Callable[[str], LearnerHome],
 ) -> None:
-    lab, inventory = cluster
+    lab, inventory = lesson3_cluster
     alice = learners("alice")
     alice.join(server.url, server.code)
     lab.serve(DEFAULT)  # lesson 3 not done yet: step 1 fails
@@ -78,10 +70,10 @@ def test_a_joined_learners_verify_reaches_the_instructor(
 
 def test_a_verify_does_not_wait_for_a_server_that_is_down(
     server: ClassServer,
-    cluster: tuple[Lesson3Cluster, Path],
+    lesson3_cluster: tuple[Lesson3Cluster, Path],
     learners: Callable[[str], LearnerHome],
 ) -> None:
-    _, inventory = cluster
+    _, inventory = lesson3_cluster
     alice = learners("alice")
     alice.join(server.url, server.code)
     server.stop()
@@ -250,9 +242,9 @@ def test_output_is_not_sent_unless_the_learner_allows_it(
 
 
 def test_no_socket_is_opened_for_a_learner_who_never_joined(
-    cluster: tuple[Lesson3Cluster, Path], learners: Callable[[str], LearnerHome]
+    lesson3_cluster: tuple[Lesson3Cluster, Path], learners: Callable[[str], LearnerHome]
 ) -> None:
-    _, inventory = cluster
+    _, inventory = lesson3_cluster
     bob = learners("bob")
     verify_json(bob, inventory)
     assert not bob.outbox_path.exists()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from mesoslab.ops.classroom.events import MAX_BODY_BYTES, verify_event
-from tests.support.classroom import ClassServer, LearnerHome
+from tests.support.classroom import ClassServer, LearnerHome, wait_for
 
 
 @pytest.fixture
@@ -316,3 +316,41 @@ def test_a_bad_tls_pair_or_a_port_in_use_is_a_clear_error(
     assert bad.returncode == 2 and "cannot use the TLS certificate" in bad.stderr
     wild = other.mesoslab("class", "serve", "--bind", "not-an-ip")
     assert wild.returncode == 2 and "not an IP address" in wild.stderr
+
+
+def test_serve_binds_the_classroom_interface_not_every_address(
+    learners: Callable[[str], LearnerHome],
+) -> None:
+    from mesoslab.ops.classroom.serve import classroom_address
+    from tests.support.ports import free_port
+
+    address = classroom_address()
+    assert address != "0.0.0.0"
+    port = free_port((address,))
+    instructor = learners("instructor")
+    proc = instructor.start("class", "serve", "--port", str(port), "--no-qr")
+    try:
+        url = f"http://{address}:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, 30, f"class serve on {url}")
+        listening = [
+            line.split()[1]
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port
+        ]
+        assert listening == [f"{_hex_ip(address)}:{port:04X}"]  # that address only
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert f"mesoslab class join {url} --code " in out
+
+
+def _hex_ip(address: str) -> str:
+    """An IPv4 address as /proc/net/tcp writes it (little-endian hex)."""
+    return "".join(f"{int(part):02X}" for part in reversed(address.split(".")))

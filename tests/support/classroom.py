@@ -23,7 +23,9 @@ import pytest
 from mesoslab.ops.classroom.events import Event, verify_event
 from mesoslab.ops.classroom.outbox import Outbox, OutboxStats
 from mesoslab.ops.classroom.sender import lock_holder
-from mesoslab.ops.classroom.store import ClassStore
+from mesoslab.ops.classroom.store import ClassInfo, ClassStore
+from tests.support.fixture_server import FakeLab
+from tests.support.lesson3_cluster import Lesson3Cluster, write_inventory
 from tests.support.ports import free_port
 
 MESOSLAB = [sys.executable, "-m", "mesoslab"]
@@ -119,21 +121,20 @@ class ClassServer:
     def store(self) -> ClassStore:
         return ClassStore(self.db)
 
-    @property
-    def code(self) -> str:
+    def info(self) -> ClassInfo:
         store = self.store()
         try:
-            return store.info().code
+            return store.info()
         finally:
             store.close()
 
     @property
+    def code(self) -> str:
+        return self.info().code
+
+    @property
     def token(self) -> str:
-        store = self.store()
-        try:
-            return store.info().instructor_token
-        finally:
-            store.close()
+        return self.info().instructor_token
 
     def state(self) -> dict[str, Any]:
         response = httpx.get(
@@ -217,6 +218,14 @@ class LearnerHome:
         if pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def lesson3_cluster(tmp_path: Path) -> Iterator[tuple[Lesson3Cluster, Path]]:
+    """A lesson-3 cluster on loopback HTTP servers and its inventory, for learners' verifies."""
+    nodes = [("master1", ["master", "marathon"]), ("agent1", ["agent"]), ("agent2", ["agent"])]
+    with FakeLab(nodes) as lab:
+        yield Lesson3Cluster(lab), write_inventory(lab, tmp_path / "inv.toml")
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import random
 import subprocess
@@ -251,12 +250,6 @@ def spawn_detached_sender() -> bool:
         return True
     except OSError:
         return False
-
-
-def summary_json(delivery: Delivery) -> str:
-    return json.dumps(
-        {"sent": delivery.sent, "rejected": delivery.rejected, "error": delivery.error}
-    )
 
 
 class BackgroundSender:

@@ -398,12 +398,12 @@ class ClassStore:
 
     # -- what the views read
 
-    def learner_rows(self) -> list[tuple[Any, ...]]:
-        """(id, name, joined_at, last_seen, left_at, lesson, step) of every learner."""
-        return self._query(
-            "SELECT id, name, joined_at, last_seen, left_at, lesson, step FROM learners "
-            "ORDER BY name COLLATE NOCASE"
-        )
+    def learner_rows(self, learner_id: int | None = None) -> list[tuple[Any, ...]]:
+        """(id, name, joined_at, last_seen, left_at, lesson, step) of every learner (or one)."""
+        sql = "SELECT id, name, joined_at, last_seen, left_at, lesson, step FROM learners"
+        if learner_id is not None:
+            return self._query(sql + " WHERE id = ?", (learner_id,))
+        return self._query(sql + " ORDER BY name COLLATE NOCASE")
 
     def step_rows(self, learner_id: int | None = None) -> list[tuple[Any, ...]]:
         """(learner_id, lesson, step, status, verified_at, fail_count, failing_since,

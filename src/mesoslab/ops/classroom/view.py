@@ -163,39 +163,38 @@ class ClassView:
 
 def build_view(store: ClassStore, rule: StuckRule | None = None) -> ClassView:
     info = store.info()
-    rows = {
-        r[0]: LearnerRow(r[0], r[1], r[2], r[3], r[4] is not None, r[5], r[6])
-        for r in store.learner_rows()
-    }
-    for learner_id, lesson, number, status, verified, count, since, last in store.step_rows():
-        row = rows.get(learner_id)
-        if row is not None:
-            row.steps.setdefault(lesson, {})[number] = StepCell(
-                status, verified, count, since, json.loads(last) if last else []
-            )
+    rows = _rows(store)
     return ClassView(
         info.name,
         info.code,
         info.code_open,
         rule or StuckRule(),
         datetime.now(UTC),
-        lesson_columns(rows.values()),
-        list(rows.values()),
+        lesson_columns(rows),
+        rows,
     )
 
 
 def learner_row(store: ClassStore, learner_id: int) -> LearnerRow | None:
     """One learner's row, fresh from the database (what the live stream sends)."""
-    found = [r for r in store.learner_rows() if r[0] == learner_id]
-    if not found:
-        return None
-    r = found[0]
-    row = LearnerRow(r[0], r[1], r[2], r[3], r[4] is not None, r[5], r[6])
-    for _, lesson, number, status, verified, count, since, last in store.step_rows(learner_id):
-        row.steps.setdefault(lesson, {})[number] = StepCell(
-            status, verified, count, since, json.loads(last) if last else []
-        )
-    return row
+    found = _rows(store, learner_id)
+    return found[0] if found else None
+
+
+def _rows(store: ClassStore, learner_id: int | None = None) -> list[LearnerRow]:
+    rows = {
+        r[0]: LearnerRow(r[0], r[1], r[2], r[3], r[4] is not None, r[5], r[6])
+        for r in store.learner_rows(learner_id)
+    }
+    for owner, lesson, number, status, verified, count, since, last in store.step_rows(
+        learner_id
+    ):
+        row = rows.get(owner)
+        if row is not None:
+            row.steps.setdefault(lesson, {})[number] = StepCell(
+                status, verified, count, since, json.loads(last) if last else []
+            )
+    return list(rows.values())
 
 
 def lesson_columns(rows: Any) -> list[LessonColumn]:
