@@ -21,7 +21,6 @@ from tests.support.prerequisites import missing
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
-
 @pytest.fixture
 def browser() -> Iterator[object]:
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
@@ -108,6 +107,7 @@ def test_a_learner_turns_green_live(
         )
         assert "pass" in str(cell.get_attribute("class")) and cell.text == "✔"
         assert cell_status(driver, "carol", "lesson-3", 3) == "fail"
+
         def count() -> str:  # found afresh: every update redraws the table
             return str(
                 driver.find_element(  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -181,8 +182,6 @@ def make_app(store: ClassStore, rule: StuckRule | None = None) -> Starlette:
     def publish_learner(learner_id: int, stored: list[str]) -> None:
         row = learner_row(store, learner_id)
         if row is not None:
-            from datetime import UTC, datetime
-
             message = json.dumps(
                 {"learner": row.to_json(rule, datetime.now(UTC)), "events": stored},
                 separators=(",", ":"),

@@ -186,9 +186,7 @@ def _rows(store: ClassStore, learner_id: int | None = None) -> list[LearnerRow]:
         r[0]: LearnerRow(r[0], r[1], r[2], r[3], r[4] is not None, r[5], r[6])
         for r in store.learner_rows(learner_id)
     }
-    for owner, lesson, number, status, verified, count, since, last in store.step_rows(
-        learner_id
-    ):
+    for owner, lesson, number, status, verified, count, since, last in store.step_rows(learner_id):
         row = rows.get(owner)
         if row is not None:
             row.steps.setdefault(lesson, {})[number] = StepCell(
