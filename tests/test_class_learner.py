@@ -248,3 +248,47 @@ def test_no_socket_is_opened_for_a_learner_who_never_joined(
     bob = learners("bob")
     verify_json(bob, inventory)
     assert not bob.outbox_path.exists()
+
+
+def test_the_apps_background_sender_delivers_and_shows_hints(
+    server: ClassServer,
+    learners: Callable[[str], LearnerHome],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The TUI's sender thread, in this process: a verify with failed checks queues the
+    verify and a hint event; the thread (nudged, no detached process) sends both."""
+    from mesoslab.checks.result import CheckResult, Status
+    from mesoslab.lessons.verify import StepReport, VerifyReport
+    from mesoslab.ops.classroom import emit
+    from mesoslab.ops.classroom.sender import BackgroundSender
+
+    alice = learners("alice")
+    alice.join(server.url, server.code)
+    for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(key, alice.env()[key])
+    sender = BackgroundSender(poll=30)  # only a nudge can make it send this soon
+    emit.set_kicker(sender.kick)
+    sender.start()
+    try:
+        failed = CheckResult(
+            "mesos.agent_resources",
+            "agent1",
+            Status.FAIL,
+            "ports differ",
+            "[21000-24000]",
+            "[31000-32000]",
+            "edit resources.conf",
+            1,
+            0.1,
+        )
+        report = VerifyReport("lesson-3", "Custom port ranges", [StepReport(3, "s", [failed])])
+        assert emit.emit_verify(report) is None
+        emit.emit_hints_shown(report)
+        wait_for(lambda: len(server.event_ids("alice")) == 2, 20, "the thread to send both")
+    finally:
+        emit.set_kicker(None)
+        sender.stop()
+    kinds = [e["kind"] for e in server.store().last_events(1)]
+    assert sorted(kinds) == ["hint", "verify"]
+    assert alice.stats().queued == 0
+    assert alice.sender_pid() is None  # nothing queued at stop: no detached sender started

@@ -141,6 +141,13 @@ def emit_hint(lesson: str, step: int, what: str) -> str | None:
     return emit(hint_event(lesson, step, what))
 
 
+def emit_hints_shown(report: VerifyReport) -> None:
+    """A verify's failed checks were shown with their hints: one hint event per step."""
+    for step in report.steps:
+        if any(r.status.value == "fail" and r.hint for r in step.results):
+            emit_hint(report.lesson, step.step, "hints of the failed checks")
+
+
 def emit_progress(lesson: str, step: int) -> str | None:
     """The learner moved to ``step`` of ``lesson`` (sent once per move)."""
     with _lock:

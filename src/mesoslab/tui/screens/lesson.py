@@ -638,11 +638,9 @@ class LessonScreen(BaseScreen):
         failed, passed = counts[Status.FAIL], counts[Status.PASS]
         what = f"step {report.steps[0].step}" if len(report.steps) == 1 else f"{report.lesson}"
         if failed:
-            from mesoslab.ops.classroom.emit import emit_hint
+            from mesoslab.ops.classroom.emit import emit_hints_shown
 
-            for s in report.steps:
-                if any(r.status is Status.FAIL and r.hint for r in s.results):
-                    emit_hint(report.lesson, s.step, "hints of the failed checks")
+            emit_hints_shown(report)
             self.notify(
                 f"{what}: ✘ {failed} failed, {passed} passed. "
                 "Read the hints; s shows the solution.",
