@@ -10,7 +10,8 @@ import pytest
 
 from tests.support.paths import FIXTURES
 
-pytest_plugins = ["tests.support.lxc"]  # the lxc_box fixture of the real LXC lab tests
+# the lxc_box fixture of the real LXC lab tests; the classroom tests' learners fixture
+pytest_plugins = ["tests.support.lxc", "tests.support.classroom"]
 
 # The tests stop Vagrant stand-ins with SIGINT, as mesoslab stops Vagrant. A test run started in
 # the background (`cmd &`, nohup) inherits SIGINT ignored, and a child that starts with it
@@ -22,8 +23,11 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
 
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Progress files go to a temp folder, never to the developer's home."""
+    """Progress files, class membership and class databases go to temp folders, never to
+    the developer's home."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
     monkeypatch.delenv("MESOSLAB_INVENTORY", raising=False)
     monkeypatch.delenv("MESOSLAB_LESSONS", raising=False)
 

@@ -122,3 +122,10 @@ class RemoteCommandError(RemoteError):
 
 class ProgressError(MesoslabError):
     title = "Progress store error"
+
+
+class ClassroomError(MesoslabError):
+    """The classroom cannot do what was asked: not joined, the server unreachable or it said
+    no (wrong class code, name taken, token rejected), the class database unusable."""
+
+    title = "Classroom error"

@@ -1,10 +1,10 @@
 """The `mesoslab` command: the root group, its error exit and the entry point ``main``.
 
 Each command group lives in the module named for it (:mod:`.lessons`, :mod:`.verify`,
-:mod:`.run`, :mod:`.lab`, :mod:`.machines`, :mod:`.checkpoint`, :mod:`.box`, :mod:`.dev`);
-their shared options are in :mod:`.options`. Imports stay lazy: `mesoslab --help` must not
-pay for rich, httpx, paramiko or textual, so those modules import click and little else
-at the top.
+:mod:`.run`, :mod:`.lab`, :mod:`.machines`, :mod:`.checkpoint`, :mod:`.box`, :mod:`.dev`,
+:mod:`.classroom`); their shared options are in :mod:`.options`. Imports stay lazy:
+`mesoslab --help` must not pay for rich, httpx, paramiko or textual, so those modules
+import click and little else at the top.
 """
 
 from __future__ import annotations
@@ -70,7 +70,18 @@ def main(ctx: click.Context, inventory: str | None) -> None:
 
 def _register() -> None:
     """Add every command group's commands (`--help` lists them alphabetically)."""
-    from mesoslab.cli import box, checkpoint, dev, lab, labs, lessons, machines, run, verify
+    from mesoslab.cli import (
+        box,
+        checkpoint,
+        classroom,
+        dev,
+        lab,
+        labs,
+        lessons,
+        machines,
+        run,
+        verify,
+    )
 
     for command in (
         lessons.lessons,
@@ -91,6 +102,7 @@ def _register() -> None:
         checkpoint.checkpoint,
         box.box,
         dev.dev,
+        classroom.classroom,
     ):
         main.add_command(command)
 

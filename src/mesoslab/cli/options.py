@@ -48,14 +48,14 @@ def lab_option(f: F) -> F:
 
 
 def format_option(
-    *choices: str, help: str = "text for people, json for scripts"
+    *choices: str, help: str = "text for people, json for scripts", default: str = "text"
 ) -> Callable[[F], F]:
     """``--format``, passed on as ``fmt`` (default: text)."""
     return click.option(
         "--format",
         "fmt",
         type=click.Choice(choices),
-        default="text",
+        default=default,
         show_default=True,
         help=help,
     )

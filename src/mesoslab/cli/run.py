@@ -47,6 +47,7 @@ def run_step_cmd(
     from mesoslab.lab.current import DEFAULT_PLATFORM, resolve_lab
     from mesoslab.lessons.catalog import load
     from mesoslab.lessons.run import get_step, run_step
+    from mesoslab.ops.classroom.emit import emit_step_run
     from mesoslab.remote.session import Session
 
     lesson = load(lesson_text)
@@ -89,6 +90,9 @@ def run_step_cmd(
             on_action=on_action,
             on_output=on_output,
         )
+    class_warning = emit_step_run(result, inventory=lab.inventory)
+    if class_warning:
+        click.secho(f"mesoslab: warning: {class_warning}", fg="yellow", err=True)
     for action_run in result.actions:
         for r in action_run.results:
             if not r.ok:

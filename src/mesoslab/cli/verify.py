@@ -167,3 +167,6 @@ def _emit(report: VerifyReport, fmt: str) -> None:
         print(render_junit(report))
     else:
         print(render_text(report))
+        from mesoslab.ops.classroom.emit import emit_hints_shown
+
+        emit_hints_shown(report)  # a learner in a class: the instructor sees hints were read

@@ -3,7 +3,8 @@
 For every step of a lesson, in order: (a) verify the step with a short timeout and expect it
 to fail (the commands have not run yet), (b) run the step's commands for the lab's platform,
 (c) verify the step with the lesson's own timeouts, each raised to at least a minute
-(catchup.CONVERGE_TIMEOUT), and expect it to pass. A step whose checks
+(catchup.CONVERGE_TIMEOUT), and expect it to pass. A learner in a class reports (b) and (c)
+like a step run and a verify. A step whose checks
 already pass before its commands run is a finding, not an error; a drill step is not checked
 before. A lesson that builds on earlier ones gets their state by catching up first.
 """
@@ -22,8 +23,9 @@ from mesoslab.lessons.catalog import load
 from mesoslab.lessons.ids import normalize_lesson_id
 from mesoslab.lessons.model import Action, Lesson
 from mesoslab.lessons.run import StepRun, run_step
-from mesoslab.lessons.verify import StepReport, verify_lesson
+from mesoslab.lessons.verify import StepReport, VerifyReport, verify_lesson
 from mesoslab.ops.catchup import CONVERGE_TIMEOUT, CatchUpReport, catch_up, check_lab_fits
+from mesoslab.ops.classroom.emit import emit_step_run, emit_verify
 from mesoslab.remote.session import Session
 
 BEFORE_TIMEOUT = 5.0  # seconds: failure is expected, so do not wait for it
@@ -282,6 +284,7 @@ def _check_step(
         on_output=cb.on_output,
     )
     check.run_s = time.monotonic() - started
+    emit_step_run(check.run, inventory=inventory)
     if not check.run.ok:
         return check
     cb.phase(lesson.id, number, "after")
@@ -290,6 +293,11 @@ def _check_step(
         lesson, inventory, step=number, session=session, patience=CONVERGE_TIMEOUT
     ).steps[0]
     check.after_s = time.monotonic() - started
+    emit_verify(
+        VerifyReport(lesson.id, lesson.title, [check.after]),
+        source="dev check",
+        inventory=inventory,
+    )
     return check
 
 

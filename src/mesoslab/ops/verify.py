@@ -16,6 +16,7 @@ from mesoslab.checks.runner import PlannedCheck
 from mesoslab.lab.inventory import Inventory
 from mesoslab.lessons.model import Lesson
 from mesoslab.lessons.verify import StepReport, VerifyReport, plan_lesson, verify_lesson
+from mesoslab.ops.classroom.emit import emit_verify
 from mesoslab.progress import ProgressStore
 from mesoslab.remote.session import Session
 
@@ -61,23 +62,31 @@ def verify_and_record(
     )
     if session is not None and session.cancelled.is_set():
         return Verified(report, None, None)
-    states, warning = record_verify(report, progress_path)
+    states, warning = record_verify(report, progress_path, inventory=inventory)
     return Verified(report, states, warning)
 
 
 def record_verify(
-    report: VerifyReport, progress_path: Path | None
+    report: VerifyReport,
+    progress_path: Path | None,
+    *,
+    inventory: Inventory | None = None,
+    source: str = "verify",
 ) -> tuple[StepStates | None, str | None]:
     """Save each verified step's outcome; the lesson's step states after it, and a warning
-    for the person (a corrupt file set aside, a file that could not be written)."""
+    for the person (a corrupt file set aside, a file that could not be written).
+
+    A learner who joined a class also gets the outcome queued for the instructor
+    (:mod:`mesoslab.ops.classroom.emit`: a local insert, never the network)."""
+    class_warning = emit_verify(report, source=source, inventory=inventory)
     if progress_path is None:
-        return None, None
+        return None, class_warning
     store = ProgressStore(progress_path)
     try:
         store.record(report)
     except OSError as exc:
         return None, f"cannot save your progress in {progress_path}: {exc}"
-    return _states(store, report.lesson), store.warning
+    return _states(store, report.lesson), store.warning or class_warning
 
 
 def step_states(lesson_id: str, progress_path: Path | None) -> tuple[StepStates, str | None]:

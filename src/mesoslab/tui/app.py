@@ -31,6 +31,7 @@ from mesoslab.tui.screens.base import BaseScreen
 
 if TYPE_CHECKING:
     from mesoslab.lab.doctor import Host
+    from mesoslab.ops.classroom.sender import BackgroundSender
     from mesoslab.tui.cells import CellStore
     from mesoslab.tui.screens.lab import LabScreen
 
@@ -82,6 +83,7 @@ class MesoslabApp(App[None]):
         self.gc_pacer = GcPacer() if pace_gc else None
         self._cells: CellStore | None = None
         self._cells_lock = threading.Lock()
+        self._class_sender: BackgroundSender | None = None
 
     # ------------------------------------------------------------------ screens
 
@@ -94,6 +96,7 @@ class MesoslabApp(App[None]):
             # the collector's full passes wait for the learner's pauses (tui/gc_pacing.py)
             self.call_after_refresh(self.gc_pacer.start)
             self.set_interval(0.5, self.gc_pacer.tick)
+        self._start_class_sender()
         if self.context.has_lab:
             from mesoslab.tui.screens.lab import LabScreen
 
@@ -106,6 +109,24 @@ class MesoslabApp(App[None]):
     def on_unmount(self) -> None:
         if self.gc_pacer is not None:
             self.gc_pacer.stop()
+        if self._class_sender is not None:
+            from mesoslab.ops.classroom.emit import set_kicker
+
+            set_kicker(None)
+            self._class_sender.stop()
+
+    def _start_class_sender(self) -> None:
+        """A learner in a class: results go to the instructor from a background thread."""
+        from mesoslab.ops.classroom.membership import load_membership
+
+        if load_membership() is None:
+            return
+        from mesoslab.ops.classroom.emit import set_kicker
+        from mesoslab.ops.classroom.sender import BackgroundSender
+
+        self._class_sender = BackgroundSender()
+        set_kicker(self._class_sender.kick)
+        self._class_sender.start()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent) and self.gc_pacer is not None:

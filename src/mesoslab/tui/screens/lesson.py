@@ -367,6 +367,9 @@ class LessonScreen(BaseScreen):
         if self.lesson is None or self.lesson.step(number) is None:
             return
         self.current = number
+        from mesoslab.ops.classroom.emit import emit_progress
+
+        emit_progress(self.lesson.id, number)
         for section in self._attached_sections():
             current = section.number == number
             intro_open = section.number == 0 and number == 1  # the introduction leads in
@@ -474,6 +477,17 @@ class LessonScreen(BaseScreen):
 
     def on_command_cell_ran(self, event: CommandCell.Ran) -> None:
         record = event.record
+        if self.lesson is not None:
+            from mesoslab.ops.classroom.emit import emit_command
+
+            outcomes = [(o.node, o.exit_status, o.output) for o in record.outputs]
+            emit_command(
+                self.lesson.id,
+                event.cell.step,
+                record.command,
+                outcomes or [(record.target, -1, record.error)],
+                inventory=self.mapp.context.inventory,
+            )
         if record.ok:
             cells = self.step_cells(event.cell.step)
             later = cells[cells.index(event.cell) + 1 :] if event.cell in cells else []
@@ -624,6 +638,9 @@ class LessonScreen(BaseScreen):
         failed, passed = counts[Status.FAIL], counts[Status.PASS]
         what = f"step {report.steps[0].step}" if len(report.steps) == 1 else f"{report.lesson}"
         if failed:
+            from mesoslab.ops.classroom.emit import emit_hints_shown
+
+            emit_hints_shown(report)
             self.notify(
                 f"{what}: ✘ {failed} failed, {passed} passed. "
                 "Read the hints; s shows the solution.",
@@ -669,6 +686,9 @@ class LessonScreen(BaseScreen):
         if step is None:
             return
         actions = step.actions_for(self.runtime.platform)
+        from mesoslab.ops.classroom.emit import emit_hint
+
+        emit_hint(self.lesson.id, step.number, "solution")
         self.app.push_screen(
             SolutionScreen(
                 f"Step {step.number} · {step.title}",
@@ -750,7 +770,9 @@ def keep_verify(app: Any, report: VerifyReport) -> tuple[dict[int, str] | None, 
     the learner's progress, the checks beside the lesson's cells."""
     from mesoslab.ops.verify import record_verify
 
-    kept = record_verify(report, app.context.progress_path())
+    kept = record_verify(
+        report, app.context.progress_path(), inventory=app.context.inventory, source="catch-up"
+    )
     keep_checks(app, report)
     return kept
 

@@ -1,0 +1,124 @@
+"""The dashboard in a real browser: Debian's chromium, headless, driven by selenium through
+Debian's chromedriver (nothing downloaded). A learner's real verify turns their cell from
+red to green live, without a reload; a stuck learner shows the failed check.
+
+Set MESOSLAB_DASHBOARD_SCREENSHOT=docs/images/class-dashboard.png to keep a screenshot
+(the README's is made that way)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.classroom import ClassServer, LearnerHome, wait_for
+from tests.support.lesson3_cluster import CUSTOM, DEFAULT, Lesson3Cluster
+from tests.support.prerequisites import missing
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        missing("needs Debian's chromium and chromium-driver (./dev installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1600,900",
+        "--disable-dev-shm-usage",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def cell_status(driver: object, learner: str, lesson: str, step: int) -> str:
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR,
+        f'tr[data-learner="{learner}"] td[data-lesson="{lesson}"][data-step="{step}"]',
+    )
+    return str(found[0].get_attribute("data-status")) if found else ""
+
+
+def test_a_learner_turns_green_live(
+    tmp_path: Path,
+    browser: object,
+    lesson3_cluster: tuple[Lesson3Cluster, Path],
+    learners: Callable[[str], LearnerHome],
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    lab, inventory = lesson3_cluster
+    server = ClassServer(
+        tmp_path / "instructor", args=("--name", "Mesos workshop", "--stuck-fails", "2")
+    ).start()
+    try:
+        alice, bob, carol = learners("alice"), learners("bob"), learners("carol")
+        for learner in (alice, bob, carol):
+            learner.join(server.url, server.code)
+        driver.get(f"{server.url}/dashboard?token={server.token}")  # type: ignore[attr-defined]
+        assert "token" not in driver.current_url  # type: ignore[attr-defined]
+        wait_for(
+            lambda: driver.find_element(By.ID, "live").text == "live",  # type: ignore[attr-defined]
+            20,
+            "the live stream to connect",
+        )
+        verify = ("verify", "lesson-3", "-i", str(inventory), "--format", "json", "--timeout", "2")
+        lab.serve(DEFAULT)  # not done yet: step 3 fails for everyone
+        for learner in (alice, bob, carol):
+            learner.mesoslab(*verify)
+        bob.mesoslab(*verify)  # bob fails twice on the same check: stuck
+        wait_for(
+            lambda: cell_status(driver, "alice", "lesson-3", 3) == "fail",
+            30,
+            "alice's step 3 to turn red",
+        )
+        stuck = wait_for(
+            lambda: driver.find_elements(By.CSS_SELECTOR, '.stuck-item[data-learner="bob"]'),  # type: ignore[attr-defined]
+            30,
+            "bob to show as stuck",
+        )
+        text = stuck[0].text
+        assert "lesson-3 step 3" in text and "expected" in text and "observed" in text
+        lab.serve(CUSTOM)  # alice fixes her agents
+        alice.mesoslab(*verify)
+        wait_for(
+            lambda: cell_status(driver, "alice", "lesson-3", 3) == "pass",
+            30,
+            "alice's step 3 to turn green, live",
+        )
+        cell = driver.find_element(  # type: ignore[attr-defined]
+            By.CSS_SELECTOR, 'tr[data-learner="alice"] td[data-lesson="lesson-3"][data-step="3"]'
+        )
+        assert "pass" in str(cell.get_attribute("class")) and cell.text == "✔"
+        assert cell_status(driver, "carol", "lesson-3", 3) == "fail"
+
+        def count() -> str:  # found afresh: every update redraws the table
+            return str(
+                driver.find_element(  # type: ignore[attr-defined]
+                    By.CSS_SELECTOR, 'tfoot td[data-lesson="lesson-3"][data-step="3"]'
+                ).text
+            )
+
+        wait_for(lambda: count() == "1/3", 10, "step 3's completion count to read 1/3")
+        shot = os.environ.get("MESOSLAB_DASHBOARD_SCREENSHOT")
+        if shot:
+            Path(shot).parent.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(shot)  # type: ignore[attr-defined]
+    finally:
+        server.stop()
