@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import socketserver
 import sys
 import threading
@@ -40,6 +41,7 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     raw_path: str = ""  # path with the query string, as sent
+    remote: str = ""  # the client's address
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -60,6 +62,9 @@ class Reply:
     body: Any = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
+    # A long-lived answer (Server-Sent Events): after the status line and headers the
+    # connection is handed to this callable, which writes until it returns; then it closes.
+    stream: Callable[[socket.socket], None] | None = None
 
     def encode(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -143,6 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=self.rfile.read(length) if length else b"",
             raw_path=self.path,
+            remote=str(self.client_address[0]),
         )
         try:
             reply = self.server.router.dispatch(request)
@@ -150,6 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             reply = text_reply("Internal error in the mesoslab twin\n", 500)
         data, headers = reply.encode()
+        if reply.stream is not None and self.command != "HEAD":
+            self._stream(reply, headers)
+            return
         try:
             self.send_response(reply.status)
             self.send_header(TWIN_HEADER, TWIN_HEADER_VALUE)
@@ -160,6 +169,20 @@ class _Handler(BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _stream(self, reply: Reply, headers: dict[str, str]) -> None:
+        self.close_connection = True
+        try:
+            self.send_response(reply.status)
+            self.send_header(TWIN_HEADER, TWIN_HEADER_VALUE)
+            for key, value in {**headers, "Connection": "close"}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.flush()
+            assert reply.stream is not None
+            reply.stream(self.connection)
+        except OSError:  # the client went away
             pass
 
     do_GET = _serve
