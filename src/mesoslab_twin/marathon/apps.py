@@ -56,8 +56,6 @@ APP_DEFAULTS: dict[str, Any] = {
     "acceptedResourceRoles": None,
     "requirePorts": False,
 }
-# Fields whose change is a configuration change (new task version); `instances` is scaling.
-SCALING_ONLY = frozenset({"instances"})
 
 
 def now_iso() -> str:
@@ -342,6 +340,9 @@ def task_info(
             "ports": {"ports": [{"number": p, "protocol": "tcp"} for p in host_ports]},
         },
     }
+    command_checks = [h for h in app.get("healthChecks") or [] if h["protocol"] == "COMMAND"]
+    if command_checks:  # Mesos runs one check per task, Marathon sends the first
+        info["health_check"] = _mesos_health_check(command_checks[0])
     container = app.get("container")
     if isinstance(container, dict):
         info["container"] = _mesos_container(container, host_ports)
@@ -351,6 +352,22 @@ def task_info(
                 {"name": "MARATHON_APP_DOCKER_IMAGE", "value": env["MARATHON_APP_DOCKER_IMAGE"]}
             )
     return info
+
+
+def _mesos_health_check(check: dict[str, Any]) -> dict[str, Any]:
+    """A COMMAND check as Mesos' HealthCheck (MARATHON@v1.4.12 ``core/health/HealthCheck.scala``
+    L195-225, ``MesosCommandHealthCheck.toMesos``): the executor runs it on the agent and
+    reports ``healthy`` in the task's status updates."""
+    command = check.get("command") or {}
+    return {
+        "type": "COMMAND",
+        "command": {"shell": True, "value": str(command.get("value", ""))},
+        "delay_seconds": float(check.get("delaySeconds", 15)),  # DefaultDelay, L352
+        "interval_seconds": float(check["intervalSeconds"]),
+        "timeout_seconds": float(check["timeoutSeconds"]),
+        "consecutive_failures": int(check["maxConsecutiveFailures"]),
+        "grace_period_seconds": float(check["gracePeriodSeconds"]),
+    }
 
 
 def _mesos_container(container: dict[str, Any], host_ports: list[int]) -> dict[str, Any]:
@@ -454,7 +471,7 @@ class App:
     last_failure: dict[str, Any] | None = None
     failures: int = 0
     delay_until: float = 0.0
-    deployment: dict[str, Any] | None = None
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # version -> definition
 
     @property
     def id(self) -> str:
@@ -482,19 +499,3 @@ class App:
             "tasksHealthy": healthy,
             "tasksUnhealthy": unhealthy,
         }
-
-
-def start_deployment(app: App, action: str) -> dict[str, Any]:
-    """The one-step deployment a change of ``app`` starts (shown on /v2/deployments until
-    its tasks are there)."""
-    app.deployment = {
-        "id": str(uuid.uuid4()),
-        "version": app.definition["version"],
-        "affectedApps": [app.id],
-        "affectedPods": [],  # Marathon 1.4 has pods; the twin has none
-        "steps": [{"actions": [{"action": action, "app": app.id}]}],
-        "currentActions": [{"action": action, "app": app.id, "readinessCheckResults": []}],
-        "currentStep": 1,
-        "totalSteps": 1,
-    }
-    return app.deployment
