@@ -156,7 +156,7 @@ class AppsApi:
     def version(self, request: Request, match: Any) -> Reply:
         wanted = unquote(match.group(2))
         if versions.parse(wanted) is None:  # Timestamp(String) throws: 422 (ExceptionMapper)
-            raise BadRequest(f"Invalid timestamp {wanted}", 422)
+            raise BadRequest(f'Invalid format: "{wanted}"', 422)  # Joda's DateTime.parse
         with self.m.lock:
             app = self._app(match.group(1))
             definition = versions.find(app.versions, wanted)
