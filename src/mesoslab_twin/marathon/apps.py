@@ -340,9 +340,9 @@ def task_info(
             "ports": {"ports": [{"number": p, "protocol": "tcp"} for p in host_ports]},
         },
     }
-    command_checks = [h for h in app.get("healthChecks") or [] if h["protocol"] == "COMMAND"]
-    if command_checks:  # Mesos runs one check per task, Marathon sends the first
-        info["health_check"] = _mesos_health_check(command_checks[0])
+    mesos_checks = [h for h in app.get("healthChecks") or [] if h["protocol"] in MESOS_CHECKS]
+    if mesos_checks:  # Mesos runs one check per task, Marathon sends the first
+        info["health_check"] = _mesos_health_check(mesos_checks[0], host_ports)
     container = app.get("container")
     if isinstance(container, dict):
         info["container"] = _mesos_container(container, host_ports)
@@ -354,20 +354,34 @@ def task_info(
     return info
 
 
-def _mesos_health_check(check: dict[str, Any]) -> dict[str, Any]:
-    """A COMMAND check as Mesos' HealthCheck (MARATHON@v1.4.12 ``core/health/HealthCheck.scala``
-    L195-225, ``MesosCommandHealthCheck.toMesos``): the executor runs it on the agent and
-    reports ``healthy`` in the task's status updates."""
-    command = check.get("command") or {}
-    return {
-        "type": "COMMAND",
-        "command": {"shell": True, "value": str(command.get("value", ""))},
+# Checks Mesos runs (the executor, on the agent); Marathon runs HTTP, HTTPS and TCP itself.
+MESOS_CHECKS = frozenset({"COMMAND", "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP"})
+
+
+def _mesos_health_check(check: dict[str, Any], host_ports: list[int]) -> dict[str, Any]:
+    """A Mesos check as Mesos' HealthCheck (MARATHON@v1.4.12 ``core/health/HealthCheck.scala``
+    L195-225 ``MesosCommandHealthCheck.toMesos``, and the MESOS_HTTP/MESOS_TCP ones after
+    it): the executor runs it on the agent and reports ``healthy`` in the status updates."""
+    found: dict[str, Any] = {
         "delay_seconds": float(check.get("delaySeconds", 15)),  # DefaultDelay, L352
         "interval_seconds": float(check["intervalSeconds"]),
         "timeout_seconds": float(check["timeoutSeconds"]),
         "consecutive_failures": int(check["maxConsecutiveFailures"]),
         "grace_period_seconds": float(check["gracePeriodSeconds"]),
     }
+    protocol = check["protocol"]
+    if protocol == "COMMAND":
+        command = check.get("command") or {}
+        found.update(type="COMMAND", command={"shell": True, "value": str(command.get("value"))})
+        return found
+    index = int(check.get("portIndex") or 0)
+    port = int(check.get("port") or (host_ports[index] if index < len(host_ports) else 0))
+    if protocol == "MESOS_TCP":
+        found.update(type="TCP", tcp={"port": port})
+    else:
+        scheme = "https" if protocol == "MESOS_HTTPS" else "http"
+        found.update(type="HTTP", http={"scheme": scheme, "port": port, "path": check["path"]})
+    return found
 
 
 def _mesos_container(container: dict[str, Any], host_ports: list[int]) -> dict[str, Any]:

@@ -4,11 +4,17 @@ Options come like the package's ``marathon-framework`` script collects them:
 ``/etc/marathon/conf/<name>`` files, ``MARATHON_<NAME>`` in ``/etc/default/marathon``, then
 the command line; ``--master`` defaults to ``/etc/mesos/zk`` and ``--zk`` to the same hosts
 with ``/marathon``. Instances elect a leader under ``<zk>/leader``; a standby proxies every
-API call to the leader. The leader registers the framework ``marathon`` (its id and the apps
-are kept in ZooKeeper under ``<zk>/twin-state``, so a restart or a new leader carries on),
+API call to the leader. The leader registers the framework ``marathon`` (its id, the apps
+with their versions, the groups and the event subscribers are kept in ZooKeeper under
+``<zk>/twin-state``, so a restart or a new leader carries on; running deployments are not),
 launches ``instances`` tasks per app from the offers, restarts failed tasks with the app's
-backoff, runs HTTP/TCP health checks and keeps the counts, ``deployments`` and
-``lastTaskFailure`` of each app.
+backoff, runs HTTP/TCP health checks and keeps the counts and ``lastTaskFailure`` of each
+app. Changes go through :mod:`.changes` (versions, :mod:`.deployments`); what happens is
+published on :mod:`.events` (``/v2/events``) and to :mod:`.callbacks` subscribers.
+
+Unlike Marathon, which launches only for a deployment (or its periodic scale check), the twin
+launches whenever an app has fewer tasks than ``instances``, also after a deployment was
+stopped with ``?force=true``.
 """
 
 from __future__ import annotations

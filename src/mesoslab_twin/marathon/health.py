@@ -2,11 +2,11 @@
 
 HTTP and TCP checks (also HTTPS, sent as plain HTTP) are Marathon's own: every
 ``intervalSeconds`` Marathon itself connects to the task's host port at ``portIndex`` (or
-``port``); HTTP is healthy on 200-399 (``ignoreHttp1xx`` also lets 1xx pass). COMMAND checks
-are Mesos checks: Marathon hands the first one to Mesos in the TaskInfo and takes the
-``healthy`` flag of the task's status updates, never running the command itself
-(``HealthCheckActor.scala`` L99-110, ``MarathonHealthCheckManager.scala`` L194-215); in the
-rehearsal lab that flag comes only if the agent runs the check.
+``port``); HTTP is healthy on 200-399 (``ignoreHttp1xx`` also lets 1xx pass). COMMAND,
+MESOS_HTTP(S) and MESOS_TCP checks are Mesos checks: Marathon hands the first one to Mesos in
+the TaskInfo and takes the ``healthy`` flag of the task's status updates, never running it
+itself (``HealthCheckActor.scala`` L99-110, ``MarathonHealthCheckManager.scala`` L194-215);
+in the rehearsal lab that flag comes only if the twin agent runs the check.
 
 Each result updates the task's ``Health`` (``Health.scala`` L6-29): a success sets
 ``firstSuccess``/``lastSuccess`` and clears ``consecutiveFailures``; a failure sets
@@ -27,6 +27,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from mesoslab_twin.marathon.apps import MESOS_CHECKS
 from mesoslab_twin.marathon.versions import new_version
 
 if TYPE_CHECKING:
@@ -104,9 +105,9 @@ class HealthChecker:
         return work
 
     def mesos_result(self, app: App, task: MTask, healthy: bool) -> None:
-        """The ``healthy`` of a status update: the result of the app's COMMAND check."""
+        """The ``healthy`` of a status update: the result of the app's Mesos check."""
         for index, check in enumerate(app.definition.get("healthChecks") or []):
-            if check["protocol"] == "COMMAND":
+            if check["protocol"] in MESOS_CHECKS:
                 self.record(app, task, index, check, None if healthy else "")
                 return
 
