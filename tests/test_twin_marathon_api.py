@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tests.support.marathon_lab import MarathonLab, read_events, start_marathon_lab
+from tests.support.marathon_lab import MarathonLab, marathon_lab, read_events
 from tests.support.twin_lab import http, wait_until
 
 pytestmark = pytest.mark.slow
@@ -29,11 +29,7 @@ LOCKED = (
 
 @pytest.fixture(scope="module")
 def mlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MarathonLab]:
-    found = start_marathon_lab(tmp_path_factory.mktemp("marathon-api"))
-    try:
-        yield found
-    finally:
-        found.lab.stop_all()
+    yield from marathon_lab(tmp_path_factory, "marathon-api")
 
 
 def sleeper(app_id: str, instances: int = 1, **more: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from marathon.models.events import (
 )
 from marathon.models.group import MarathonGroup
 
-from tests.support.marathon_lab import MarathonLab, read_events, start_marathon_lab
+from tests.support.marathon_lab import MarathonLab, marathon_lab, read_events
 from tests.support.twin_lab import wait_until
 
 pytestmark = pytest.mark.slow
@@ -40,11 +40,7 @@ BROKEN_ENCODER = (
 
 @pytest.fixture(scope="module")
 def mlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MarathonLab]:
-    found = start_marathon_lab(tmp_path_factory.mktemp("marathon-client"))
-    try:
-        yield found
-    finally:
-        found.lab.stop_all()
+    yield from marathon_lab(tmp_path_factory, "marathon-client")
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.twin_lab import Daemon, TwinLab, http, wait_until, write
 
 ADDRESS_MASTER = "127.0.0.1"
@@ -48,6 +50,15 @@ class MarathonLab:
 
         found: dict[str, Any] = wait_until(f"{app_id} deployed with {instances}", done)
         return found
+
+
+def marathon_lab(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[MarathonLab]:
+    """For a module's fixture: the lab, stopped after the module's tests."""
+    found = start_marathon_lab(tmp_path_factory.mktemp(name))
+    try:
+        yield found
+    finally:
+        found.lab.stop_all()
 
 
 def start_marathon_lab(base: Path) -> MarathonLab:
@@ -95,17 +106,11 @@ class EventReader:
     ) -> dict[str, Any]:
         """The next event of that type whose fields have those values (and ``where``
         holds); the others before it are passed over."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                name, data = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if name != event_type or not where(data):
-                continue
-            if all(data.get(k) == v for k, v in fields.items()):
-                return data
-        raise AssertionError(f"no {event_type} {fields} within {timeout}s; raw: {self.raw[-5:]}")
+
+        def wanted(data: dict[str, Any]) -> bool:
+            return where(data) and all(data.get(k) == v for k, v in fields.items())
+
+        return self.until(event_type, wanted, timeout)[-1][1]
 
     def until(
         self, event_type: str, where: Callable[[dict[str, Any]], bool], timeout: float = 60.0
@@ -121,7 +126,8 @@ class EventReader:
             seen.append((name, data))
             if name == event_type and where(data):
                 return seen
-        raise AssertionError(f"no {event_type} within {timeout}s; seen: {[n for n, _ in seen]}")
+        names = [n for n, _ in seen][-20:]
+        raise AssertionError(f"no such {event_type} within {timeout}s; last seen: {names}")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -2,8 +2,7 @@
 delete, versions, and the tasks of an app (MARATHON@v1.4.12 ``api/v2/AppsResource.scala``,
 ``AppVersionsResource.scala``, ``AppTasksResource.scala``, ``InfoEmbedResolver.scala``).
 
-Every answer to a change that starts a deployment is ``{"version", "deploymentId"}`` with
-the ``Marathon-Deployment-Id`` header (``api/RestResource.scala`` L41-45, L94).
+Every answer to a change that starts a deployment is :func:`.api_part.deployment_result`.
 """
 
 from __future__ import annotations
@@ -15,13 +14,12 @@ from urllib.parse import unquote
 from mesoslab_twin.common.httpd import BadRequest, Reply, Request, Router, json_reply
 from mesoslab_twin.marathon import apps as apps_mod
 from mesoslab_twin.marathon import changes, versions
+from mesoslab_twin.marathon.api_part import ApiPart, deployment_result, flag
 from mesoslab_twin.marathon.apps import App, MTask
 from mesoslab_twin.marathon.changes import unknown_app
-from mesoslab_twin.marathon.deployments import Deployment
 
 if TYPE_CHECKING:
-    from mesoslab_twin.marathon.api import MarathonApi
-    from mesoslab_twin.marathon.daemon import Marathon
+    pass
 
 # What each ``embed`` value adds, with or without its "group.apps.", "apps." or "app." prefix
 # (InfoEmbedResolver.scala L12-59).
@@ -45,19 +43,6 @@ def resolve_embed(values: list[str]) -> set[str]:
         prefix = next((p for p in PREFIXES if value.startswith(p)), "")
         embeds |= EMBEDS.get(value[len(prefix) :], set())
     return embeds
-
-
-def flag(request: Request, name: str, default: bool = False) -> bool:
-    """A Boolean query parameter as JAX-RS reads it ("true" in any case)."""
-    value = request.arg(name)
-    return default if value is None else value.strip().lower() == "true"
-
-
-def deployment_result(plan: Deployment, status: int = 200, location: str = "") -> Reply:
-    headers = {"Marathon-Deployment-Id": plan.id}
-    if location:
-        headers["Location"] = location
-    return json_reply({"version": plan.version, "deploymentId": plan.id}, status, headers)
 
 
 def label_selector(selector: str) -> list[tuple[str, str, list[str]]]:
@@ -89,14 +74,7 @@ def _labels_match(labels: dict[str, Any], terms: list[tuple[str, str, list[str]]
     return True
 
 
-class AppsApi:
-    def __init__(self, api: MarathonApi) -> None:
-        self.api = api
-
-    @property
-    def m(self) -> Marathon:
-        return self.api.m
-
+class AppsApi(ApiPart):
     def add_routes(self, router: Router) -> None:
         router.add("GET", r"/v2/apps", self.index)
         router.add("POST", r"/v2/apps", self.create)

@@ -12,24 +12,16 @@ from typing import TYPE_CHECKING, Any
 from mesoslab_twin.common.httpd import BadRequest, Reply, Request, Router, json_reply
 from mesoslab_twin.marathon import apps as apps_mod
 from mesoslab_twin.marathon import callbacks, changes
-from mesoslab_twin.marathon.api_apps import deployment_result, flag
+from mesoslab_twin.marathon.api_part import ApiPart, deployment_result, flag
 from mesoslab_twin.marathon.apps import MTask
 
 if TYPE_CHECKING:
-    from mesoslab_twin.marathon.api import MarathonApi
-    from mesoslab_twin.marathon.daemon import Marathon
+    pass
 
 TASK_ID = re.compile(r"^(.+)[._]([^_.]+)$")  # Task.Id: "<app id, / as _>.<uuid>"
 
 
-class TasksApi:
-    def __init__(self, api: MarathonApi) -> None:
-        self.api = api
-
-    @property
-    def m(self) -> Marathon:
-        return self.api.m
-
+class TasksApi(ApiPart):
     def add_routes(self, router: Router) -> None:
         router.add("GET", r"/v2/tasks", self.tasks)
         router.add("POST", r"/v2/tasks/delete", self.kill)

@@ -22,12 +22,12 @@ from urllib.parse import unquote
 from mesoslab_twin.common.httpd import BadRequest, Reply, Request, Router, json_reply
 from mesoslab_twin.marathon import apps as apps_mod
 from mesoslab_twin.marathon import changes
-from mesoslab_twin.marathon.api_apps import deployment_result, flag, resolve_embed
+from mesoslab_twin.marathon.api_apps import resolve_embed
+from mesoslab_twin.marathon.api_part import ApiPart, deployment_result, flag
 from mesoslab_twin.marathon.changes import Edits
 
 if TYPE_CHECKING:
-    from mesoslab_twin.marathon.api import MarathonApi
-    from mesoslab_twin.marathon.daemon import Marathon
+    pass
 
 
 def parent(path: str) -> str:
@@ -38,14 +38,7 @@ def inside(app_id: str, group: str) -> bool:
     return group == "/" or app_id.startswith(group + "/")
 
 
-class GroupsApi:
-    def __init__(self, api: MarathonApi) -> None:
-        self.api = api
-
-    @property
-    def m(self) -> Marathon:
-        return self.api.m
-
+class GroupsApi(ApiPart):
     def add_routes(self, router: Router) -> None:
         router.add("GET", r"/v2/groups(/.+)?", self.show)
         router.add("POST", r"/v2/groups(/.+)?", self.create)
