@@ -138,6 +138,9 @@ def test_marathon_python_lists_and_cancels_deployments(client: Any) -> None:
 
 
 def test_marathon_python_reads_the_event_stream(mlab: MarathonLab, client: Any) -> None:
+    """The client reads the stream with requests' ``iter_lines``, 512 bytes at a time, so
+    the last event waits for the bytes of the next ones (a close-delimited body, as Jetty's
+    EventSourceServlet sends it): the app is deleted to make them."""
     seen: list[MarathonEvent] = []
     wanted = [MarathonApiPostEvent, MarathonStatusUpdateEvent, MarathonDeploymentSuccess]
 
@@ -147,27 +150,28 @@ def test_marathon_python_reads_the_event_stream(mlab: MarathonLab, client: Any) 
 
     watcher = read_events(mlab.url, "?event_type=event_stream_attached")
     try:
+        watcher.next("event_stream_attached")  # the watcher's own stream
         threading.Thread(target=read, daemon=True).start()
-        watcher.next("event_stream_attached")  # the client's stream is open
+        watcher.next("event_stream_attached")  # then the client's
     finally:
         watcher.close()
     created = client.create_app("/heard", plain_app())
-    assert created.id == "/heard"
+    plan_id = created.deployments[0].id
+    update = wait_until(
+        "the task's update",
+        lambda: next((e for e in seen if getattr(e, "app_id", None) == "/heard"), None),
+    )
+    assert isinstance(update, MarathonStatusUpdateEvent)
+    assert update.task_status == "TASK_RUNNING" and update.ip_addresses[0].ip_address
+    settled(client, "/heard", 1)
+    client.delete_app("/heard")
     wait_until(
-        "the app's events",
-        lambda: (
-            {type(e) for e in seen} >= set(wanted)
-            and any(isinstance(e, MarathonStatusUpdateEvent) and e.app_id == "/heard" for e in seen)
-        ),
+        "the create's deployment_success",
+        lambda: any(isinstance(e, MarathonDeploymentSuccess) and e.id == plan_id for e in seen),
     )
     assert {type(e) for e in seen} <= set(wanted)  # event_type filtered on the twin's side
     posted = next(e for e in seen if isinstance(e, MarathonApiPostEvent))
     assert posted.app_definition["id"] == "/heard" and posted.uri == "/v2/apps"
-    update = next(
-        e for e in seen if isinstance(e, MarathonStatusUpdateEvent) and e.app_id == "/heard"
-    )
-    assert update.task_status == "TASK_RUNNING" and update.ip_addresses[0].ip_address
-    client.delete_app("/heard")
 
 
 def test_marathon_python_manages_event_subscriptions(client: Any) -> None:
