@@ -78,6 +78,36 @@ def test_every_change_is_a_version_that_can_be_read_back(mlab: MarathonLab) -> N
     assert call(mlab, "GET", "/v2/apps/versioned/versions").status == 404
 
 
+def test_apps_are_found_by_cmd_id_and_label_with_what_embed_asks(mlab: MarathonLab) -> None:
+    labelled = sleeper("/found/one", cmd="sleep 601", labels={"tier": "web", "team": "a"})
+    assert call(mlab, "POST", "/v2/apps", labelled).status == 201
+    assert (
+        call(mlab, "POST", "/v2/apps", sleeper("/found/two", labels={"tier": "db"})).status == 201
+    )
+    mlab.deployed("/found/one", 1)
+
+    def ids(query: str) -> list[str]:
+        apps = call(mlab, "GET", "/v2/apps" + query).json()["apps"]
+        return [a["id"] for a in apps if a["id"].startswith("/found/")]
+
+    assert ids("?cmd=SLEEP%20601") == ["/found/one"]  # a part of cmd, any case
+    assert ids("?id=FOUND/T") == ["/found/two"]
+    assert ids("?label=tier") == ["/found/one", "/found/two"]
+    assert ids("?label=tier==web") == ["/found/one"]
+    assert ids("?label=tier!=web") == ["/found/two"]
+    assert ids("?label=tier%20in%20(db,%20cache)") == ["/found/two"]
+    assert ids("?label=tier,team==a") == ["/found/one"]
+    plain = call(mlab, "GET", "/v2/apps?id=/found/one").json()["apps"][0]
+    assert "tasks" not in plain and "tasksRunning" in plain and plain["deployments"] == []
+    for embed in ("apps.tasks", "app.tasks", "tasks", "apps.failures"):
+        app = call(mlab, "GET", f"/v2/apps?id=/found/one&embed={embed}").json()["apps"][0]
+        assert len(app["tasks"]) == 1, embed
+    ready = call(mlab, "GET", "/v2/apps?id=/found/one&embed=apps.readiness").json()["apps"][0]
+    assert ready["readinessCheckResults"] == [] and "tasks" not in ready
+    for app_id in ("/found/one", "/found/two"):
+        assert call(mlab, "DELETE", f"/v2/apps{app_id}").status == 200
+
+
 # ------------------------------------------------------------------ locks and deployments
 
 
@@ -343,7 +373,7 @@ def test_event_subscribers_get_every_event_posted(mlab: MarathonLab, tmp_path: P
         listed = call(mlab, "GET", "/v2/eventSubscriptions").json()
         assert listed == {"callbackUrls": [callback]}
         info = call(mlab, "GET", "/v2/info").json()["event_subscriber"]
-        assert info == {"type": "http_callback", "http_endpoints": [callback]}
+        assert info == {"type": "http_callback", "http_endpoints": None}  # no --http_endpoints
         assert call(mlab, "POST", "/v2/apps", sleeper("/called")).status == 201
         wait_until(
             "the app's events posted",

@@ -132,9 +132,10 @@ class MarathonApi:
                 "zk_session_timeout": 10000,
                 "zk_timeout": 10000,
             },
-            # InfoResource.scala L85-97, L120: only with --event_subscriber
+            # InfoResource.scala L85-97, L120: only with --event_subscriber; the endpoints
+            # are those of --http_endpoints, not the subscribers of now
             "event_subscriber": (
-                {"type": "http_callback", "http_endpoints": self.m.callbacks.urls}
+                {"type": "http_callback", "http_endpoints": self.m.http_endpoints or None}
                 if self.m.callbacks.enabled
                 else None
             ),

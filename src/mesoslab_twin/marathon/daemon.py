@@ -79,14 +79,19 @@ class Marathon:
         self.groups: set[str] = set()  # groups made by POST /v2/groups (others hold apps)
 
     @property
+    def http_endpoints(self) -> list[str]:
+        """``--http_endpoints``: subscribers added at start (EventConf.scala L20-23)."""
+        return [u.strip() for u in self.options.get("http_endpoints", "").split(",") if u.strip()]
+
+    @property
     def me(self) -> str:
         return f"{self.hostname}:{self.port}"
 
     # ------------------------------------------------------------------ leadership, state
 
     def start(self) -> None:
-        for url in filter(None, self.options.get("http_endpoints", "").split(",")):
-            self.callbacks.add(url.strip())
+        for url in self.http_endpoints:
+            self.callbacks.add(url)
         if self.options.get("internal_store_backend") == "mem" or not self.zk_url:
             self._lead()
             return

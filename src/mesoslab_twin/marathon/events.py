@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesoslab_twin.common.httpd import Reply, Request, text_reply
-from mesoslab_twin.marathon.versions import new_version
+from mesoslab_twin.marathon.versions import format_ms
 
 log = logging.getLogger("mesoslab_twin.marathon")
 
@@ -55,7 +55,8 @@ class EventBus:
         self.on_event: list[Callable[[dict[str, Any]], None]] = []
 
     def publish(self, event_type: str, **fields: Any) -> dict[str, Any]:
-        event = {**fields, "eventType": event_type, "timestamp": new_version()}
+        stamp = format_ms(int(time.time() * 1000))
+        event = {**fields, "eventType": event_type, "timestamp": stamp}
         with self._lock:
             listeners = [x for x in self._listeners if x.wants(event_type)]
         for listener in listeners:
