@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 import pytest
 
+from tests.support import zkserver
 from tests.support.marathon_lab import MarathonLab, marathon_lab, read_events
-from tests.support.twin_lab import http, wait_until
+from tests.support.twin_lab import TwinLab, http, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -465,3 +466,41 @@ def test_command_health_checks_wait_for_the_agent(mlab: MarathonLab) -> None:
     assert running["tasksHealthy"] == 0 and running["deployments"]
     assert running["healthChecks"][0]["command"] == {"value": "true"}
     assert call(mlab, "DELETE", "/v2/apps/commanded").status == 200
+
+
+# ------------------------------------------------------------------ a standby
+
+
+def test_a_standby_marathon_proxies_the_event_stream(tmp_path: Path) -> None:
+    """marathon-lb may be pointed at any Marathon: a standby copies the leader's
+    /v2/events through as it comes (LeaderProxyFilter), with X-Marathon-Via. The nodes are
+    named by their addresses, so the leader's name in ZooKeeper resolves."""
+    zkserver.require_zookeeper()
+    server = zkserver.standalone(tmp_path / "zk")
+    first, second = "127.0.0.21", "127.0.0.22"
+    lab = TwinLab(tmp_path / "nodes", [first, second])
+    zk = f"zk://127.0.0.1:{server.client_port}"
+    try:
+        server.start()
+        zkserver.wait_for([server], zkserver.all_answer, timeout=40)
+        leader = lab.marathon(first, first, master=f"{zk}/mesos", zk=f"{zk}/marathon").start()
+        leader.wait_http("/ping")
+        wait_until("a leader", lambda: leader.get("/v2/info").json()["elected"])
+        standby = lab.marathon(second, second, master=f"{zk}/mesos", zk=f"{zk}/marathon")
+        standby.start().wait_http("/ping")
+        events = read_events(standby.url, "?event_type=api_post_event")
+        try:
+            assert events.status == 200
+            assert events.headers["x-marathon-via"] == f"1.1 {second}:{standby.port}"
+            assert events.headers["content-type"].startswith("text/event-stream")
+            app = sleeper("/proxied")
+            assert http("POST", leader.url + "/v2/apps", app).status == 201
+            assert events.next("api_post_event")["appDefinition"]["id"] == "/proxied"
+        finally:
+            events.close()
+        refused = read_events(standby.url, accept="application/json")  # proxied as a call
+        refused.close()
+        assert refused.status == 405
+    finally:
+        lab.stop_all()
+        server.stop()

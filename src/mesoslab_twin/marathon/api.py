@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import json
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mesoslab_twin import MARATHON_VERSION
+from mesoslab_twin import MARATHON_VERSION, TWIN_HEADER, TWIN_HEADER_VALUE
 from mesoslab_twin.common.httpd import Handler, Reply, Request, Router, json_reply, text_reply
 from mesoslab_twin.common.values import number
 from mesoslab_twin.common.wire import WireError, request
@@ -25,6 +26,7 @@ from mesoslab_twin.marathon.api_apps import AppsApi
 from mesoslab_twin.marathon.api_tasks import TasksApi
 from mesoslab_twin.marathon.apps import App
 from mesoslab_twin.marathon.deployments import AppLocked
+from mesoslab_twin.marathon.events import SSE_TYPE
 from mesoslab_twin.marathon.groups import GroupsApi
 
 if TYPE_CHECKING:
@@ -166,6 +168,8 @@ class MarathonApi:
                     reply.headers["X-Marathon-Leader"] = f"http://{self.m.me}"
                     return reply
                 if self.m.leader and self.m.leader != self.m.me:
+                    if request.headers.get("accept", "").strip() == SSE_TYPE:
+                        return self._proxy_stream(request)
                     return self._proxy(request)
                 if look < LEADER_LOOKS - 1:
                     time.sleep(LEADER_WAIT)
@@ -181,6 +185,45 @@ class MarathonApi:
             "REST API: /v2/apps, /v2/tasks, /v2/info.</p></body></html>"
         )
         return text_reply(page, content_type="text/html; charset=utf-8")
+
+    def _proxy_stream(self, request: Request) -> Reply:
+        """An event stream asked of a standby: the leader's, copied through as it comes
+        (LeaderProxyFilter copies the leader's answer to the client as a stream)."""
+        host, _, port = self.m.leader.rpartition(":")
+        try:
+            upstream = socket.create_connection((host, int(port)), timeout=10.0)
+            upstream.sendall(
+                f"GET {request.raw_path} HTTP/1.1\r\nHost: {self.m.leader}\r\n"
+                f"Accept: {SSE_TYPE}\r\n{TWIN_HEADER}: {TWIN_HEADER_VALUE}\r\n\r\n".encode()
+            )
+            answer = upstream.makefile("rb")
+            status = int(answer.readline().split()[1])
+            headers: dict[str, str] = {}
+            while line := answer.readline().decode("latin-1").strip():
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            upstream.settimeout(None)
+        except (OSError, ValueError, IndexError) as exc:
+            return json_reply(
+                {"message": f"Could not reach the leader {self.m.leader}: {exc}"}, 502
+            )
+
+        def copy(client: socket.socket) -> None:
+            try:
+                while chunk := answer.read1(65536):
+                    client.sendall(chunk)
+            finally:
+                upstream.close()
+
+        return Reply(
+            status=status,
+            headers={
+                "X-Marathon-Via": f"1.1 {self.m.me}",
+                "X-Marathon-Leader": headers.get("x-marathon-leader", f"http://{self.m.leader}"),
+            },
+            content_type=headers.get("content-type"),
+            stream=copy,
+        )
 
     def _proxy(self, request: Request) -> Reply:
         try:
