@@ -300,6 +300,14 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         f"{MARATHON_API}test_groups_hold_nested_apps",
         'call(mlab, "DELETE", "/v2/groups/shop")',
     ),
+    ("marathon", "PUT", r"/v2/apps"): (
+        f"{MARATHON_API}test_several_apps_change_in_one_deployment",
+        'call(mlab, "PUT", "/v2/apps", both)',
+    ),
+    ("marathon", "PATCH", r"/v2/apps"): (
+        f"{MARATHON_API}test_several_apps_change_in_one_deployment",
+        'call(mlab, "PATCH", "/v2/apps", [',
+    ),
     ("marathon", "GET", r"/v2/apps/(.+)/versions"): (
         f"{MARATHON_API}test_every_change_is_a_version_that_can_be_read_back",
         "/v2/apps/versioned/versions",

@@ -109,6 +109,22 @@ def test_apps_are_found_by_cmd_id_and_label_with_what_embed_asks(mlab: MarathonL
         assert call(mlab, "DELETE", f"/v2/apps{app_id}").status == 200
 
 
+def test_several_apps_change_in_one_deployment(mlab: MarathonLab) -> None:
+    both = [sleeper("/pair/a"), sleeper("/pair/b", 2)]
+    made = call(mlab, "PUT", "/v2/apps", both)
+    assert made.status == 200 and made.headers["Marathon-Deployment-Id"]
+    mlab.deployed("/pair/a", 1)
+    mlab.deployed("/pair/b", 2)
+    patched = call(mlab, "PATCH", "/v2/apps", [{"id": "/pair/a", "instances": 2}])
+    assert patched.status == 200
+    assert mlab.deployed("/pair/a", 2)["cmd"] == "sleep 600"  # a partial update
+    missing = call(mlab, "PATCH", "/v2/apps", [{"id": "/pair/none", "instances": 1}])
+    assert missing.status == 404 and missing.json() == {
+        "message": "App '/pair/none' does not exist"
+    }
+    assert call(mlab, "DELETE", "/v2/groups/pair").status == 200
+
+
 # ------------------------------------------------------------------ locks and deployments
 
 

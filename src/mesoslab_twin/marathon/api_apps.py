@@ -78,6 +78,8 @@ class AppsApi(ApiPart):
     def add_routes(self, router: Router) -> None:
         router.add("GET", r"/v2/apps", self.index)
         router.add("POST", r"/v2/apps", self.create)
+        router.add("PUT", r"/v2/apps", self.replace_many)
+        router.add("PATCH", r"/v2/apps", self.patch_many)
         router.add("GET", r"/v2/apps/(.+)/versions/([^/]+)", self.version)
         router.add("GET", r"/v2/apps/(.+)/versions", self.versions)
         router.add("POST", r"/v2/apps/(.+)/restart", self.restart)
@@ -170,6 +172,34 @@ class AppsApi(ApiPart):
 
     def patch(self, request: Request, match: Any) -> Reply:
         return self._update(request, match, partial=True, create_missing=False)
+
+    def replace_many(self, request: Request, _m: Any) -> Reply:
+        return self._update_many(request, partial=flag(request, "partialUpdate", True))
+
+    def patch_many(self, request: Request, _m: Any) -> Reply:
+        return self._update_many(request, partial=True, create_missing=False)
+
+    def _update_many(
+        self, request: Request, *, partial: bool, create_missing: bool = True
+    ) -> Reply:
+        """A JSON array of apps, each updated (or made): one deployment for all
+        (AppsResource L215-234, L323-339)."""
+        body = request.json()
+        if not isinstance(body, list) or not all(isinstance(a, dict) for a in body):
+            raise BadRequest("Invalid JSON", 400)
+        with self.m.lock:
+            edits: changes.Edits = {}
+            for raw in body:
+                app_id = apps_mod.canonical_id(str(raw.get("id") or ""))
+                existing = self.m.apps.get(app_id)
+                if existing is not None:
+                    edits[app_id] = changes.updated(existing, raw, partial)
+                elif create_missing and "version" not in raw:
+                    edits[app_id] = apps_mod.normalize(raw, app_id)
+                else:
+                    raise unknown_app(app_id)
+            plan = changes.apply(self.m, edits, force=flag(request, "force"))
+        return deployment_result(plan)
 
     def _update(
         self, request: Request, match: Any, *, partial: bool, create_missing: bool = True
