@@ -52,6 +52,8 @@ pytestmark = pytest.mark.slow
 ADDRESS_MASTER = "127.0.0.1"
 ADDRESS_AGENT = "127.0.0.2"
 
+MARATHON_API = "tests.test_twin_marathon_api:"  # the behaviour tests of Marathon's /v2
+
 # Keys of the fixtures the twin does not produce, and why (path -> reason).
 OMITTED = {
     "$.git_sha": "not a git build of Mesos: the twin reports git_tag (optional per facts §1)",
@@ -306,9 +308,69 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         "test_marathon_deployments_queue_and_a_created_app_have_their_shapes",
         "/v2/deployments",
     ),
-    ("marathon", "GET", r"/v2/groups"): (
+    ("marathon", "GET", r"/v2/groups(/.+)?"): (
         "test_marathon_groups_and_app_tasks_have_their_shapes",
         "/v2/groups",
+    ),
+    ("marathon", "POST", r"/v2/groups(/.+)?"): (
+        f"{MARATHON_API}test_groups_hold_nested_apps",
+        'call(mlab, "POST", "/v2/groups"',
+    ),
+    ("marathon", "PUT", r"/v2/groups(/.+)?"): (
+        f"{MARATHON_API}test_groups_hold_nested_apps",
+        'call(mlab, "PUT", "/v2/groups/shop"',
+    ),
+    ("marathon", "DELETE", r"/v2/groups(/.+)?"): (
+        f"{MARATHON_API}test_groups_hold_nested_apps",
+        'call(mlab, "DELETE", "/v2/groups/shop")',
+    ),
+    ("marathon", "PUT", r"/v2/apps"): (
+        f"{MARATHON_API}test_several_apps_change_in_one_deployment",
+        'call(mlab, "PUT", "/v2/apps", both)',
+    ),
+    ("marathon", "PATCH", r"/v2/apps"): (
+        f"{MARATHON_API}test_several_apps_change_in_one_deployment",
+        'call(mlab, "PATCH", "/v2/apps", [',
+    ),
+    ("marathon", "GET", r"/v2/apps/(.+)/versions"): (
+        f"{MARATHON_API}test_every_change_is_a_version_that_can_be_read_back",
+        "/v2/apps/versioned/versions",
+    ),
+    ("marathon", "GET", r"/v2/apps/(.+)/versions/([^/]+)"): (
+        f"{MARATHON_API}test_every_change_is_a_version_that_can_be_read_back",
+        "/v2/apps/versioned/versions/2001-01-01T00:00:00.000Z",
+    ),
+    ("marathon", "DELETE", r"/v2/apps/(.+)/tasks"): (
+        f"{MARATHON_API}test_tasks_are_killed_replaced_or_scaled_away",
+        "/v2/apps/killed/tasks",
+    ),
+    ("marathon", "POST", r"/v2/tasks/delete"): (
+        f"{MARATHON_API}test_tasks_are_killed_replaced_or_scaled_away",
+        "/v2/tasks/delete",
+    ),
+    ("marathon", "DELETE", r"/v2/deployments/([^/]+)"): (
+        f"{MARATHON_API}test_deleting_a_deployment_rolls_it_back",
+        "/v2/deployments/",
+    ),
+    ("marathon", "DELETE", r"/v2/queue/(.+)/delay"): (
+        f"{MARATHON_API}test_a_deploying_app_is_locked_and_force_overrides",
+        "/v2/queue/stuck/delay",
+    ),
+    ("marathon", "GET", r"/v2/events"): (
+        f"{MARATHON_API}test_the_event_stream_tells_what_happens",
+        "read_events(mlab.url)",
+    ),
+    ("marathon", "GET", r"/v2/eventSubscriptions"): (
+        f"{MARATHON_API}test_event_subscribers_get_every_event_posted",
+        'call(mlab, "GET", "/v2/eventSubscriptions")',
+    ),
+    ("marathon", "POST", r"/v2/eventSubscriptions"): (
+        f"{MARATHON_API}test_event_subscribers_get_every_event_posted",
+        'call(mlab, "POST", f"/v2/eventSubscriptions',
+    ),
+    ("marathon", "DELETE", r"/v2/eventSubscriptions"): (
+        f"{MARATHON_API}test_event_subscribers_get_every_event_posted",
+        'call(mlab, "DELETE", f"/v2/eventSubscriptions',
     ),
     ("marathon", "GET", r"/v2/queue"): (
         "test_marathon_deployments_queue_and_a_created_app_have_their_shapes",
@@ -861,7 +923,10 @@ def test_marathon_tasks_have_their_shape(lab: Lab) -> None:
     for task in tasks["tasks"]:
         assert all(isinstance(p, int) for p in task["ports"])
     text = lab.marathon.get("/v2/tasks", accept="text/plain").body.decode()
-    assert "/web\t" in text
+    # EndpointsHelper: the app id without its leading "/", each host:port followed by a tab
+    web = next(line for line in text.splitlines() if line.startswith("web\t"))
+    service, *ends = web.split("\t")[1:]
+    assert int(service) > 0 and ends[-1] == "" and ends[0].startswith("agent1:")
 
 
 def test_marathon_groups_and_app_tasks_have_their_shapes(lab: Lab) -> None:

@@ -47,6 +47,7 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     raw_path: str = ""  # path with the query string, as sent
+    remote: str = ""  # the client's address
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -59,6 +60,18 @@ class Request:
             return json.loads(self.body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadRequest(f"Failed to parse JSON: {exc}") from None
+
+
+def peer_gone(connection: socket.socket) -> bool:
+    """The client closed its side of ``connection`` (readable, with nothing to read)."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        if not readable:
+            return False
+        peeked: bytes = connection.recv(1, socket.MSG_PEEK)
+        return peeked == b""
+    except OSError:
+        return True
 
 
 class Stream:
@@ -104,6 +117,9 @@ class Reply:
     body: Any = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
+    # A long-lived answer (Server-Sent Events): after the status line and headers the
+    # connection is handed to this callable, which writes until it returns; then it closes.
+    stream: Callable[[socket.socket], None] | None = None
 
     def encode(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -187,6 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=self.rfile.read(length) if length else b"",
             raw_path=self.path,
+            remote=str(self.client_address[0]),
         )
         try:
             reply = self.server.router.dispatch(request)
@@ -197,6 +214,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(reply, reply.body)
             return
         data, headers = reply.encode()
+        if reply.stream is not None and self.command != "HEAD":
+            self._stream_raw(reply, headers)
+            return
         try:
             self.send_response(reply.status)
             self.send_header(TWIN_HEADER, TWIN_HEADER_VALUE)
@@ -243,15 +263,23 @@ class _Handler(BaseHTTPRequestHandler):
                 stream.on_close()
 
     def _peer_gone(self) -> bool:
-        """The client closed its side (a readable socket with nothing to read)."""
+        return peer_gone(self.connection)
+
+    def _stream_raw(self, reply: Reply, headers: dict[str, str]) -> None:
+        """A body the handler writes to the connection itself until it ends, without
+        chunks and with ``Connection: close`` (how Jetty serves Marathon's event stream)."""
+        self.close_connection = True
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            if not readable:
-                return False
-            peeked: bytes = self.connection.recv(1, socket.MSG_PEEK)
-            return peeked == b""
-        except OSError:
-            return True
+            self.send_response(reply.status)
+            self.send_header(TWIN_HEADER, TWIN_HEADER_VALUE)
+            for key, value in {**headers, "Connection": "close"}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.flush()
+            assert reply.stream is not None
+            reply.stream(self.connection)
+        except OSError:  # the client went away
+            pass
 
     do_GET = _serve
     do_POST = _serve

@@ -1,10 +1,10 @@
 """Marathon's REST API (1.4 shapes, api-facts §4) on top of :class:`.daemon.Marathon`.
 
-``/ping``, ``/v2/info``, ``/v2/leader``, ``/v2/apps`` (GET, POST), ``/v2/apps/{id}`` (GET,
-PUT, DELETE), ``/v2/apps/{id}/tasks``, ``/v2/apps/{id}/restart``, ``/v2/tasks`` (JSON or
-text), ``/v2/deployments``, ``/v2/groups``, ``/v2/queue``. Every path, ``/ping`` included, is behind
-the leader filter: a standby instance proxies to the leader (``X-Marathon-Via``), the leader
-sets ``X-Marathon-Leader``, and with no leader known the answer is 503.
+``/ping``, ``/v2/info``, ``/v2/leader`` here; the apps in :mod:`.api_apps`, the tasks,
+deployments, queue and events in :mod:`.api_tasks`, the groups in :mod:`.groups`. Every
+path, ``/ping`` included, is behind the leader filter: a standby instance proxies to the
+leader (``X-Marathon-Via``), the leader sets ``X-Marathon-Leader``, and with no leader known
+the answer is 503.
 """
 
 from __future__ import annotations
@@ -12,16 +12,22 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import json
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mesoslab_twin import MARATHON_VERSION
-from mesoslab_twin.common.httpd import BadRequest, Reply, Request, Router, json_reply, text_reply
+from mesoslab_twin import MARATHON_VERSION, TWIN_HEADER, TWIN_HEADER_VALUE
+from mesoslab_twin.common.httpd import Handler, Reply, Request, Router, json_reply, text_reply
 from mesoslab_twin.common.values import number
 from mesoslab_twin.common.wire import WireError, request
 from mesoslab_twin.marathon import apps as apps_mod
+from mesoslab_twin.marathon.api_apps import AppsApi
+from mesoslab_twin.marathon.api_tasks import TasksApi
 from mesoslab_twin.marathon.apps import App
+from mesoslab_twin.marathon.deployments import AppLocked
+from mesoslab_twin.marathon.events import SSE_TYPE
+from mesoslab_twin.marathon.groups import GroupsApi
 
 if TYPE_CHECKING:
     from mesoslab_twin.marathon.daemon import Marathon
@@ -31,21 +37,41 @@ LEADER_LOOKS = 11  # LeaderProxyFilter: retries = 10, looked at down to 0
 LEADER_WAIT = 0.25  # its sleep(): Thread.sleep(250)
 
 
+class V2Router(Router):
+    """Marathon's exception mapper on top of the twin's: a locked app's 409 also names the
+    deployments (MarathonExceptionMapper.scala L66-70)."""
+
+    def add(self, methods: str, pattern: str, handler: Handler) -> None:
+        def mapped(request: Request, match: Any) -> Reply:
+            try:
+                return handler(request, match)
+            except AppLocked as exc:
+                deployments = [{"id": i} for i in exc.ids]
+                return json_reply({"message": exc.message, "deployments": deployments}, 409)
+
+        super().add(methods, pattern, mapped)
+
+
 class MarathonApi:
     def __init__(self, marathon: Marathon) -> None:
         self.m = marathon
 
-    def app_json(self, app: App, *, embed: set[str], single: bool) -> dict[str, Any]:
+    def app_json(self, app: App, embed: set[str]) -> dict[str, Any]:
+        """An app as Marathon's AppInfo writes it, with what ``embed`` asks for (resolved
+        by ``api_apps.resolve_embed``)."""
         data = dict(app.definition)
         for key in ("cpus", "mem", "disk"):
             data[key] = number(float(data[key]))  # Marathon prints 64, not 64.0
         data["ports"] = apps_mod.service_ports(app.definition)
-        data.update(app.counts())
-        data["deployments"] = [{"id": app.deployment["id"]}] if app.deployment else []
-        if single or "apps.tasks" in embed or "tasks" in embed:
+        if "counts" in embed:
+            data.update(app.counts())
+        if "deployments" in embed:
+            data["deployments"] = [{"id": d.id} for d in self.m.deployer.of([app.id])]
+        if "readiness" in embed:
+            data["readinessCheckResults"] = []
+        if "tasks" in embed:
             data["tasks"] = [t.to_json() for t in app.tasks.values() if not t.killing]
-        wants_failure = single or "apps.lastTaskFailure" in embed or "apps.failures" in embed
-        if wants_failure and app.last_failure:
+        if "lastTaskFailure" in embed and app.last_failure:
             data["lastTaskFailure"] = app.last_failure
         return data
 
@@ -108,7 +134,13 @@ class MarathonApi:
                 "zk_session_timeout": 10000,
                 "zk_timeout": 10000,
             },
-            "event_subscriber": None,
+            # InfoResource.scala L85-97, L120: only with --event_subscriber; the endpoints
+            # are those of --http_endpoints, not the subscribers of now
+            "event_subscriber": (
+                {"type": "http_callback", "http_endpoints": self.m.http_endpoints or None}
+                if self.m.callbacks.enabled
+                else None
+            ),
             "http_config": {"http_port": self.m.port, "https_port": 8443},
         }
 
@@ -136,6 +168,8 @@ class MarathonApi:
                     reply.headers["X-Marathon-Leader"] = f"http://{self.m.me}"
                     return reply
                 if self.m.leader and self.m.leader != self.m.me:
+                    if request.headers.get("accept", "").strip() == SSE_TYPE:
+                        return self._proxy_stream(request)
                     return self._proxy(request)
                 if look < LEADER_LOOKS - 1:
                     time.sleep(LEADER_WAIT)
@@ -151,6 +185,45 @@ class MarathonApi:
             "REST API: /v2/apps, /v2/tasks, /v2/info.</p></body></html>"
         )
         return text_reply(page, content_type="text/html; charset=utf-8")
+
+    def _proxy_stream(self, request: Request) -> Reply:
+        """An event stream asked of a standby: the leader's, copied through as it comes
+        (LeaderProxyFilter copies the leader's answer to the client as a stream)."""
+        host, _, port = self.m.leader.rpartition(":")
+        try:
+            upstream = socket.create_connection((host, int(port)), timeout=10.0)
+            upstream.sendall(
+                f"GET {request.raw_path} HTTP/1.1\r\nHost: {self.m.leader}\r\n"
+                f"Accept: {SSE_TYPE}\r\n{TWIN_HEADER}: {TWIN_HEADER_VALUE}\r\n\r\n".encode()
+            )
+            answer = upstream.makefile("rb")
+            status = int(answer.readline().split()[1])
+            headers: dict[str, str] = {}
+            while line := answer.readline().decode("latin-1").strip():
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            upstream.settimeout(None)
+        except (OSError, ValueError, IndexError) as exc:
+            return json_reply(
+                {"message": f"Could not reach the leader {self.m.leader}: {exc}"}, 502
+            )
+
+        def copy(client: socket.socket) -> None:
+            try:
+                while chunk := answer.read1(65536):
+                    client.sendall(chunk)
+            finally:
+                upstream.close()
+
+        return Reply(
+            status=status,
+            headers={
+                "X-Marathon-Via": f"1.1 {self.m.me}",
+                "X-Marathon-Leader": headers.get("x-marathon-leader", f"http://{self.m.leader}"),
+            },
+            content_type=headers.get("content-type"),
+            stream=copy,
+        )
 
     def _proxy(self, request: Request) -> Reply:
         try:
@@ -172,21 +245,12 @@ class MarathonApi:
     def v2_routes(self) -> Router:
         """The /v2 endpoints the leader serves (each one held by a test: the route table is
         read by tests/test_twin_contract.py, which fails on a route no test covers)."""
-        router = Router()
+        router = V2Router()
         router.add("GET", r"/v2/info", lambda r, m: json_reply(self.info()))
         router.add("GET", r"/v2/leader", lambda r, m: json_reply({"leader": self.m.leader}))
-        router.add("GET", r"/v2/apps", self._list_apps)
-        router.add("POST", r"/v2/apps", self._create_app)
-        router.add("POST", r"/v2/apps/(.+)/restart", self._restart_app)
-        router.add("GET", r"/v2/apps/(.+)/tasks", self._app_tasks)
-        router.add("DELETE", r"/v2/apps/(.+)/tasks/([^/]+)", self._kill_task)
-        router.add("GET", r"/v2/apps/(.+)", self._get_app)
-        router.add("PUT,PATCH", r"/v2/apps/(.+)", self._put_app)
-        router.add("DELETE", r"/v2/apps/(.+)", self._delete_app)
-        router.add("GET", r"/v2/tasks", lambda r, m: self._tasks(r))
-        router.add("GET", r"/v2/deployments", self._deployments)
-        router.add("GET", r"/v2/groups", self._groups)
-        router.add("GET", r"/v2/queue", self._queue)
+        AppsApi(self).add_routes(router)
+        TasksApi(self).add_routes(router)
+        GroupsApi(self).add_routes(router)
         return router
 
     def _serve(self, request: Request) -> Reply:
@@ -203,126 +267,24 @@ class MarathonApi:
             router = self._v2_router = self.v2_routes()
         return router
 
-    def _deployment_result(self, app: App, version: str | None = None) -> Reply:
-        """``{"version", "deploymentId"}``: what a change that starts a deployment answers."""
-        return json_reply(
-            {
-                "version": version or app.definition["version"],
-                "deploymentId": app.deployment["id"] if app.deployment else None,
-            }
-        )
-
-    def _list_apps(self, request: Request, _m: Any) -> Reply:
-        embed = set(request.query.get("embed", []))
-        with self.m.lock:
-            wanted = request.arg("id")
-            apps = [
-                self.app_json(a, embed=embed, single=False)
-                for a in sorted(self.m.apps.values(), key=lambda a: a.id)
-                if not wanted or wanted in a.id
-            ]
-        return json_reply({"apps": apps})
-
-    def _create_app(self, request: Request, _m: Any) -> Reply:
-        app = self.m.create(request.json())
-        with self.m.lock:
-            body = self.app_json(app, embed={"apps.tasks"}, single=False)
-        return json_reply(body, 201, {"Location": f"/v2/apps{app.id}"})
-
-    def _restart_app(self, request: Request, match: Any) -> Reply:
-        return self._deployment_result(self.m.restart(match.group(1)))
-
-    def _app_tasks(self, request: Request, match: Any) -> Reply:
-        app_id = apps_mod.canonical_id(match.group(1))
-        with self.m.lock:
-            app = self.m.apps.get(app_id)
-            if app is None:
-                raise BadRequest(f"App '{app_id}' does not exist", 404)
-            return json_reply({"tasks": [t.to_json() for t in app.tasks.values()]})
-
-    def _kill_task(self, request: Request, match: Any) -> Reply:
-        app_id, task_id = apps_mod.canonical_id(match.group(1)), match.group(2)
-        with self.m.lock:
-            app = self.m.apps.get(app_id)
-            task = app.tasks.get(task_id) if app else None
-            if app is None or task is None:
-                raise BadRequest(f"Task '{task_id}' does not exist", 404)
-            self.m._kill(task)
-            if request.arg("scale") != "true":
-                return json_reply({"task": task.to_json()})
-            instances = max(0, int(app.definition["instances"]) - 1)
-        # Marathon's killAndScale: the task is killed and the app scaled down by a
-        # deployment; the answer is that deployment (AppTasksResource.deleteOne)
-        scaled, _ = self.m.replace({"instances": instances}, app_id)
-        return self._deployment_result(scaled)
-
-    def _get_app(self, request: Request, match: Any) -> Reply:
-        app_id = apps_mod.canonical_id(match.group(1))
-        embed = set(request.query.get("embed", []))
-        with self.m.lock:
-            app = self.m.apps.get(app_id)
-            if app is None:
-                raise BadRequest(f"App '{app_id}' does not exist", 404)
-            return json_reply({"app": self.app_json(app, embed=embed, single=True)})
-
-    def _put_app(self, request: Request, match: Any) -> Reply:
-        app, created = self.m.replace(request.json(), match.group(1))
-        if created:
-            with self.m.lock:
-                return json_reply(self.app_json(app, embed=set(), single=False), 201)
-        return self._deployment_result(app)
-
-    def _delete_app(self, request: Request, match: Any) -> Reply:
-        return self._deployment_result(self.m.delete(match.group(1)), apps_mod.now_iso())
-
-    def _deployments(self, request: Request, _m: Any) -> Reply:
-        with self.m.lock:
-            return json_reply([a.deployment for a in self.m.apps.values() if a.deployment])
-
-    def _groups(self, request: Request, _m: Any) -> Reply:
-        with self.m.lock:
-            apps = [self.app_json(a, embed=set(), single=False) for a in self.m.apps.values()]
-        group = {"id": "/", "apps": apps, "groups": [], "dependencies": []}
-        return json_reply({**group, "version": apps_mod.now_iso()})
-
-    def _queue(self, request: Request, _m: Any) -> Reply:
-        now = time.monotonic()
-        with self.m.lock:
-            queue = [
-                {
-                    "app": self.app_json(a, embed=set(), single=False),
-                    "count": self.m._missing(a),
-                    "delay": {
-                        "timeLeftSeconds": max(0, int(a.delay_until - now)),
-                        "overdue": a.delay_until <= now,
-                    },
-                    # since: when the app last changed scale (the twin keeps no queue entry
-                    # time); the twin counts no offers (QueueInfoConversion's summary)
-                    "since": a.definition["versionInfo"]["lastScalingAt"],
-                    "processedOffersSummary": {"processedOffersCount": 0, "unusedOffersCount": 0},
-                }
-                for a in self.m.apps.values()
-                if self.m._missing(a) > 0
-            ]
-        return json_reply({"queue": queue})
-
-    def _tasks(self, request: Request) -> Reply:
-        wanted = set(request.query.get("status", []))
-        with self.m.lock:
-            tasks = [
-                t.to_json()
-                for a in self.m.apps.values()
-                for t in a.tasks.values()
-                if not t.killing and (not wanted or t.state.removeprefix("TASK_").lower() in wanted)
-            ]
-        accept = request.headers.get("accept", "")
-        if "text/plain" in accept and "json" not in accept:
-            lines = []
-            for task in tasks:
-                for service, port in zip(task["servicePorts"], task["ports"], strict=False):
-                    lines.append(f"{task['appId']}\t{service}\t{task['host']}:{port}")
-            return text_reply("\n".join(lines) + ("\n" if lines else ""))
-        return json_reply({"tasks": tasks})
+    def tasks_text(self, apps: list[App]) -> Reply:
+        """Tasks as ``EndpointsHelper.appsToEndpointString`` writes them (MARATHON@v1.4.12
+        ``api/EndpointsHelper.scala`` L26-77): a line per app and service port, the app id
+        with ``_`` for ``/`` and no leading one, the port, then ``host:port`` of each running
+        task, each followed by a tab; an app with no service port has `` `` and the hosts."""
+        out = []
+        for app in apps:
+            running = [t for t in app.tasks.values() if t.state == "TASK_RUNNING"]
+            clean = app.id.strip("/").replace("/", "_")
+            services = apps_mod.service_ports(app.definition)
+            if not services:
+                out.append(f"{clean}\t \t" + "".join(f"{t.host} " for t in running) + "\n")
+            for index, service in enumerate(services):
+                ends = "".join(
+                    f"{t.host}:{t.ports[index] if index < len(t.ports) else 0}\t" for t in running
+                )
+                out.append(f"{clean}\t{service}\t{ends}\n")
+        return text_reply("".join(out))
 
 
 def request_leader(leader: str, incoming: Request) -> Any:

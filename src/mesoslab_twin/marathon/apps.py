@@ -56,8 +56,6 @@ APP_DEFAULTS: dict[str, Any] = {
     "acceptedResourceRoles": None,
     "requirePorts": False,
 }
-# Fields whose change is a configuration change (new task version); `instances` is scaling.
-SCALING_ONLY = frozenset({"instances"})
 
 
 def now_iso() -> str:
@@ -342,6 +340,9 @@ def task_info(
             "ports": {"ports": [{"number": p, "protocol": "tcp"} for p in host_ports]},
         },
     }
+    mesos_checks = [h for h in app.get("healthChecks") or [] if h["protocol"] in MESOS_CHECKS]
+    if mesos_checks:  # Mesos runs one check per task, Marathon sends the first
+        info["health_check"] = _mesos_health_check(mesos_checks[0], host_ports)
     container = app.get("container")
     if isinstance(container, dict):
         info["container"] = _mesos_container(container, host_ports)
@@ -351,6 +352,36 @@ def task_info(
                 {"name": "MARATHON_APP_DOCKER_IMAGE", "value": env["MARATHON_APP_DOCKER_IMAGE"]}
             )
     return info
+
+
+# Checks Mesos runs (the executor, on the agent); Marathon runs HTTP, HTTPS and TCP itself.
+MESOS_CHECKS = frozenset({"COMMAND", "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP"})
+
+
+def _mesos_health_check(check: dict[str, Any], host_ports: list[int]) -> dict[str, Any]:
+    """A Mesos check as Mesos' HealthCheck (MARATHON@v1.4.12 ``core/health/HealthCheck.scala``
+    L195-225 ``MesosCommandHealthCheck.toMesos``, and the MESOS_HTTP/MESOS_TCP ones after
+    it): the executor runs it on the agent and reports ``healthy`` in the status updates."""
+    found: dict[str, Any] = {
+        "delay_seconds": float(check.get("delaySeconds", 15)),  # DefaultDelay, L352
+        "interval_seconds": float(check["intervalSeconds"]),
+        "timeout_seconds": float(check["timeoutSeconds"]),
+        "consecutive_failures": int(check["maxConsecutiveFailures"]),
+        "grace_period_seconds": float(check["gracePeriodSeconds"]),
+    }
+    protocol = check["protocol"]
+    if protocol == "COMMAND":
+        command = check.get("command") or {}
+        found.update(type="COMMAND", command={"shell": True, "value": str(command.get("value"))})
+        return found
+    index = int(check.get("portIndex") or 0)
+    port = int(check.get("port") or (host_ports[index] if index < len(host_ports) else 0))
+    if protocol == "MESOS_TCP":
+        found.update(type="TCP", tcp={"port": port})
+    else:
+        scheme = "https" if protocol == "MESOS_HTTPS" else "http"
+        found.update(type="HTTP", http={"scheme": scheme, "port": port, "path": check["path"]})
+    return found
 
 
 def _mesos_container(container: dict[str, Any], host_ports: list[int]) -> dict[str, Any]:
@@ -454,7 +485,7 @@ class App:
     last_failure: dict[str, Any] | None = None
     failures: int = 0
     delay_until: float = 0.0
-    deployment: dict[str, Any] | None = None
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # version -> definition
 
     @property
     def id(self) -> str:
@@ -482,19 +513,3 @@ class App:
             "tasksHealthy": healthy,
             "tasksUnhealthy": unhealthy,
         }
-
-
-def start_deployment(app: App, action: str) -> dict[str, Any]:
-    """The one-step deployment a change of ``app`` starts (shown on /v2/deployments until
-    its tasks are there)."""
-    app.deployment = {
-        "id": str(uuid.uuid4()),
-        "version": app.definition["version"],
-        "affectedApps": [app.id],
-        "affectedPods": [],  # Marathon 1.4 has pods; the twin has none
-        "steps": [{"actions": [{"action": action, "app": app.id}]}],
-        "currentActions": [{"action": action, "app": app.id, "readinessCheckResults": []}],
-        "currentStep": 1,
-        "totalSteps": 1,
-    }
-    return app.deployment

@@ -4,11 +4,17 @@ Options come like the package's ``marathon-framework`` script collects them:
 ``/etc/marathon/conf/<name>`` files, ``MARATHON_<NAME>`` in ``/etc/default/marathon``, then
 the command line; ``--master`` defaults to ``/etc/mesos/zk`` and ``--zk`` to the same hosts
 with ``/marathon``. Instances elect a leader under ``<zk>/leader``; a standby proxies every
-API call to the leader. The leader registers the framework ``marathon`` (its id and the apps
-are kept in ZooKeeper under ``<zk>/twin-state``, so a restart or a new leader carries on),
+API call to the leader. The leader registers the framework ``marathon`` (its id, the apps
+with their versions, the groups and the event subscribers are kept in ZooKeeper under
+``<zk>/twin-state``, so a restart or a new leader carries on; running deployments are not),
 launches ``instances`` tasks per app from the offers, restarts failed tasks with the app's
-backoff, runs HTTP/TCP health checks and keeps the counts, ``deployments`` and
-``lastTaskFailure`` of each app.
+backoff, runs HTTP/TCP health checks and keeps the counts and ``lastTaskFailure`` of each
+app. Changes go through :mod:`.changes` (versions, :mod:`.deployments`); what happens is
+published on :mod:`.events` (``/v2/events``) and to :mod:`.callbacks` subscribers.
+
+Unlike Marathon, which launches only for a deployment (or its periodic scale check), the twin
+launches whenever an app has fewer tasks than ``instances``, also after a deployment was
+stopped with ``?force=true``.
 """
 
 from __future__ import annotations
@@ -23,16 +29,20 @@ import time
 from typing import Any
 
 from mesoslab_twin.common.config import Root
-from mesoslab_twin.common.httpd import BadRequest
 from mesoslab_twin.common.values import Amounts
 from mesoslab_twin.marathon import apps as apps_mod
+from mesoslab_twin.marathon import deployments, versions
 from mesoslab_twin.marathon.apps import FAILURES, LIVE, App, MTask
+from mesoslab_twin.marathon.callbacks import Callbacks
+from mesoslab_twin.marathon.deployments import Deployer
+from mesoslab_twin.marathon.events import EventBus
 from mesoslab_twin.marathon.health import HealthChecker
 from mesoslab_twin.mesos.scheduler import Driver, Launches, Offers
 
 log = logging.getLogger("mesoslab_twin.marathon")
 
 RECONCILE_GRACE = 15.0  # seconds a task may be unknown to the master before it counts as lost
+TEND_INTERVAL = 0.25  # seconds between two looks at the deployments and surplus tasks
 
 
 class Marathon:
@@ -61,6 +71,17 @@ class Marathon:
         self.registered_at = 0.0
         self.zombies: dict[str, MTask] = {}  # tasks of deleted apps, killed until gone
         self.health = HealthChecker(self)
+        self.events = EventBus(self.stopping)
+        self.callbacks = Callbacks(options.get("event_subscriber") == "http_callback", self.changed)
+        self.events.on_event.append(self.callbacks.send)
+        self.deployer = Deployer(self)
+        self.root_version = versions.new_version()  # of the last change of the root group
+        self.groups: set[str] = set()  # groups made by POST /v2/groups (others hold apps)
+
+    @property
+    def http_endpoints(self) -> list[str]:
+        """``--http_endpoints``: subscribers added at start (EventConf.scala L20-23)."""
+        return [u.strip() for u in self.options.get("http_endpoints", "").split(",") if u.strip()]
 
     @property
     def me(self) -> str:
@@ -69,6 +90,8 @@ class Marathon:
     # ------------------------------------------------------------------ leadership, state
 
     def start(self) -> None:
+        for url in self.http_endpoints:
+            self.callbacks.add(url)
         if self.options.get("internal_store_backend") == "mem" or not self.zk_url:
             self._lead()
             return
@@ -123,8 +146,15 @@ class Marathon:
             return
         with self.lock:
             self.framework_id = str(state.get("framework_id", ""))
+            self.groups = set(state.get("groups", []))
+            for url in state.get("event_subscribers", []):
+                self.callbacks.add(str(url))
             for saved in state.get("apps", []):
-                app = App(definition=saved["definition"], last_failure=saved.get("last_failure"))
+                app = App(
+                    definition=saved["definition"],
+                    last_failure=saved.get("last_failure"),
+                    versions=saved.get("versions") or {},
+                )
                 for task in saved.get("tasks", []):
                     mtask = MTask(**task)
                     app.tasks[mtask.id] = mtask
@@ -146,9 +176,12 @@ class Marathon:
         with self.lock:
             state = {
                 "framework_id": self.framework_id,
+                "event_subscribers": self.callbacks.urls,
+                "groups": sorted(self.groups),
                 "apps": [
                     {
                         "definition": a.definition,
+                        "versions": a.versions,
                         "last_failure": a.last_failure,
                         "tasks": [t.save() for t in a.tasks.values()],
                     }
@@ -191,6 +224,20 @@ class Marathon:
         )
         self.driver.start()
         self.health.start()
+        threading.Thread(target=self._tend, name="marathon-deployments", daemon=True).start()
+
+    def _tend(self) -> None:
+        """Kill what is over the apps' instances and move the deployments on."""
+        while not self.stopping.wait(TEND_INTERVAL):
+            with self.lock:
+                self._scale_down_and_replace()
+                self.deployer.progress(self._step_done)
+
+    def wake(self) -> None:
+        """Something to launch: ask for offers now."""
+        self.changed()
+        if self.driver is not None:
+            self.driver.wake.set()
 
     def _registered(self, framework_id: str, again: bool) -> None:
         with self.lock:
@@ -209,14 +256,23 @@ class Marathon:
 
     def _update(self, status: dict[str, Any]) -> None:
         with self.lock:
-            found = self._find(str(status.get("task_id", "")))
-            if found is None:
-                return
-            self._apply(found[0], found[1], status)
+            task_id = str(status.get("task_id", ""))
+            found = self._find(task_id)
+            if found is not None:
+                self._apply(found[0], found[1], status)
+            elif task_id in self.zombies:  # a task of a deleted app
+                zombie = self.zombies[task_id]
+                state = str(status.get("state"))
+                if state != zombie.state:
+                    zombie.state = state
+                    self._publish_change(zombie, str(status.get("message", "")))
+                if state not in LIVE:
+                    del self.zombies[task_id]
         self.changed()
 
     def _apply(self, app: App, task: MTask, status: dict[str, Any]) -> None:
         state = str(status.get("state"))
+        changed = state != task.state
         task.state = state
         task.missing_since = None
         network = ((status.get("container_status") or {}).get("network_infos") or [{}])[0]
@@ -226,6 +282,10 @@ class Marathon:
         if state == "TASK_RUNNING" and task.started_at is None:
             task.started_at = apps_mod.now_iso()
             task.running_since = time.monotonic()
+        if "healthy" in status:  # a Mesos (COMMAND) health check, run by the executor
+            self.health.mesos_result(app, task, bool(status["healthy"]))
+        if changed:
+            self._publish_change(task, str(status.get("message", "")))
         if state in LIVE:
             return
         del app.tasks[task.id]
@@ -255,6 +315,31 @@ class Marathon:
             }
             log.info("Task %s of %s: %s %s", task.id, app.id, state, status.get("message", ""))
 
+    def _publish_change(self, task: MTask, message: str) -> None:
+        """``status_update_event`` and ``instance_changed_event`` for a task whose state
+        changed (``Events.scala`` L214-236, ``Formats.scala`` L630, L639-650)."""
+        self.events.publish(
+            "status_update_event",
+            slaveId=task.agent_id,
+            taskId=task.id,
+            taskStatus=task.state,
+            message=message,
+            appId=task.app_id,
+            host=task.host,
+            ipAddresses=[{"ipAddress": task.ip, "protocol": "IPv4"}] if task.ip else [],
+            ports=task.ports,
+            version=task.version,
+        )
+        self.events.publish(
+            "instance_changed_event",
+            instanceId=task.id,
+            condition=task.state.removeprefix("TASK_").capitalize(),
+            runSpecId=task.app_id,
+            agentId=task.agent_id,
+            host=task.host,
+            runSpecVersion=task.version,
+        )
+
     def _reconcile(self, statuses: list[dict[str, Any]]) -> None:
         """The master's view of our live tasks: catch missed updates and lost tasks."""
         known = {str(s.get("task_id")): s for s in statuses}
@@ -283,20 +368,18 @@ class Marathon:
                         )
             for task_id, task in list(self.zombies.items()):
                 if task_id in known:
-                    self._kill(task)
+                    self.kill(task)
                 else:
                     del self.zombies[task_id]
-            self._scale_down_and_replace()
-            self._finish_deployments()
 
     def _wants_offers(self) -> bool:
         with self.lock:
             now = time.monotonic()
             return any(
-                self._missing(app) > 0 and now >= app.delay_until for app in self.apps.values()
+                self.missing(app) > 0 and now >= app.delay_until for app in self.apps.values()
             )
 
-    def _missing(self, app: App) -> int:
+    def missing(self, app: App) -> int:
         current = [t for t in app.live() if t.version == app.version]
         return int(app.definition["instances"]) - len(current)
 
@@ -306,7 +389,7 @@ class Marathon:
         with self.lock:
             remaining = {o["agent_id"]: Amounts.from_wire(o["resources"]) for o in offers}
             for app in sorted(self.apps.values(), key=lambda a: a.id):
-                need = self._missing(app)
+                need = self.missing(app)
                 if need <= 0 or now < app.delay_until:
                     continue
                 for offer in offers:
@@ -352,7 +435,7 @@ class Marathon:
         )
         return info
 
-    def _kill(self, task: MTask) -> None:
+    def kill(self, task: MTask) -> None:
         """Ask the master to kill the task (again every few seconds until it is gone)."""
         task.killing = True
         now = time.monotonic()
@@ -363,7 +446,7 @@ class Marathon:
     def kill_unhealthy(self, task: MTask) -> None:
         """A task that failed its health checks: kill it; a replacement is launched."""
         log.info("Killing unhealthy task %s", task.id)
-        self._kill(task)
+        self.kill(task)
 
     def _scale_down_and_replace(self) -> None:
         for app in self.apps.values():
@@ -373,116 +456,37 @@ class Marathon:
             running = [t for t in current if t.state == "TASK_RUNNING"]
             if old and len(running) >= instances:
                 for task in old:
-                    self._kill(task)
+                    self.kill(task)
             if len(current) > instances:
                 current.sort(key=lambda t: t.staged_at, reverse=True)  # YOUNGEST_FIRST
                 for task in current[: len(current) - instances]:
-                    self._kill(task)
+                    self.kill(task)
             for task in app.tasks.values():
                 if task.killing and task.state in LIVE:
-                    self._kill(task)
+                    self.kill(task)
 
-    def _finish_deployments(self) -> None:
-        for app in self.apps.values():
-            if app.deployment is None:
-                continue
-            counts = app.counts()
-            instances = int(app.definition["instances"])
-            others = [t for t in app.tasks.values() if t.version != app.version or t.killing]
-            healthy_ok = (
-                not app.definition.get("healthChecks") or counts["tasksHealthy"] >= instances
-            )
-            current_running = [
-                t for t in app.live() if t.version == app.version and t.state == "TASK_RUNNING"
-            ]
-            if len(current_running) == instances and not others and healthy_ok:
-                app.deployment = None
-                self.changed()
-
-    # ------------------------------------------------------------------ app changes
-
-    def create(self, raw: Any, app_id: str | None = None) -> App:
-        definition = apps_mod.normalize(raw, app_id)
-        with self.lock:
-            if definition["id"] in self.apps:
-                raise BadRequest(f"An app with id [{definition['id']}] already exists.", 409)
-            stamp = apps_mod.now_iso()
-            definition["version"] = stamp
-            definition["versionInfo"] = {"lastScalingAt": stamp, "lastConfigChangeAt": stamp}
-            self._assign_ports(definition)
-            app = App(definition=definition)
-            self.apps[app.id] = app
-            apps_mod.start_deployment(app, "StartApplication")
-        self.changed()
-        if self.driver is not None:
-            self.driver.wake.set()
-        return app
-
-    def _assign_ports(self, definition: dict[str, Any]) -> None:
+    def assign_ports(self, definition: dict[str, Any]) -> None:
+        """Service ports 0 get free ones of ``local_port_min``-``local_port_max``."""
         taken: set[int] = set()
         for other in self.apps.values():
             if other.id != definition["id"]:
                 taken.update(apps_mod.service_ports(other.definition))
         apps_mod.assign_service_ports(definition, taken, *self.local_ports)
 
-    def replace(self, raw: Any, app_id: str) -> tuple[App, bool]:
-        """PUT: update the app (create it when missing). Returns (app, created)."""
-        with self.lock:
-            existing = self.apps.get(apps_mod.canonical_id(app_id))
-        if existing is None:
-            return self.create(raw, app_id), True
-        with self.lock:
-            merged = {
-                k: v
-                for k, v in existing.definition.items()
-                if k not in ("version", "versionInfo", "ports")
-            }
-            if "portDefinitions" in raw or "ports" in raw:
-                merged.pop("portDefinitions", None)
-            merged.update(raw)
-            definition = apps_mod.normalize(merged, app_id)
-            stamp = apps_mod.now_iso()
-            old_info = existing.definition["versionInfo"]
-            config_changed = any(
-                definition.get(k) != existing.definition.get(k)
-                for k in set(definition) | set(existing.definition)
-                if k not in apps_mod.SCALING_ONLY | {"version", "versionInfo", "ports"}
-            )
-            definition["version"] = stamp
-            definition["versionInfo"] = {
-                "lastScalingAt": stamp,
-                "lastConfigChangeAt": stamp if config_changed else old_info["lastConfigChangeAt"],
-            }
-            self._assign_ports(definition)
-            existing.definition = definition
-            existing.delay_until = 0.0
-            existing.failures = 0
-            apps_mod.start_deployment(
-                existing, "RestartApplication" if config_changed else "ScaleApplication"
-            )
-        self.changed()
-        return existing, False
-
-    def delete(self, app_id: str) -> App:
-        with self.lock:
-            app = self.apps.pop(apps_mod.canonical_id(app_id), None)
-            if app is None:
-                raise BadRequest(f"App '{apps_mod.canonical_id(app_id)}' does not exist", 404)
-            for task in app.tasks.values():
-                self._kill(task)
-                self.zombies[task.id] = task
-            apps_mod.start_deployment(app, "StopApplication")
-        self.changed()
-        return app
-
-    def restart(self, app_id: str) -> App:
-        with self.lock:
-            app = self.apps.get(apps_mod.canonical_id(app_id))
-            if app is None:
-                raise BadRequest(f"App '{apps_mod.canonical_id(app_id)}' does not exist", 404)
-            stamp = apps_mod.now_iso()
-            app.definition["version"] = stamp
-            app.definition["versionInfo"] = {"lastScalingAt": stamp, "lastConfigChangeAt": stamp}
-            apps_mod.start_deployment(app, "RestartApplication")
-        self.changed()
-        return app
+    def _step_done(self, action: str, app_id: str) -> bool:
+        """Whether an action of a deployment is done: a started app is there; a scaled or
+        restarted one runs its instances of the current version (healthy, with health
+        checks) and nothing else; a stopped one has no task left."""
+        if action == deployments.STOP:
+            return not any(t.app_id == app_id for t in self.zombies.values())
+        app = self.apps.get(app_id)
+        if app is None:
+            return False
+        if action == deployments.START:
+            return True
+        instances = int(app.definition["instances"])
+        others = [t for t in app.tasks.values() if t.version != app.version or t.killing]
+        current = [t for t in app.live() if t.version == app.version and t.state == "TASK_RUNNING"]
+        checked = bool(app.definition.get("healthChecks"))
+        healthy = not checked or app.counts()["tasksHealthy"] >= instances
+        return len(current) == instances and not others and healthy
