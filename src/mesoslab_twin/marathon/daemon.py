@@ -368,8 +368,14 @@ class Marathon:
                         )
             for task_id, task in list(self.zombies.items()):
                 if task_id in known:
+                    task.missing_since = None
                     self.kill(task)
-                else:
+                    continue
+                # gone from the master's live tasks: its terminal update may still be on its
+                # way (the list and the updates travel apart), and it must still make its
+                # status_update_event; only a task missing for the grace period is dropped
+                task.missing_since = task.missing_since or now
+                if now - task.missing_since > RECONCILE_GRACE:
                     del self.zombies[task_id]
 
     def _wants_offers(self) -> bool:
