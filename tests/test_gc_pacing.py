@@ -122,6 +122,31 @@ def test_no_full_pass_while_the_app_keeps_allocating(pacer: tuple[GcPacer, Clock
     del kept
 
 
+def test_a_held_notebook_is_left_out_of_passes_until_released(
+    pacer: tuple[GcPacer, Clock],
+) -> None:
+    p, clock = pacer
+    notebook = Cycle()  # built, then held: frozen with everything alive now
+    frozen = gc.get_freeze_count()
+    p.hold()
+    assert gc.get_freeze_count() > frozen
+    assert not any(o is notebook for o in gc.get_objects())  # out of every pass
+    del notebook  # closed: garbage now, but frozen garbage
+    p.release()
+    clock.now += IDLE_AFTER + 0.1
+    passes = full_passes()
+    # at the pause (a tick that saw no young pass since the last): unfreeze, collect, freeze
+    assert any(p.tick() for _ in range(3))
+    assert full_passes() == passes + 1 and p.passes == 1
+    assert gc.get_freeze_count() > 0  # what is left is frozen again
+    gc.unfreeze()
+    try:
+        assert not any(isinstance(o, Cycle) for o in gc.get_objects())  # the notebook is gone
+    finally:
+        gc.freeze()
+    assert not p.tick()  # released once: nothing more to do
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_the_app_paces_the_collector_and_gives_it_back(

@@ -166,6 +166,8 @@ class LessonScreen(BaseScreen):
 
     def on_unmount(self) -> None:
         self._stop()
+        if self.mapp.gc_pacer is not None:
+            self.mapp.gc_pacer.release()  # its widgets are garbage now (tui/gc_pacing.py)
 
     def _stop(self) -> None:
         if self._verify_session is not None:
@@ -351,6 +353,8 @@ class LessonScreen(BaseScreen):
         notebook.display = True
         self.query_one(StepToc).set_states(self.states)
         self.ready = True
+        if self.mapp.gc_pacer is not None:
+            self.mapp.gc_pacer.hold()  # the notebook lives until it closes (tui/gc_pacing.py)
         self.call_after_refresh(self.set_current, current, scroll=current != 1)
 
     # ------------------------------------------------------------------ steps
