@@ -39,10 +39,10 @@ from mesoslab_twin.common.values import (
     normalize_duration,
     parse_resources,
 )
-from mesoslab_twin.docker import dockerd
 from mesoslab_twin.marathon.api import MarathonApi
 from mesoslab_twin.mesos.agent import Agent
 from mesoslab_twin.mesos.master import Master
+from tests.support import docker_double
 from tests.support.paths import FIXTURES
 from tests.support.twin_install import TWIN_DIR, install_env, install_twin
 from tests.support.twin_lab import Daemon, TwinLab, http, wait_until, write
@@ -420,18 +420,6 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         "test_chronos_search_kill_and_delete",
         "/scheduler/graph/csv",
     ),
-    ("dockerd", "GET", "/_ping"): (
-        "tests.test_twin_dockerd:test_dockerd_listens_answers_ping_and_removes_its_socket",
-        "/_ping",
-    ),
-    ("dockerd", "GET", "/version"): (
-        "tests.test_twin_dockerd:test_dockerd_listens_answers_ping_and_removes_its_socket",
-        "/version",
-    ),
-    ("dockerd", "GET", "/containers/json"): (
-        "tests.test_twin_dockerd:test_dockerd_listens_answers_ping_and_removes_its_socket",
-        "/containers/json",
-    ),
 }
 # The twin's own protocol between its daemons (no real endpoint to hold them to): every test
 # that starts an agent or a framework goes through them, and every test that elects a master
@@ -461,7 +449,6 @@ def served_routes() -> set[tuple[str, str, str]]:
     served -= catch_all
     v2 = MarathonApi(None).v2_routes()  # type: ignore[arg-type]
     served |= {("marathon", m, p) for m, p in _routes(v2)}
-    served |= {("dockerd", "GET", path) for path in dockerd.ROUTES}
     return served
 
 
@@ -495,7 +482,6 @@ def test_the_route_check_reads_every_daemon() -> None:
     served = served_routes()
     assert ("marathon", "GET", r"/v2/queue") in served
     assert ("master", "GET", r"(?:/master)?/(roles|roles\.json)") in served
-    assert ("dockerd", "GET", "/containers/json") in served
     assert not any(pattern == r"/v2/.*" for _, _, pattern in served)
 
 
@@ -518,13 +504,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     master_url = f"{ADDRESS_MASTER}:{twins.ports['mesos_master']}"
     try:
         master = twins.master("master1", ADDRESS_MASTER, extra={"cluster": "twin-contract"})
-        agent_root = twins.root("agent1")
-        write(agent_root, "/var/run/docker.sock", "")  # the docker daemon's socket is "there"
+        # no Docker Engine on this host: the agent's --docker is a test double of the CLI
+        # (real Docker runs the Docker tasks in tests/test_rehearsal_e2e.py)
+        docker = docker_double.install(base / "docker-bin")
         agent = twins.agent(
             "agent1",
             ADDRESS_AGENT,
             master=master_url,
-            extra={"containerizers": "docker,mesos", "attributes": "rack:abc;level:2;r:[1-5]"},
+            extra={
+                "containerizers": "docker,mesos",
+                "docker": str(docker),
+                "attributes": "rack:abc;level:2;r:[1-5]",
+            },
         )
         marathon = twins.marathon("master1", ADDRESS_MASTER, master=master_url)
         chronos = twins.chronos("master1", ADDRESS_MASTER, master=master_url)
@@ -859,13 +850,15 @@ def test_agent_small_endpoints(lab: Lab) -> None:
         }
 
 
-def test_docker_tasks_are_emulated_and_say_so(lab: Lab) -> None:
+def test_docker_tasks_are_run_by_docker_as_mesos_runs_them(lab: Lab) -> None:
+    """A Docker task is one `docker run` in the shape of Mesos 1.4's docker containerizer
+    (here against the CLI's test double: no Docker Engine on this host)."""
     app = lab.marathon.get("/v2/apps/web").json()["app"]
     task = app["tasks"][0]
     port = task["ports"][0]
     assert 31000 <= port <= 32000
     page = http("GET", f"http://{ADDRESS_AGENT}:{port}/")
-    assert page.status == 200 and page.headers.get("X-Mesoslab-Twin") == "emulation"
+    assert page.status == 200  # the container's published port
     state = lab.master.get("/master/state").json()
     mesos_task = next(t for f in state["frameworks"] for t in f["tasks"] if t["id"] == task["id"])
     container = mesos_task["container"]
@@ -875,8 +868,19 @@ def test_docker_tasks_are_emulated_and_say_so(lab: Lab) -> None:
     assert container["docker"]["port_mappings"] == [
         {"host_port": port, "container_port": 80, "protocol": "tcp"}
     ]
-    labels = mesos_task["statuses"][-1]["labels"]
-    assert any(label["key"] == "MESOSLAB_TWIN" for label in labels)
+    status = mesos_task["statuses"][-1]
+    assert not any(label["key"] == "MESOSLAB_TWIN" for label in status.get("labels", []))
+    container_id = status["container_status"]["container_id"]["value"]
+    calls = (lab.agent.root / "var/run/docker-double/calls.log").read_text().splitlines()
+    run = next(c.split() for c in calls if f"--name mesos-{container_id}" in c)
+    # mem 32 MB, cpus 0.1: --cpu-shares 1024 x cpus, --memory in bytes (docker.cpp)
+    assert run[:5] == ["run", "--cpu-shares", "102", "--memory", str(32 * 1024 * 1024)]
+    assert "MESOS_SANDBOX=/mnt/mesos/sandbox" in run
+    assert f"MESOS_CONTAINER_NAME=mesos-{container_id}" in run
+    assert any(v.endswith(f"/runs/{container_id}:/mnt/mesos/sandbox") for v in run)
+    assert run[run.index("--net") + 1] == "bridge"
+    assert run[run.index("-p") + 1] == f"{port}:80/tcp"
+    assert run[-1] == "nginx" and "--entrypoint" not in run  # no cmd: the image's own
     wait_until(
         "a passing health check",
         lambda: lab.marathon.get("/v2/apps/web").json()["app"]["tasksHealthy"] == 1,

@@ -6,7 +6,6 @@ Daemons (read their configuration files like the packages do):
   agent | slave     emulated mesos-slave    (mesos-init-wrapper slave)
   marathon          emulated Marathon 1.4   (/etc/default/marathon, /etc/marathon/conf)
   chronos           emulated Chronos 2.x    (/etc/default/chronos, /etc/chronos/conf)
-  dockerd           a Docker daemon stand-in: listens on /var/run/docker.sock, runs nothing
 
 Tools (same options as the real ones for what the lessons use):
 
@@ -79,11 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         from mesoslab_twin.chronos import daemon as chronos
 
         return chronos.run(root, rest)
-    if command == "dockerd":
-        setup_logging("dockerd")
-        from mesoslab_twin.docker import dockerd
-
-        return dockerd.main(rest)
     if command == "mesos-resolve":
         from mesoslab_twin.mesos import resolve
 
@@ -92,9 +86,5 @@ def main(argv: list[str] | None = None) -> int:
         from mesoslab_twin.mesos import execute
 
         return execute.main(rest)
-    if command == "placeholder":
-        from mesoslab_twin.docker import placeholder
-
-        return placeholder.main(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2

@@ -8,10 +8,7 @@
 #   config     /etc/mesos/zk, /etc/mesos-master/{quorum,work_dir}, /etc/mesos-slave/work_dir,
 #              /etc/default/mesos*, /etc/chronos/conf/http_port (4400), /etc/marathon/conf/
 #
-# Usage (as root): install.sh [docker] [PREFIX]
-#   docker   install the Docker stand-in instead (lesson 2's `yum install docker`): unit
-#            `docker` running /usr/bin/dockerd, a tiny daemon that listens on
-#            /var/run/docker.sock; installed, not enabled, not started (like the package)
+# Usage (as root): install.sh [PREFIX]
 #   PREFIX   the folder that holds the copied package, i.e. PREFIX/mesoslab_twin/
 #            (default /opt/mesoslab-twin)
 # Environment: DESTDIR (write everything under this folder; for tests), NO_SYSTEMCTL=1
@@ -21,11 +18,6 @@
 # again (as `yum install` of an installed package), it leaves the services' state alone.
 set -eu
 
-mode=mesos
-if [ "${1:-}" = docker ]; then
-  mode=docker
-  shift
-fi
 prefix=${1:-/opt/mesoslab-twin}
 dest=${DESTDIR:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -66,16 +58,6 @@ EOF
 
 units=$dest/usr/lib/systemd/system
 mkdir -p "$units"
-
-if [ "$mode" = docker ]; then
-  launcher /usr/bin/dockerd dockerd "the Docker daemon (a stand-in that only listens)"
-  sed "s|@PREFIX@|$prefix|g" "$here/systemd/docker.service" >"$units/docker.service"
-  if [ -z "${NO_SYSTEMCTL:-}" ] && [ -z "$dest" ]; then
-    systemctl daemon-reload
-  fi
-  echo "mesoslab twin: Docker stand-in installed from $prefix (unit docker, not started)"
-  exit 0
-fi
 
 launcher /usr/bin/mesos-execute mesos-execute "mesos-execute"
 launcher /usr/bin/mesos-resolve mesos-resolve "mesos-resolve"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -140,7 +141,13 @@ class Agent:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.tasks = Tasks(
-            self.work_dir, self.containerizers, self.ip, self.hostname, self.wake.set
+            self.work_dir,
+            self.containerizers,
+            self.ip,
+            self.hostname,
+            self.wake.set,
+            docker=self.flags["docker"],
+            docker_socket=str(self.root.path(self.flags["docker_socket"])),
         )
 
     # ------------------------------------------------------------------ start-up
@@ -160,14 +167,7 @@ class Agent:
         """Recover the agent id from ``meta/slaves/latest``, or fail as Mesos does."""
         old = self.checkpoint.recovered()
         if "docker" in self.containerizers:
-            socket_path = self.flags["docker_socket"]
-            if not self.root.path(socket_path).exists():
-                raise Exit(
-                    "Failed to perform recovery: Collect failed: Failed to run "
-                    f"'docker -H unix://{socket_path} ps -a': exited with status 1; "
-                    f"stderr='Cannot connect to the Docker daemon at unix://{socket_path}. "
-                    "Is the docker daemon running?\n'\n" + self.checkpoint.remedy()
-                )
+            self._docker_answers()
         if old is None:
             killed = kill_orphans(self.work_dir, None)
             if killed:
@@ -181,6 +181,25 @@ class Agent:
         kill_orphans(self.work_dir, old.id)
         adopted = self.tasks.adopt()
         log.info("Recovered agent %s (%d live task(s) adopted)", old.id, adopted)
+
+    def _docker_answers(self) -> None:
+        """The Docker containerizer's recovery lists the containers (``docker ps -a``): no
+        Docker daemon, no agent, with Mesos's message and Docker's own words."""
+        socket_path = str(self.root.path(self.flags["docker_socket"]))
+        argv = [self.flags["docker"], "-H", f"unix://{socket_path}", "ps", "-a"]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+            status, stderr = done.returncode, done.stderr
+        except FileNotFoundError:
+            status, stderr = 127, f"{argv[0]}: not found\n"
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            status, stderr = 1, f"{exc}\n"
+        if status != 0:
+            raise Exit(
+                "Failed to perform recovery: Collect failed: Failed to run "
+                f"'{' '.join(argv)}': exited with status {status}; stderr='{stderr}'\n"
+                + self.checkpoint.remedy()
+            )
 
     # ------------------------------------------------------------------ master
 

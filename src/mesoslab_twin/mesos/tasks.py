@@ -9,9 +9,11 @@ group, then SIGKILL.
 
 Containerizers are chosen like Mesos' composing containerizer: ``docker`` takes tasks with a
 DOCKER ContainerInfo, ``mesos`` the others; when none of the enabled ones takes a task it
-fails with Mesos' message. The twin cannot run Docker: a Docker task runs its command on
-the host, or (no command) a placeholder web server on its host ports, and its status says
-so in a label.
+fails with Mesos' message. A Docker task is a real container of the node's Docker Engine:
+its process is the ``docker run`` client Mesos's docker executor would run
+(:mod:`.docker_run`), named ``mesos-<container id>``; killing it is ``docker stop``. A
+Mesos-containerizer task with an image still runs its command on the host, and its status
+says so in a label.
 
 Tasks survive an agent restart (the unit uses KillMode=process, like the packages): each
 task is checkpointed with its pid, and a recovered agent adopts the live ones.
@@ -25,7 +27,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -37,6 +38,7 @@ from urllib.parse import quote
 
 import mesoslab_twin
 from mesoslab_twin.common.values import Amounts
+from mesoslab_twin.mesos import docker_run
 
 log = logging.getLogger("mesoslab_twin.agent")
 
@@ -89,7 +91,7 @@ class RunningTask:
     pid: int = 0
     ticks: str = ""
     killing: bool = False
-    docker: bool = False  # run by the (emulated) Docker containerizer
+    docker: bool = False  # run by the Docker containerizer: a real container
     emulated: bool = False  # a container image the twin does not really use
     process: subprocess.Popen[bytes] | None = None
 
@@ -131,9 +133,14 @@ class Tasks:
         agent_ip: str,
         hostname: str,
         on_change: Callable[[], None],
+        *,
+        docker: str = "docker",
+        docker_socket: str = "/var/run/docker.sock",
     ) -> None:
         self.work_dir = work_dir
         self.containerizers = containerizers
+        self.docker = docker  # the agent's --docker and --docker_socket
+        self.docker_socket = docker_socket
         self.agent_ip = agent_ip
         self.hostname = hostname
         self.on_change = on_change
@@ -235,11 +242,11 @@ class Tasks:
             )
             return
         task.docker = taker == "docker"
-        task.emulated = task.docker or bool((container.get("mesos") or {}).get("image"))
+        task.emulated = not task.docker and bool((container.get("mesos") or {}).get("image"))
         try:
             sandbox.mkdir(parents=True, exist_ok=True)
             _link_latest(sandbox)
-            argv = self._argv(task)
+            argv = self._docker_argv(task) if task.docker else self._argv(task)
             env = self._environment(task)
             with (sandbox / "stdout").open("ab") as out, (sandbox / "stderr").open("ab") as err:
                 # the command executor logs to its stderr (glog), as Mesos 1.4's does
@@ -278,21 +285,26 @@ class Tasks:
             return ["/bin/sh", "-c", value]
         if value:
             return [value, *[str(a) for a in command.get("arguments", [])[1:]]]
-        if task.docker:
-            return self._placeholder(task)
         raise ValueError("the task has no command to run")
 
-    def _placeholder(self, task: RunningTask) -> list[str]:
-        """What stands in for a Docker image's own entrypoint: a web server on each host
-        port the container would publish (so the port answers), else a long sleep."""
-        docker = (task.info.get("container") or {}).get("docker") or {}
-        ports = [int(m["host_port"]) for m in docker.get("port_mappings", []) if m.get("host_port")]
-        if not ports:
-            ports = [p for b, e in task.resources.ranges.get("ports", ()) for p in range(b, e + 1)]
-        args = [sys.executable, "-m", "mesoslab_twin", "placeholder"]
-        args += [f"--image={docker.get('image', '')}"]
-        args += [f"--port={p}" for p in ports[:8]]
-        return args
+    def _docker_argv(self, task: RunningTask) -> list[str]:
+        """The Docker task's process: pull the image if need be, then ``docker run``."""
+        argv = docker_run.run_argv(
+            task.info,
+            task.sandbox,
+            self.container_name(task),
+            socket=self.docker_socket,
+            docker=self.docker,
+        )
+        script = docker_run.launch_script(
+            task.info, argv, socket=self.docker_socket, docker=self.docker
+        )
+        return ["/bin/sh", "-c", script]
+
+    def container_name(self, task: RunningTask) -> str:
+        return docker_run.container_name(
+            mesoslab_twin.MESOS_VERSION, self.agent_id, task.container_id
+        )
 
     def _environment(self, task: RunningTask) -> dict[str, str]:
         env = {
@@ -328,6 +340,16 @@ class Tasks:
         except (OSError, ValueError):
             recorded = None
         what = "Container" if task.docker else "Command"
+        status = recorded if recorded is not None else code
+        if task.docker and status is not None and status >= 0:
+            # the docker executor reports the `docker run` client's own exit: a container
+            # killed (docker stop, or behind Mesos's back) exits 137, not by a signal
+            if task.killing:
+                state = "TASK_KILLED"
+            else:
+                state = "TASK_FINISHED" if status == 0 else "TASK_FAILED"
+            self._set(task, state, message=f"Container exited with status {status}")
+            return
         if task.killing:
             signal_number = -code if code is not None and code < 0 else signal.SIGTERM
             self._set(
@@ -336,7 +358,6 @@ class Tasks:
                 message=f"{what} terminated with signal {_signal_name(signal_number)}",
             )
             return
-        status = recorded if recorded is not None else code
         if status is None:
             self._set(
                 task,
@@ -363,8 +384,14 @@ class Tasks:
         if task is None:
             return
         task.killing = True
-        with contextlib.suppress(OSError):
-            os.killpg(task.pid, signal.SIGTERM)
+        if task.docker:  # the docker executor's kill: docker stop, then `docker run` returns
+            stop = docker_run.stop_argv(
+                self.container_name(task), socket=self.docker_socket, docker=self.docker
+            )
+            threading.Thread(target=_run_quietly, args=(stop,), daemon=True).start()
+        else:
+            with contextlib.suppress(OSError):
+                os.killpg(task.pid, signal.SIGTERM)
 
         def escalate() -> None:
             time.sleep(KILL_GRACE)
@@ -494,6 +521,18 @@ def kill_orphans(work_dir: Path, keep_agent: str | None) -> int:
         with contextlib.suppress(OSError):
             path.unlink()
     return killed
+
+
+def _run_quietly(argv: list[str]) -> None:
+    """Run a helper command (``docker stop``); its failure shows in the agent's log."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("%s failed: %s", " ".join(argv), exc)
+        return
+    if done.returncode != 0:
+        log.warning("%s: exited with status %d; %s", " ".join(argv), done.returncode,
+                    done.stderr.strip())  # fmt: skip
 
 
 def _takes(containerizer: str, kind: str | None) -> bool:

@@ -1,0 +1,139 @@
+"""The Docker containerizer's ``docker run``, as Mesos builds it, for the node's real Docker.
+
+A Docker task runs as one ``docker run`` in the foreground (Mesos's docker executor does
+the same): its output goes to the sandbox's ``stdout``/``stderr``, its exit is the
+container's. The command line follows Mesos 1.4.0 ``src/docker/docker.cpp``
+(``Docker::RunOptions::create`` L574-912 and ``Docker::run`` L914-1076):
+
+* ``--cpu-shares`` = 1024 × cpus (at least 2) and ``--memory`` = mem in bytes (at least
+  32 MB) (cgroups/constants.hpp L30-38);
+* ``-e MESOS_SANDBOX=/mnt/mesos/sandbox`` (``--sandbox_directory``), ``-e
+  MESOS_CONTAINER_NAME=<name>`` and the command's environment;
+* the sandbox as ``-v <sandbox>:/mnt/mesos/sandbox`` (L706), then the ContainerInfo's
+  volumes (a relative container path is under the mapped sandbox);
+* ``--net host|bridge|none|<user network>``, ``-p host:container/proto`` for BRIDGE;
+* ``docker.parameters`` as ``--key=value``;
+* a shell command as ``--entrypoint /bin/sh ... image -c <value>`` (MESOS-1770), else the
+  value and the arguments after the image, or nothing (the image's own CMD).
+
+The container is named ``mesos-<container id>`` (Mesos ≤ 0.22 and ≥ 1.4), or
+``mesos-<agent id>.<container id>`` (0.23 to 1.3): slave/containerizer/docker.cpp L126-131.
+The image is pulled first when missing or with ``force_pull_image``, as Docker::pull does.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from mesoslab_twin.common.values import Amounts
+
+CPU_SHARES_PER_CPU = 1024
+MIN_CPU_SHARES = 2
+MIN_MEMORY_BYTES = 32 * 1024 * 1024
+MAPPED_SANDBOX = "/mnt/mesos/sandbox"  # the agent's --sandbox_directory default
+NAME_PREFIX = "mesos-"
+
+
+def container_name(version: str, agent_id: str, container_id: str) -> str:
+    """The Docker container's name for a Mesos of ``version``."""
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        major, minor = 1, 4
+    if (0, 23) <= (major, minor) <= (1, 3):
+        return f"{NAME_PREFIX}{agent_id}.{container_id}"
+    return f"{NAME_PREFIX}{container_id}"
+
+
+def run_argv(
+    info: dict[str, Any], sandbox: Path, name: str, *, socket: str, docker: str = "docker"
+) -> list[str]:
+    """``docker -H unix://SOCKET run ...`` for the task ``info`` (TaskInfo as JSON)."""
+    container = info.get("container") or {}
+    spec = container.get("docker") or {}
+    command = info.get("command") or {}
+    resources = Amounts.from_wire(info.get("resources"))
+    argv = [docker, "-H", f"unix://{socket}", "run"]
+    if spec.get("privileged"):
+        argv.append("--privileged")
+    if "cpus" in resources.scalars:
+        shares = max(int(CPU_SHARES_PER_CPU * resources.scalars["cpus"]), MIN_CPU_SHARES)
+        argv += ["--cpu-shares", str(shares)]
+    if "mem" in resources.scalars:
+        memory = max(int(resources.scalars["mem"] * 1024 * 1024), MIN_MEMORY_BYTES)
+        argv += ["--memory", str(memory)]
+    env = {
+        str(v.get("name")): str(v.get("value", ""))
+        for v in (command.get("environment") or {}).get("variables", [])
+    }
+    env["MESOS_SANDBOX"] = MAPPED_SANDBOX
+    env["MESOS_CONTAINER_NAME"] = name
+    for key in sorted(env):  # Mesos keeps them in a std::map: sorted by name
+        argv += ["-e", f"{key}={env[key]}"]
+    volumes = [f"{sandbox}:{MAPPED_SANDBOX}"]
+    for volume in container.get("volumes", []):
+        volumes.append(_volume(volume, sandbox))
+    for volume in volumes:
+        argv += ["-v", volume]
+    network = str(spec.get("network", "HOST")).upper()
+    if network == "USER":
+        names = [n.get("name") for n in container.get("network_infos", []) if n.get("name")]
+        argv += ["--net", str(names[0]) if names else "bridge"]
+    else:
+        argv += ["--net", network.lower()]
+    if network in ("BRIDGE", "USER"):
+        for mapping in spec.get("port_mappings", []):
+            text = f"{int(mapping['host_port'])}:{int(mapping['container_port'])}"
+            if mapping.get("protocol"):
+                text += "/" + str(mapping["protocol"]).lower()
+            argv += ["-p", text]
+    shell = command.get("shell", True) is not False
+    if shell:
+        argv += ["--entrypoint", "/bin/sh"]
+    argv += ["--name", name]
+    for parameter in spec.get("parameters", []):
+        argv.append(f"--{parameter.get('key')}={parameter.get('value', '')}")
+    argv.append(str(spec.get("image", "")))
+    if shell:
+        if not command.get("value"):
+            raise ValueError("Shell specified but no command value provided")
+        argv += ["-c", str(command["value"])]
+    else:
+        if command.get("value"):
+            argv.append(str(command["value"]))
+        argv += [str(a) for a in command.get("arguments", [])]
+    return argv
+
+
+def _volume(volume: dict[str, Any], sandbox: Path) -> str:
+    # Mesos's snake_case, or Marathon's camelCase as the twin's Marathon passes it on
+    inside = str(volume.get("container_path", volume.get("containerPath", "")))
+    if not inside.startswith("/"):
+        inside = f"{MAPPED_SANDBOX}/{inside}"
+    host = str(volume.get("host_path", volume.get("hostPath", "")))
+    if not host:
+        raise ValueError("Host path or volume source is required")
+    if not host.startswith("/"):
+        host = str(sandbox / host)
+    mode = "ro" if str(volume.get("mode", "RW")).upper() == "RO" else "rw"
+    return f"{host}:{inside}:{mode}"
+
+
+def launch_script(info: dict[str, Any], argv: list[str], *, socket: str, docker: str) -> str:
+    """The task's shell line: pull the image when missing (or always, with
+    ``force_pull_image``), then ``exec docker run``: the task's process is the client."""
+    spec = (info.get("container") or {}).get("docker") or {}
+    image = shlex.quote(str(spec.get("image", "")))
+    client = f"{shlex.quote(docker)} -H {shlex.quote('unix://' + socket)}"
+    pull = f"{client} pull {image}"
+    if not spec.get("force_pull_image"):
+        pull = f"{client} image inspect {image} >/dev/null 2>&1 || {pull}"
+    return f"{pull} >&2 && exec {shlex.join(argv)}"
+
+
+def stop_argv(name: str, *, socket: str, docker: str = "docker", timeout: int = 0) -> list[str]:
+    """How the docker executor kills a task: ``docker stop -t <grace>`` (the agent's
+    ``--docker_stop_timeout``, 0 by default)."""
+    return [docker, "-H", f"unix://{socket}", "stop", "-t", str(timeout), name]
