@@ -315,7 +315,6 @@ def test_the_event_stream_tells_what_happens(mlab: MarathonLab) -> None:
         created = call(mlab, "POST", "/v2/apps", sleeper("/watched"))
         plan_id = created.headers["Marathon-Deployment-Id"]
         seen = everything.until("deployment_success", lambda e: e["id"] == plan_id)
-        names = [name for name, _ in seen]
         posted = next(e for n, e in seen if n == "api_post_event")
         assert posted["appDefinition"]["id"] == "/watched" and posted["clientIp"] == "127.0.0.1"
         assert posted["uri"] == "/v2/apps"
@@ -330,13 +329,20 @@ def test_the_event_stream_tells_what_happens(mlab: MarathonLab) -> None:
             ("deployment_info", "ScaleApplication"),
             ("deployment_step_success", "ScaleApplication"),
         ]
+        # earlier tests' tasks may still report (a deleted group's kills): pick this app's
         running = next(
-            e for n, e in seen if n == "status_update_event" and e["taskStatus"] == "TASK_RUNNING"
+            e
+            for n, e in seen
+            if n == "status_update_event"
+            and e["taskStatus"] == "TASK_RUNNING"
+            and e["appId"] == "/watched"
         )
         assert running["appId"] == "/watched" and running["ports"]
         assert set(running) >= {"slaveId", "taskId", "host", "version", "ipAddresses", "message"}
-        assert names.index("status_update_event") < len(names) - 2  # before the last step's end
-        changed = next(e for n, e in seen if n == "instance_changed_event")
+        assert seen.index(("status_update_event", running)) < len(seen) - 2  # before the end
+        changed = next(
+            e for n, e in seen if n == "instance_changed_event" and e["runSpecId"] == "/watched"
+        )
         assert changed["runSpecId"] == "/watched" and changed["instanceId"] == running["taskId"]
         assert changed["condition"] == "Running"
         success = seen[-1][1]
