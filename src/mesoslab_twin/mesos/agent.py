@@ -37,6 +37,7 @@ from mesoslab_twin.common.values import (
     resources_by_role,
 )
 from mesoslab_twin.common.wire import WireError, post
+from mesoslab_twin.mesos import docker_run
 from mesoslab_twin.mesos.checkpoint import Checkpoint, SlaveInfo
 from mesoslab_twin.mesos.files import Files
 from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip
@@ -186,7 +187,7 @@ class Agent:
         """The Docker containerizer's recovery lists the containers (``docker ps -a``): no
         Docker daemon, no agent, with Mesos's message and Docker's own words."""
         socket_path = str(self.root.path(self.flags["docker_socket"]))
-        argv = [self.flags["docker"], "-H", f"unix://{socket_path}", "ps", "-a"]
+        argv = [*docker_run.client_argv(self.flags["docker"], socket_path), "ps", "-a"]
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
             status, stderr = done.returncode, done.stderr

@@ -47,6 +47,12 @@ def container_name(version: str, agent_id: str, container_id: str) -> str:
     return f"{NAME_PREFIX}{container_id}"
 
 
+def client_argv(docker: str, socket: str) -> list[str]:
+    """``docker -H unix://SOCKET``: how the agent calls the Docker CLI (its ``--docker``
+    and ``--docker_socket``)."""
+    return [docker, "-H", f"unix://{socket}"]
+
+
 def run_argv(
     info: dict[str, Any], sandbox: Path, name: str, *, socket: str, docker: str = "docker"
 ) -> list[str]:
@@ -55,7 +61,7 @@ def run_argv(
     spec = container.get("docker") or {}
     command = info.get("command") or {}
     resources = Amounts.from_wire(info.get("resources"))
-    argv = [docker, "-H", f"unix://{socket}", "run"]
+    argv = [*client_argv(docker, socket), "run"]
     if spec.get("privileged"):
         argv.append("--privileged")
     if "cpus" in resources.scalars:
@@ -126,7 +132,7 @@ def launch_script(info: dict[str, Any], argv: list[str], *, socket: str, docker:
     ``force_pull_image``), then ``exec docker run``: the task's process is the client."""
     spec = (info.get("container") or {}).get("docker") or {}
     image = shlex.quote(str(spec.get("image", "")))
-    client = f"{shlex.quote(docker)} -H {shlex.quote('unix://' + socket)}"
+    client = shlex.join(client_argv(docker, socket))
     pull = f"{client} pull {image}"
     if not spec.get("force_pull_image"):
         pull = f"{client} image inspect {image} >/dev/null 2>&1 || {pull}"
@@ -136,4 +142,4 @@ def launch_script(info: dict[str, Any], argv: list[str], *, socket: str, docker:
 def stop_argv(name: str, *, socket: str, docker: str = "docker", timeout: int = 0) -> list[str]:
     """How the docker executor kills a task: ``docker stop -t <grace>`` (the agent's
     ``--docker_stop_timeout``, 0 by default)."""
-    return [docker, "-H", f"unix://{socket}", "stop", "-t", str(timeout), name]
+    return [*client_argv(docker, socket), "stop", "-t", str(timeout), name]
