@@ -5,7 +5,8 @@
 #
 # The box holds systemd, sshd, sudo, python3, curl, the `vagrant` user (password `vagrant`,
 # passwordless sudo, Vagrant's insecure public key), Debian's ZooKeeper, Docker Engine and
-# Docker registry (installed, disabled: the lessons and the lab turn them on) and Docker
+# Docker registry, HAProxy and Prometheus (installed, disabled: the lessons and the lab turn
+# them on), dnsutils (dig) and Docker
 # images built here from Debian packages (busybox, debian, python, nginx), as `docker save`
 # archives in /var/lib/mesoslab/images and in the registry's storage. See README.md.
 #
@@ -54,8 +55,11 @@ BASE_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,python3,curl,ca-cert
 # AppArmor the node sees it enabled, and dockerd then needs apparmor_parser to load its
 # docker-default profile ("AppArmor enabled on system but the docker-default profile could
 # not be loaded"); where the kernel has no AppArmor it does nothing.
+# haproxy: the real load balancer behind the emulated marathon-lb (lesson 5); prometheus: the
+# real monitoring server scraping the emulated mesos_exporter (lesson 8); dnsutils: `dig`
+# against the emulated Mesos-DNS (lesson 5). All installed here so a class downloads nothing.
 EXTRA_PACKAGES=(default-jre-headless zookeeper zookeeperd python3-kazoo netcat-openbsd
-    docker.io docker-registry busybox-static apparmor)
+    docker.io docker-registry busybox-static apparmor haproxy prometheus dnsutils)
 HOSTNAME_PLACEHOLDER=rehearsal
 
 log() { printf 'build.sh: %s\n' "$*"; }
@@ -308,6 +312,9 @@ in_root systemctl disable zookeeper.service 2>/dev/null || in_root systemctl dis
 # Docker and the registry stay off until a lesson (Docker, lesson 2) or the lab (the
 # registry, on master1) turns them on. As Docker starts, the box's images are loaded.
 in_root systemctl disable docker.service docker.socket containerd.service docker-registry.service
+# HAProxy and Prometheus too: lessons 5 and 8 turn them on where they belong (Prometheus's
+# :9090 is marathon-lb's stats port, so the two never share a node).
+in_root systemctl disable haproxy.service prometheus.service
 install -m 0755 "$HERE/mesoslab-load-images" "$ROOT/usr/local/sbin/mesoslab-load-images"
 install -D -m 0644 "$HERE/docker-images.conf" "$ROOT/etc/systemd/system/docker.service.d/mesoslab-images.conf"
 # Debian's registry config turns on htpasswd auth, which answers every request 401: the

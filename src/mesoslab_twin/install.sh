@@ -22,39 +22,9 @@ prefix=${1:-/opt/mesoslab-twin}
 dest=${DESTDIR:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
-fail() {
-  echo "install.sh: $*" >&2
-  exit 1
-}
-
-[ -f "$prefix/mesoslab_twin/__init__.py" ] ||
-  fail "$prefix/mesoslab_twin is missing: copy src/mesoslab_twin there first"
-command -v python3 >/dev/null 2>&1 || fail "python3 is missing"
-PYTHONPATH=$prefix python3 -c 'import kazoo, mesoslab_twin' 2>/dev/null ||
-  fail "python3 cannot import kazoo and mesoslab_twin: apt-get install python3-kazoo"
-
-# A file written only when it does not exist yet (the learner's changes stay).
-default_file() {
-  path=$dest$1
-  shift
-  [ -e "$path" ] && return 0
-  mkdir -p "$(dirname "$path")"
-  printf '%s\n' "$@" >"$path"
-}
-
-# A small launcher: `exec python3 -m mesoslab_twin <command> "$@"`.
-launcher() {
-  path=$dest$1
-  mkdir -p "$(dirname "$path")"
-  cat >"$path" <<EOF
-#!/bin/sh
-# mesoslab twin: an emulation of $3 for the rehearsal lab
-PYTHONPATH=$prefix\${PYTHONPATH:+:\$PYTHONPATH}
-export PYTHONPATH
-exec python3 -m mesoslab_twin $2 "\$@"
-EOF
-  chmod 0755 "$path"
-}
+# shellcheck source-path=SCRIPTDIR source=install-lib.sh
+. "$here/install-lib.sh"
+require_twin
 
 units=$dest/usr/lib/systemd/system
 mkdir -p "$units"
@@ -139,7 +109,7 @@ chmod 0755 "$zk_bin/zkCli.sh"
 first_install=1
 [ -e "$units/mesos-master.service" ] && first_install=0
 for unit in mesos-master mesos-slave marathon chronos; do
-  sed "s|@PREFIX@|$prefix|g" "$here/systemd/$unit.service" >"$units/$unit.service"
+  install_unit "$unit"
 done
 
 if [ -z "${NO_SYSTEMCTL:-}" ] && [ -z "$dest" ]; then

@@ -12,10 +12,12 @@ class PresetNode:
 
 
 PRESETS: dict[str, tuple[PresetNode, ...]] = {
-    # one master running zookeeper+marathon+chronos, two agents
+    # one master running zookeeper+marathon+chronos, two agents; lesson 5 runs Mesos-DNS
+    # on the master and marathon-lb on agent1 (its stats port 9090 is Prometheus's port,
+    # and lesson 8 runs Prometheus on the master)
     "1m-2a": (
-        PresetNode("master1", ("master", "zookeeper", "marathon", "chronos")),
-        PresetNode("agent1", ("agent",)),
+        PresetNode("master1", ("master", "zookeeper", "marathon", "chronos", "mesos-dns")),
+        PresetNode("agent1", ("agent", "marathon-lb")),
         PresetNode("agent2", ("agent",)),
     ),
     # three masters each running zookeeper (marathon and chronos on the first), three agents

@@ -1,10 +1,10 @@
-"""Lesson ids are a contract: lesson-1 … lesson-10; ``3``, ``03`` and ``lesson-03`` also work."""
+"""Lesson ids are a contract: lesson-1 … lesson-11; ``3``, ``03`` and ``lesson-03`` also work."""
 
 from __future__ import annotations
 
 import re
 
-LESSON_COUNT = 10
+LESSON_COUNT = 11
 _ID_RE = re.compile(r"^(?:lesson-?)?0*(\d{1,2})$", re.IGNORECASE)
 
 

@@ -19,7 +19,7 @@ from mesoslab.errors import UsageError
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lab.presets import PRESETS
 from mesoslab.lessons.catalog import lesson_files, load
-from mesoslab.lessons.ids import normalize_lesson_id
+from mesoslab.lessons.ids import LESSON_COUNT, normalize_lesson_id
 from mesoslab.lessons.model import Action, Lesson
 from mesoslab.lessons.run import StepRun, run_step
 from mesoslab.lessons.verify import StepReport, VerifyReport, verify_lesson
@@ -64,15 +64,29 @@ class CatchUpReport:
         return next((r for r in self.runs if r.cancelled), None)
 
 
+def earlier_lessons(lesson: Lesson) -> list[Lesson]:
+    """The written lessons before ``lesson`` that share its preset, in order: the state a
+    learner reaches on that layout before starting it. Lessons for another layout are left
+    out (lesson 4 needs 3m-3a, so lesson 5 on 1m-2a builds on lessons 1-3; lesson 4 itself
+    prepares its own nodes)."""
+    return [
+        earlier
+        for entry in lesson_files()
+        if int(entry.id.split("-")[1]) < lesson.number
+        and (earlier := load(entry.id)).preset == lesson.preset
+    ]
+
+
 def lessons_through(through: str) -> list[Lesson]:
+    """The lessons to apply to reach the state after ``through``: the earlier lessons of
+    its preset, then ``through`` itself."""
     target = normalize_lesson_id(through)
     if target is None:
-        raise UsageError(f"unknown lesson {through!r}: use lesson-1 … lesson-10")
-    number = int(target.split("-")[1])
-    lessons = [load(e.id) for e in lesson_files() if int(e.id.split("-")[1]) <= number]
-    if not lessons or lessons[-1].id != target:
+        raise UsageError(f"unknown lesson {through!r}: use lesson-1 … lesson-{LESSON_COUNT}")
+    if target not in {e.id for e in lesson_files()}:
         raise UsageError(f"{target} is not written yet: cannot catch up through it")
-    return lessons
+    lesson = load(target)
+    return [*earlier_lessons(lesson), lesson]
 
 
 def check_lab_fits(lessons: list[Lesson], inventory: Inventory) -> None:
@@ -99,8 +113,9 @@ def catch_up(
     on_verified: Callable[[VerifyReport], None] | None = None,
     patience: float | None = CONVERGE_TIMEOUT,
 ) -> CatchUpReport:
-    """Run every step of lessons 1…N in order; stop at the first failure, or as soon as
-    ``session.cancelled`` is set. Each step's checks settle for at least ``patience`` s.
+    """Run every step of the lessons through ``through`` (``lessons_through``) in order;
+    stop at the first failure, or as soon as ``session.cancelled`` is set. Each step's
+    checks settle for at least ``patience`` s.
 
     ``on_verified`` is called (from this thread) with each step's report as soon as its
     checks pass, so a caller can record progress even if a later step raises.

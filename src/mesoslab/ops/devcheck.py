@@ -20,11 +20,17 @@ from mesoslab.checks.result import CheckResult, Status
 from mesoslab.errors import UsageError
 from mesoslab.lab.inventory import Inventory, Node
 from mesoslab.lessons.catalog import load
-from mesoslab.lessons.ids import normalize_lesson_id
+from mesoslab.lessons.ids import LESSON_COUNT, normalize_lesson_id
 from mesoslab.lessons.model import Action, Lesson
 from mesoslab.lessons.run import StepRun, run_step
 from mesoslab.lessons.verify import StepReport, VerifyReport, verify_lesson
-from mesoslab.ops.catchup import CONVERGE_TIMEOUT, CatchUpReport, catch_up, check_lab_fits
+from mesoslab.ops.catchup import (
+    CONVERGE_TIMEOUT,
+    CatchUpReport,
+    catch_up,
+    check_lab_fits,
+    earlier_lessons,
+)
 from mesoslab.ops.classroom.emit import emit_step_run, emit_verify
 from mesoslab.remote.session import Session
 
@@ -121,7 +127,7 @@ def resolve_lessons(names: Sequence[str]) -> list[Lesson]:
     for name in names:
         lesson_id = normalize_lesson_id(name)
         if lesson_id is None:
-            raise UsageError(f"unknown lesson {name!r}: use lesson-1 … lesson-10")
+            raise UsageError(f"unknown lesson {name!r}: use lesson-1 … lesson-{LESSON_COUNT}")
         if lesson_id not in ids:
             ids.append(lesson_id)
     lessons = [load(i) for i in ids]
@@ -168,6 +174,12 @@ def dev_check(
     return report
 
 
+def _previous(lesson: Lesson) -> Lesson | None:
+    """The last written lesson before ``lesson`` on the same preset (what it builds on)."""
+    earlier = earlier_lessons(lesson)
+    return earlier[-1] if earlier else None
+
+
 def _needs_catch_up(
     lesson: Lesson,
     inventory: Inventory,
@@ -176,19 +188,18 @@ def _needs_catch_up(
     done_ok: set[int],
 ) -> str:
     """Why the earlier lessons must be applied first ("" = no need)."""
-    if lesson.number <= 1 or lesson.number - 1 in done_ok:
+    before = _previous(lesson)
+    if before is None or before.number in done_ok:
+        # e.g. lesson 4 (3m-3a): no earlier lesson is written for its layout, and the
+        # lesson's first step prepares its own nodes
         return ""
-    previous = f"lesson-{lesson.number - 1}"
-    if load(previous).preset != lesson.preset:
-        # e.g. lesson 4 (3m-3a): the earlier lessons are written for another layout, and
-        # the lesson's first step prepares its own nodes
-        return ""
+    previous = before.id
     if from_scratch:
-        return f"--from-scratch: applying lessons 1…{lesson.number - 1} first"
+        return f"--from-scratch: applying the lessons through {previous} first"
     try:
-        prior = verify_lesson(load(previous), inventory, timeout=PREVIOUS_TIMEOUT, session=session)
+        prior = verify_lesson(before, inventory, timeout=PREVIOUS_TIMEOUT, session=session)
     except UsageError as exc:
-        return f"cannot verify {previous} ({exc}): applying lessons 1…{lesson.number - 1} first"
+        return f"cannot verify {previous} ({exc}): applying the lessons through it first"
     if prior.passed:
         return ""
     return (
@@ -211,8 +222,9 @@ def _check_lesson(
     if platform not in lesson.platforms:
         result.error = f"{lesson.id} is not written for platform {platform}"
         return result
-    if catch_up_first:
-        previous = f"lesson-{lesson.number - 1}"
+    before = _previous(lesson)
+    if catch_up_first and before is not None:
+        previous = before.id
         cb.note(f"{lesson.id}: {catch_up_first}")
         result.catch_up = catch_up(
             previous,
