@@ -764,6 +764,28 @@ def test_task_container_type(lab: FakeLab) -> None:
     assert mesos.observed == "TASK_RUNNING (DOCKER)"
 
 
+def test_task_image_of_either_containerizer(lab: FakeLab) -> None:
+    state = master_state()
+    marathon = next(f for f in state["frameworks"] if f["name"] == "marathon")
+    task = next(t for t in marathon["tasks"] if t["name"] == "no-healthcheck")
+    task["container"] = {"type": "DOCKER", "docker": {"image": "nginx", "network": "BRIDGE"}}
+    elect(lab, "master2", state)
+    spec = {"name": "no-healthcheck", "container": "DOCKER"}
+    assert run_check(lab.inventory, "mesos.task", {**spec, "image": "nginx:latest"}).passed
+    other = run_check(lab.inventory, "mesos.task", {**spec, "image": "python:3"})
+    assert other.status is Status.FAIL
+    assert other.observed == "TASK_RUNNING (DOCKER nginx)"
+    assert "of image python:3" in other.expected
+    # the unified containerizer names its Docker image under container.mesos.image
+    task["container"] = {
+        "type": "MESOS",
+        "mesos": {"image": {"type": "DOCKER", "docker": {"name": "library/busybox"}}},
+    }
+    elect(lab, "master2", state)
+    ucr = run_check(lab.inventory, "mesos.task", {"name": "no-healthcheck", "image": "busybox"})
+    assert ucr.status is Status.PASS, ucr
+
+
 def test_task_count_and_missing(lab: FakeLab) -> None:
     elect(lab, "master2")
     two = run_check(lab.inventory, "mesos.task", {"name": "broker-0", "count": 2})

@@ -183,7 +183,9 @@ def _on(lab: Path, node: str, command: str, timeout: float = 300) -> str:
     return out.stdout
 
 
-def test_real_docker_runs_the_boxs_images_and_the_lab_registry_serves_them(lab: Path) -> None:
+def test_real_docker_runs_the_boxs_images_and_the_lab_registry_serves_them(
+    lab: Path, tmp_path: Path
+) -> None:
     """Docker Engine in a node, as the box carries it: off until turned on, then with the
     box's locally built images loaded; a container with a CPU limit (the Vagrantfile's
     cgroup mount) publishes a port the host reaches; the lab registry on master1 serves the
@@ -229,6 +231,7 @@ def test_real_docker_runs_the_boxs_images_and_the_lab_registry_serves_them(lab: 
     assert page.status_code == 200 and "Welcome to nginx" in page.text, page.text[:300]
     logs = _on(lab, "master1", "docker logs lab-web 2>&1")
     assert "GET / HTTP/1.1" in logs, logs  # access.log goes to the container's output
+    _docker_checks_see_what_docker_shows(lab, tmp_path)
     _on(lab, "master1", "docker rm -f lab-web")
     # the lab registry, from the host: plain HTTP, no auth, the images in its catalog
     catalog = httpx.get(f"http://{master.address}:5000/v2/_catalog", timeout=5).json()
@@ -241,3 +244,87 @@ def test_real_docker_runs_the_boxs_images_and_the_lab_registry_serves_them(lab: 
     images = _on(lab, "master1", "docker images --format '{{.Repository}}:{{.Tag}}'")
     assert {"master1:5000/busybox:latest", "busybox:latest"} <= set(images.split()), images
     _on(lab, "master1", "systemctl disable --now docker docker.socket")
+
+
+DOCKER_CHECKS_LESSON = """---
+id: lesson-2
+title: docker checks against a real dockerd
+summary: The docker.* check kinds on a rehearsal node.
+preset: 1m-2a
+platforms: [rehearsal]
+---
+
+## What runs
+
+```check
+- kind: docker.container
+  on: master1
+  name: lab-web
+  image: nginx
+  port: 80
+  host_port: 31080
+  hint: h
+- kind: docker.image
+  on: master1
+  image: python:3.11
+  hint: h
+- kind: docker.daemon
+  on: master1
+  storage_driver: overlay2
+  insecure_registry: "master1:5000"
+  mirror: "http://master1:5000"
+  hint: h
+- kind: docker.registry
+  repository: python
+  tags: ["3", "3.11"]
+  hint: h
+```
+
+## What does not
+
+```check
+- kind: docker.container
+  on: master1
+  name: lab-web
+  port: 80
+  host_port: 31081
+  hint: h
+- kind: docker.image
+  on: master1
+  image: nginx:9.9
+  hint: h
+- kind: docker.registry
+  repository: nosuch
+  hint: h
+- kind: docker.daemon
+  on: agent1
+  storage_driver: devicemapper
+  hint: h
+```
+"""
+
+
+def _docker_checks_see_what_docker_shows(lab: Path, tmp_path: Path) -> None:
+    """The docker.* kinds read a real dockerd and the real registry: what runs passes,
+    what does not fails with what it saw."""
+    import json
+
+    lessons = tmp_path / "lessons"
+    (lessons / "02-docker-checks").mkdir(parents=True)
+    (lessons / "02-docker-checks" / "lesson.md").write_text(DOCKER_CHECKS_LESSON)
+    out = mesoslab(
+        lab,
+        *("verify", "lesson-2", "--format", "json", "--timeout", "5"),
+        env={"MESOSLAB_LESSONS": str(lessons)},
+    )
+    assert out.returncode == 1, _tail(out)
+    report = json.loads(out.stdout)
+    passing, failing = report["steps"]
+    assert passing["passed"], json.dumps(passing, indent=1)
+    assert [c["status"] for c in failing["checks"]] == ["fail"] * 4, json.dumps(failing, indent=1)
+    summaries = [c["summary"] for c in failing["checks"]]
+    assert "does not publish 80/tcp" in summaries[0], summaries
+    assert "lab-web: 80/tcp → 31080" in failing["checks"][0]["observed"], summaries
+    assert summaries[1] == "image nginx:9.9 is not on master1", summaries
+    assert "has no repository nosuch" in summaries[2], summaries
+    assert "storage_driver is overlay2, not devicemapper" in summaries[3], summaries

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from mesoslab.checks.values import (
     format_ranges,
+    image_matches,
     parse_duration,
     parse_ranges,
     parse_set,
@@ -87,3 +88,21 @@ def test_ports_from_resources_flag_json_and_text() -> None:
         (2182, 3887),
     )
     assert ports_from_resources_flag("cpus:2;mem:1024") is None
+
+
+@pytest.mark.parametrize(
+    ("reference", "wanted", "same"),
+    [
+        ("nginx", "nginx:latest", True),
+        ("docker.io/library/nginx:latest", "nginx", True),
+        ("library/busybox", "busybox:latest", True),
+        ("nginx:1.22", "nginx", False),
+        ("master1:5000/nginx", "nginx", False),  # another registry is another image
+        ("master1:5000/nginx", "master1:5000/nginx:latest", True),
+        ("python:3", "python:3.11", False),
+    ],
+)
+def test_image_names_compare_as_docker_names_them(
+    reference: str, wanted: str, same: bool
+) -> None:
+    assert image_matches(reference, wanted) is same

@@ -126,3 +126,23 @@ def ports_from_resources_flag(value: str) -> Ranges | None:
         if name.split("(")[0].strip() == "ports":
             return parse_ranges(val)
     return None
+
+
+def image_matches(reference: str, wanted: str) -> bool:
+    """``wanted`` names the image ``reference``: ``nginx`` is ``nginx:latest`` and
+    ``docker.io/library/nginx:latest``; a registry prefix must match when given."""
+    return normalize_image(reference) == normalize_image(wanted)
+
+
+def normalize_image(name: str) -> str:
+    name = name.strip()
+    if "@" in name:
+        return name
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        name += ":latest"
+    for prefix in ("docker.io/library/", "docker.io/", "library/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    return name

@@ -33,6 +33,7 @@ DEFAULT_PORTS = {
     "marathon": 8080,
     "chronos": 4400,
     "zookeeper": 2181,
+    "docker_registry": 5000,  # the lab registry (Debian docker-registry's http.addr)
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -28,10 +28,11 @@ def host_check(
     *,
     params: dict[str, Param],
     validate: Callable[[dict[str, Any]], list[str]] | None = None,
+    role: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a ``host.*`` kind: it runs on the nodes ``on:`` names (no default role) and
-    needs SSH, so the runner skips a node without ``[node.ssh]``."""
-    return check(name, role="", needs_ssh=True, params=params, validate=validate)
+    """Register a kind that runs on each node over SSH: on the nodes ``on:`` names (host.*
+    kinds have no default ``role``), skipped on a node without ``[node.ssh]``."""
+    return check(name, role=role, needs_ssh=True, params=params, validate=validate)
 
 
 def run(ctx: CheckContext, node: Node, cmd: str, *, sudo: bool) -> CommandResult:

@@ -19,7 +19,7 @@ from mesoslab.checks.kinds.mesos.common import (
 )
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
-from mesoslab.checks.values import format_ranges, parse_number, parse_ranges
+from mesoslab.checks.values import format_ranges, image_matches, parse_number, parse_ranges
 from mesoslab.lab.inventory import Node
 from mesoslab.remote.http import get_json
 from mesoslab.remote.session import CheckContext
@@ -267,6 +267,23 @@ def _container_type(task: dict[str, Any]) -> str:
     return "none"
 
 
+def _container_image(task: dict[str, Any]) -> str:
+    """The task's image: ``container.docker.image`` (docker containerizer) or
+    ``container.mesos.image.docker.name`` (the unified containerizer's Docker image)."""
+    container = task.get("container")
+    if not isinstance(container, dict):
+        return ""
+    docker = container.get("docker")
+    if isinstance(docker, dict) and docker.get("image"):
+        return str(docker["image"])
+    image = (container.get("mesos") or {}).get("image") or {}
+    if isinstance(image, dict):
+        name = (image.get("docker") or {}).get("name")
+        if name:
+            return str(name)
+    return ""
+
+
 def _counted(items: list[str]) -> str:
     return ", ".join(f"{n}× {s}" if n > 1 else s for s, n in Counter(items).most_common())
 
@@ -279,6 +296,7 @@ def _counted(items: list[str]) -> str:
         "name": P(str, required=True, help="exact task name"),
         "state": P(str, default="TASK_RUNNING", choices=TASK_STATES, help="Mesos task state"),
         "container": P(str, choices=("DOCKER", "MESOS", "none"), help="container type"),
+        "image": P(str, help="the container's image, e.g. nginx (= nginx:latest)"),
         "framework": P(str, help="framework name, e.g. marathon"),
         "count": P(int, default=1, help="at least this many matching tasks"),
     },
@@ -289,6 +307,7 @@ def task(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observ
     name = params["name"]
     state = params.get("state", "TASK_RUNNING")
     container = params.get("container")
+    image = params.get("image")
     framework = params.get("framework")
     count = int(params.get("count", 1))
     every = list(_all_tasks(data, framework))
@@ -296,11 +315,15 @@ def task(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observ
     expected = f"{'at least ' + str(count) + ' ' if count != 1 else ''}{name} {state}"
     if container:
         expected += f" in container {container}"
+    if image:
+        expected += f" of image {image}"
     if framework:
         expected += f" of framework {framework}"
 
     def describe(t: dict[str, Any]) -> str:
         text = str(t.get("state") or "?")
+        if image:
+            return f"{text} ({_container_type(t)} {_container_image(t) or 'no image'})"
         return f"{text} ({_container_type(t)})" if container else text
 
     matching = [
@@ -308,6 +331,7 @@ def task(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observ
         for t in named
         if t.get("state") == state
         and (container is None or _container_type(t).lower() == container.lower())
+        and (image is None or image_matches(_container_image(t), image))
     ]
     scope = f" of framework {framework}" if framework else ""
     if not named:
@@ -322,11 +346,14 @@ def task(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observ
     if len(matching) >= count:
         return Observation.ok(
             f"{len(matching)} task{'s' if len(matching) != 1 else ''} {name}{scope} {state}"
-            + (f" (container {container})" if container else ""),
+            + (f" (container {container})" if container else "")
+            + (f" (image {image})" if image else ""),
             expected=expected,
             observed=observed,
         )
     wanted = f"{state} (container {container})" if container else state
+    if image:
+        wanted += f" of image {image}"
     if count == 1:
         summary = f"task {name}{scope} is not {wanted}; seen: {observed}"
     else:
