@@ -152,6 +152,14 @@ def test_lesson_2_runs_on_a_lab_that_is_past_it(lab: Path) -> None:
             out.stdout
         )
     assert "✔ lesson-2: 3/3 step(s) ok" in out.stdout
+    # Lesson 3 restarted the agents with new ids after lesson 2's app ran: as Mesos's
+    # docker containerizer does (--docker_kill_orphans), they removed the old task's
+    # container, so Docker runs exactly the one task Marathon has
+    running = [
+        _on(lab, agent, "docker ps -q --filter name=^/mesos-").split()
+        for agent in ("agent1", "agent2")
+    ]
+    assert sum(len(ids) for ids in running) == 1, running
 
 
 def test_a_wrong_port_range_in_lesson_3_is_caught(lab: Path, tmp_path: Path) -> None:

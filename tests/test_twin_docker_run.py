@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mesoslab_twin.mesos.docker_run import container_name, launch_script, run_argv
+from mesoslab_twin.mesos.docker_run import container_name, launch_script, names_in_ps, run_argv
 
 SANDBOX = Path("/var/lib/mesos/slaves/S0/frameworks/F0/executors/web.1/runs/C1")
 
@@ -19,6 +19,17 @@ def task(command: dict[str, object], **docker: object) -> dict[str, object]:
         "command": command,
         "container": {"type": "DOCKER", "docker": {"image": "busybox", **docker}},
     }
+
+
+def test_container_names_are_read_from_docker_ps() -> None:
+    """What the agent's recovery reads from `docker ps -a` (recorded from Debian's docker.io
+    20.10 on a rehearsal agent) to find orphaned mesos-… containers."""
+    table = (Path(__file__).parent / "recorded" / "docker" / "ps-a.txt").read_text()
+    assert names_in_ps(table) == ["mesos-d127b04c-ea5d-4397-8e5e-cee48ff3f202"]
+    header = table.splitlines()[0]
+    assert names_in_ps(header + "\n") == []
+    assert names_in_ps(header + "\nabc  busybox  true  1s  Exited  a,b\n") == ["a", "b"]
+    assert names_in_ps("Cannot connect to the Docker daemon") == []
 
 
 def test_names_follow_the_mesos_version() -> None:

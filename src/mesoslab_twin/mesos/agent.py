@@ -167,12 +167,12 @@ class Agent:
     def recover(self) -> None:
         """Recover the agent id from ``meta/slaves/latest``, or fail as Mesos does."""
         old = self.checkpoint.recovered()
-        if "docker" in self.containerizers:
-            self._docker_answers()
+        containers = self._docker_answers() if "docker" in self.containerizers else []
         if old is None:
             killed = kill_orphans(self.work_dir, None)
             if killed:
                 log.info("Killed %d orphaned task(s) of an earlier agent", killed)
+            self._remove_orphan_containers(containers)
             return
         problem = self.checkpoint.incompatible(old, self.slave_info())
         if problem:
@@ -182,15 +182,37 @@ class Agent:
         kill_orphans(self.work_dir, old.id)
         adopted = self.tasks.adopt()
         log.info("Recovered agent %s (%d live task(s) adopted)", old.id, adopted)
+        self._remove_orphan_containers(containers)
 
-    def _docker_answers(self) -> None:
+    def _remove_orphan_containers(self, names: list[str]) -> None:
+        """Mesos's Docker containerizer, recovering, removes the ``mesos-…`` containers no
+        recovered task owns (``--docker_kill_orphans``, true by default): after the agent
+        starts with a new id, its old tasks' containers stop and go."""
+        if self.flags.get("docker_kill_orphans", "true").lower() in ("false", "0", "no"):
+            return
+        owned = self.tasks.container_names()
+        client = docker_run.client_argv(self.flags["docker"], self._docker_socket())
+        for name in names:
+            if name.startswith(docker_run.NAME_PREFIX) and name not in owned:
+                log.info("Removing orphaned Docker container %s", name)
+                done = subprocess.run([*client, "rm", "-f", name], capture_output=True,
+                                      text=True, timeout=60, check=False)  # fmt: skip
+                if done.returncode != 0:
+                    log.warning("Failed to remove orphaned container %s: %s", name,
+                                done.stderr.strip())  # fmt: skip
+
+    def _docker_socket(self) -> str:
+        return str(self.root.path(self.flags["docker_socket"]))
+
+    def _docker_answers(self) -> list[str]:
         """The Docker containerizer's recovery lists the containers (``docker ps -a``): no
-        Docker daemon, no agent, with Mesos's message and Docker's own words."""
-        socket_path = str(self.root.path(self.flags["docker_socket"]))
-        argv = [*docker_run.client_argv(self.flags["docker"], socket_path), "ps", "-a"]
+        Docker daemon, no agent, with Mesos's message and Docker's own words. Returns the
+        containers' names (the table's last column)."""
+        argv = [*docker_run.client_argv(self.flags["docker"], self._docker_socket()), "ps", "-a"]
+        stdout = ""
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-            status, stderr = done.returncode, done.stderr
+            status, stderr, stdout = done.returncode, done.stderr, done.stdout
         except FileNotFoundError:
             status, stderr = 127, f"{argv[0]}: not found\n"
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -201,6 +223,7 @@ class Agent:
                 f"'{' '.join(argv)}': exited with status {status}; stderr='{stderr}'\n"
                 + self.checkpoint.remedy()
             )
+        return docker_run.names_in_ps(stdout)
 
     # ------------------------------------------------------------------ master
 

@@ -47,6 +47,15 @@ def container_name(version: str, agent_id: str, container_id: str) -> str:
     return f"{NAME_PREFIX}{container_id}"
 
 
+def names_in_ps(table: str) -> list[str]:
+    """The container names in ``docker ps -a`` output: the last column of each row after
+    the header (a name has no spaces; several names are comma-separated)."""
+    rows = table.splitlines()
+    if not rows or not rows[0].startswith("CONTAINER ID"):
+        return []
+    return [name for row in rows[1:] if row.split() for name in row.split()[-1].split(",")]
+
+
 def client_argv(docker: str, socket: str) -> list[str]:
     """``docker -H unix://SOCKET``: how the agent calls the Docker CLI (its ``--docker``
     and ``--docker_socket``)."""

@@ -301,6 +301,11 @@ class Tasks:
         )
         return ["/bin/sh", "-c", script]
 
+    def container_names(self) -> set[str]:
+        """The Docker container names of the live Docker tasks."""
+        with self.lock:
+            return {self.container_name(t) for t in self.live.values() if t.docker}
+
     def container_name(self, task: RunningTask) -> str:
         return docker_run.container_name(
             mesoslab_twin.MESOS_VERSION, self.agent_id, task.container_id
