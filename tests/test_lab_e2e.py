@@ -84,7 +84,7 @@ def test_six_nodes_up_verified_reprovisioned_and_destroyed(lab: Path) -> None:
             line.startswith(f"{node} ") and "│" in line for line in out.stdout.splitlines()
         ), node
     # hosts, tools, twin code and units, Docker's daemon.json, the registry (on master1)
-    assert "provisioning: 36 step(s) on 6 node(s)" in out.stdout
+    assert "provisioning: 45 step(s) on 6 node(s)" in out.stdout
     assert "a rehearsal lab" in out.stdout
 
     inventory = load_inventory(lab / ".mesoslab" / "inventory.toml")

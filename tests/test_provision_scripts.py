@@ -134,6 +134,8 @@ def test_centos7_steps_in_order_for_each_channel(tmp_path: Path) -> None:
         "twin-units",
         "docker-config",
         "registry",
+        "apt-offline",
+        "package-repo",
     ]
 
 

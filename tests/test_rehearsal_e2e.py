@@ -104,14 +104,17 @@ def test_lesson_1_runs_end_to_end(lab: Path) -> None:
     for number in (2, 3, 4, 5, 6):
         assert "before  FAIL as expected" in blocks[number], blocks[number]
     assert "✔ lesson-1: 6/6 step(s) ok" in out.stdout
-    # the rehearsal variant of step 2 ran the twin's installer on the master and the
-    # agents (its commands and their output), not yum
+    # the rehearsal variant of step 2 installed the packages with apt from the lab's
+    # repository on master1 (the seed's Ubuntu shape), not yum
     ran = _run_section(out.stdout, "lesson-1", 2)
-    installer = "sh /opt/mesoslab-twin/mesoslab_twin/install.sh"
-    assert f"▶ master1: {installer}" in ran, ran
-    assert f"▶ agent1, agent2: {installer}" in ran, ran
+    source = 'echo "deb [trusted=yes] http://master1:8000/ ./"'
+    assert f"▶ master1: {source}" in ran, ran
+    assert f"▶ agent1, agent2: {source}" in ran, ran
     for node in ("master1", "agent1", "agent2"):
-        assert re.search(rf"^{node} +│ mesoslab twin installed from ", ran, re.MULTILINE), ran
+        assert re.search(rf"^{node} +│ Setting up mesos \(1\.4\.3-mesoslab", ran, re.MULTILINE), ran
+    assert re.search(r"^master1 +│ Setting up marathon ", ran, re.MULTILINE), ran
+    listing = _on(lab, "agent1", "dpkg -L mesos")
+    assert "/usr/lib/systemd/system/mesos-slave.service" in listing.split(), listing
     assert "yum" not in out.stdout
 
 

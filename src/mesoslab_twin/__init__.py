@@ -13,7 +13,7 @@ this folder to copy it onto the nodes). Entry point: ``python3 -m mesoslab_twin 
 [options]`` (see :mod:`.cli`).
 
 Layout: :mod:`.common` holds what the daemons share; each emulated product has its own
-subpackage -- :mod:`.mesos`, :mod:`.marathon`, :mod:`.chronos`, :mod:`.docker` -- and a
+subpackage -- :mod:`.mesos`, :mod:`.marathon`, :mod:`.chronos` -- and a
 new one (mesos-dns, marathon-lb, an exporter, DC/OS) gets its own beside them, with its
 command in :mod:`.cli`. ``install.sh`` and the unit templates in ``systemd/`` lay the
 daemons out on a node like the packages do.

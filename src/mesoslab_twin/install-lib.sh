@@ -37,11 +37,16 @@ install_unit() {
   sed "s|@PREFIX@|$prefix|g" "$here/systemd/$1.service" >"$dest/usr/lib/systemd/system/$1.service"
 }
 
-# The twin's code must be in place and importable (python3-kazoo comes with the box).
+# The twin's code must be in place and importable (python3-kazoo comes with the box):
+# in PREFIX, or under DESTDIR when the packages are staged there (STAGING=1: on the machine
+# that builds them, where nothing runs, only the files count).
 require_twin() {
-  [ -f "$prefix/mesoslab_twin/__init__.py" ] ||
+  code=$prefix
+  [ -n "$dest" ] && [ -f "$dest$prefix/mesoslab_twin/__init__.py" ] && code=$dest$prefix
+  [ -f "$code/mesoslab_twin/__init__.py" ] ||
     fail "$prefix/mesoslab_twin is missing: copy src/mesoslab_twin there first"
+  [ -n "${STAGING:-}" ] && return 0
   command -v python3 >/dev/null 2>&1 || fail "python3 is missing"
-  PYTHONPATH=$prefix python3 -c 'import kazoo, mesoslab_twin' 2>/dev/null ||
+  PYTHONPATH=$code python3 -c 'import kazoo, mesoslab_twin' 2>/dev/null ||
     fail "python3 cannot import kazoo and mesoslab_twin: apt-get install python3-kazoo"
 }

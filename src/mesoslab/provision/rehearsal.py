@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 
 from mesoslab.lab.spec import LabSpec
+from mesoslab.provision.apt_repo import REPO_PORT, repository
 from mesoslab.provision.steps import (
     CHANGED_MARK,
     FileSync,
@@ -45,7 +46,7 @@ REGISTRY_PORT = 5000  # Debian docker-registry's `http.addr` (boxes/.../registry
 
 def rehearsal_steps(spec: LabSpec) -> list[ProvisionStep]:
     return [hosts_step(spec), tools_step(), *twin_steps(), docker_config_step(spec),
-            registry_step(spec)]  # fmt: skip
+            registry_step(spec), apt_sources_step(), package_repo_step(spec)]  # fmt: skip
 
 
 def registry_node(spec: LabSpec) -> str:
@@ -208,3 +209,89 @@ echo "the twin's code is in {dest} (lesson 1 installs it with install.sh)"
             sync=units,
         ),
     ]
+
+
+REPO_DIR = "/var/lib/mesoslab/repo"
+REPO_UNIT = f"""[Unit]
+Description=mesoslab rehearsal lab: the apt repository of the emulated Mesos packages
+After=network.target
+
+[Service]
+ExecStart=/usr/bin/python3 -m http.server {REPO_PORT} --directory {REPO_DIR}
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def apt_sources_step() -> ProvisionStep:
+    """The class works offline: Debian's online sources are turned off (the box already
+    has what the lessons install), so ``apt-get update`` reads only the lab repository a
+    lesson adds, as the CentOS platform's base repositories point at the vault."""
+    body = """
+list="$root/etc/apt/sources.list"
+if [ -f "$list" ] && grep -Eq '^[[:space:]]*deb' "$list"; then
+  sed -i -E 's|^([[:space:]]*deb)|# offline lab (mesoslab): \\1|' "$list"
+  echo "Debian's online apt sources are off: the box has the packages the lessons install"
+  echo CHANGED_MARK_HERE
+else
+  echo "apt reads no online sources (the lessons add the lab repository)"
+fi
+""".replace("CHANGED_MARK_HERE", CHANGED_MARK)
+    return ProvisionStep(
+        id="apt-offline",
+        title="apt works offline (the box's packages, then the lab repository)",
+        script=script(body),
+    )
+
+
+def package_repo_step(spec: LabSpec, source: Path | None = None) -> ProvisionStep:
+    """The rehearsal packages (``mesos``, ``marathon``, ``chronos``,
+    ``mesosphere-zookeeper``; :mod:`mesoslab.provision.debs`) served as an apt repository
+    from the first master: lesson 1 installs them with apt, as the seed does."""
+    node = registry_node(spec)
+    folder = repository(source or twin_source())
+    body = f"""
+if [ "$MESOSLAB_NODE" != {node} ]; then
+  echo "the lab's apt repository is served by {node}"
+  exit 0
+fi
+if [ -n "$root" ]; then
+  echo "would serve {REPO_DIR} on :{REPO_PORT} (not on a scratch root)"
+  exit 0
+fi
+new=$(mktemp)
+trap 'rm -f "$new"' EXIT
+cat > "$new" {heredoc(REPO_UNIT.rstrip(chr(10)))}
+unit=/etc/systemd/system/mesoslab-repo.service
+if ! cmp -s "$new" "$unit"; then
+  cat "$new" > "$unit"
+  systemctl daemon-reload
+  echo {CHANGED_MARK}
+fi
+if ! systemctl is-enabled --quiet mesoslab-repo || ! systemctl is-active --quiet mesoslab-repo
+then
+  systemctl enable --now mesoslab-repo
+  echo {CHANGED_MARK}
+fi
+i=0
+until curl -fsS -o /dev/null http://127.0.0.1:{REPO_PORT}/Release; do
+  i=$((i + 1))
+  if [ "$i" -ge 100 ]; then
+    echo "the apt repository is not answering: see journalctl -u mesoslab-repo" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+count=0
+for deb in {REPO_DIR}/*.deb; do [ -e "$deb" ] && count=$((count + 1)); done
+echo "apt repository: deb [trusted=yes] http://{node}:{REPO_PORT}/ ./ ($count packages)"
+"""
+    return ProvisionStep(
+        id="package-repo",
+        title=f"The lab's apt repository (mesos, marathon, chronos, …) on {node}:{REPO_PORT}",
+        script=script(body),
+        applies_to=("master",),
+        sync=mirror(folder, REPO_DIR, "*"),
+    )
