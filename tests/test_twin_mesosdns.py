@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shutil
 import socket
 import struct
 import subprocess
@@ -40,6 +41,7 @@ from tests.support.mesosdns import (
     task,
     wait_serving,
 )
+from tests.support.twin_install import TWIN_DIR, install_env
 from tests.support.twin_lab import TwinLab, http, twin_env, wait_until, write
 
 pytestmark = pytest.mark.slow
@@ -739,3 +741,34 @@ def test_fit_drops_additional_records_then_answers() -> None:
     assert 20 < len(back.answers) < 60
     small = w.Message(id=1, qr=True, questions=[w.Question("a.mesos.", w.TYPE_A)])
     assert not w.decode(w.fit(small, 512)).tc
+
+
+# ------------------------------------------------------------------ the installer
+
+
+def test_installer_lays_out_the_program_unit_and_sample(tmp_path: Path) -> None:
+    prefix, dest = tmp_path / "opt", tmp_path / "node"
+    shutil.copytree(TWIN_DIR, prefix / "mesoslab_twin")
+    for _ in range(2):  # idempotent
+        done = subprocess.run(
+            ["sh", str(prefix / "mesoslab_twin/install-mesos-dns.sh"), str(prefix)],
+            env=install_env(dest),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    unit = (dest / "usr/lib/systemd/system/mesos-dns.service").read_text()
+    assert "ExecStart=/usr/bin/mesos-dns -config=/etc/mesos-dns/config.json" in unit
+    assert f"PYTHONPATH={prefix}" in unit and "@PREFIX@" not in unit
+    assert not (dest / "etc/mesos-dns/config.json").exists()  # the learner writes it
+    sample = dest / "usr/share/doc/mesos-dns/config.json.sample"
+    assert _config(tmp_path, json.loads(sample.read_text())).Port == 53
+    version = subprocess.run(
+        [str(dest / "usr/bin/mesos-dns"), "-version"],
+        env=install_env(dest),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert version.stdout.strip() == MESOS_DNS_VERSION, version.stderr
