@@ -491,6 +491,21 @@ def test_command_line_version_and_configuration_errors(tmp_path: Path) -> None:
         master.stop()
 
 
+def test_a_host_name_among_the_masters_crashes_the_reload(tmp_path: Path) -> None:
+    """v0.7 indexes ``masters`` as IPs (rrsKindForIPStr panics on a name): a learner's
+    ``"masters": ["master1:5050"]`` ends the process at the first reload."""
+    master = FakeMaster().start()
+    master.state = small_state(master.port)
+    try:
+        dns = mesos_dns(tmp_path, {"masters": [f"localhost:{master.port}"], "externalon": False})
+        dns.daemon.start()
+        assert dns.daemon.wait_exit(timeout=30) == 1
+        assert 'Recovered from panic: "unable to parse ip: localhost"' in dns.daemon.output()
+        assert master.requests >= 1  # it did read the state (from the leader it names)
+    finally:
+        master.stop()
+
+
 # ------------------------------------------------------------------ configuration (in process)
 
 

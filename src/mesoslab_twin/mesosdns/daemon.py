@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from mesoslab_twin.common.config import Root
 from mesoslab_twin.mesosdns import MESOS_DNS_VERSION
 from mesoslab_twin.mesosdns.config import Config, ConfigError, load
-from mesoslab_twin.mesosdns.records import Records, StateError, generate
+from mesoslab_twin.mesosdns.records import Panic, Records, StateError, generate
 from mesoslab_twin.mesosdns.state import FetchError, MasterDetector, StateLoader
 
 log = logging.getLogger("mesoslab_twin.mesosdns")
@@ -294,38 +294,48 @@ def serve(config: Config) -> int:
             return _fatal(f"failed to create master detector: {exc}")
     else:
         events.put(("masters", list(config.masters)))
-    zk_timeout = config.ZkDetectionTimeout
-    deadline: float | None = time.monotonic() + zk_timeout
-    next_tick = time.monotonic() + config.RefreshSeconds
     try:
-        while True:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline and zk_timeout > 0:
-                return _fatal(f"master detection timed out after {go_duration(zk_timeout)}")
-            if now >= next_tick:
-                while next_tick <= now:  # a ticker drops the ticks it could not deliver
-                    next_tick += config.RefreshSeconds
-                daemon.reload()
-                continue
-            wait = next_tick - now
-            if deadline is not None and zk_timeout > 0:
-                wait = min(wait, max(0.0, deadline - now))
-            try:
-                kind, value = events.get(timeout=max(0.01, wait))
-            except queue.Empty:
-                continue
-            if kind == "stop":
-                return 0
-            if kind == "error":
-                return _fatal(str(value))
-            if kind == "masters":
-                masters = list(value)
-                leaderless = not masters or not masters[0]
-                deadline = time.monotonic() + zk_timeout if leaderless else None
-                log.info("new masters detected: %s", "[" + " ".join(masters) + "]")
-                daemon.masters = masters
-                daemon.reload()
+        return _loop(daemon, config, events)
+    except Panic as exc:  # util.HandleCrash: log the panic, exit 1
+        stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+        print(f'{stamp} Recovered from panic: "{exc}" ({exc})', file=sys.stderr, flush=True)
+        return 1
     finally:
         stop.set()
         if detector is not None:
             detector.stop()
+
+
+def _loop(daemon: MesosDns, config: Config, events: queue.Queue[tuple[str, Any]]) -> int:
+    """main.go's select loop: ticks, master changes, listener errors, signals. A reload's
+    Panic goes up to the caller."""
+    zk_timeout = config.ZkDetectionTimeout
+    deadline: float | None = time.monotonic() + zk_timeout
+    next_tick = time.monotonic() + config.RefreshSeconds
+    while True:
+        now = time.monotonic()
+        if deadline is not None and now >= deadline and zk_timeout > 0:
+            return _fatal(f"master detection timed out after {go_duration(zk_timeout)}")
+        if now >= next_tick:
+            while next_tick <= now:  # a ticker drops the ticks it could not deliver
+                next_tick += config.RefreshSeconds
+            daemon.reload()
+            continue
+        wait = next_tick - now
+        if deadline is not None and zk_timeout > 0:
+            wait = min(wait, max(0.0, deadline - now))
+        try:
+            kind, value = events.get(timeout=max(0.01, wait))
+        except queue.Empty:
+            continue
+        if kind == "stop":
+            return 0
+        if kind == "error":
+            return _fatal(str(value))
+        if kind == "masters":
+            masters = list(value)
+            leaderless = not masters or not masters[0]
+            deadline = time.monotonic() + zk_timeout if leaderless else None
+            log.info("new masters detected: %s", "[" + " ".join(masters) + "]")
+            daemon.masters = masters
+            daemon.reload()

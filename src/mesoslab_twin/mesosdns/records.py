@@ -24,6 +24,18 @@ class StateError(Exception):
     """A master state Mesos-DNS cannot turn into records."""
 
 
+class Panic(Exception):
+    """Where the real generator panics (and the process exits): e.g. a ``masters`` entry
+    that is a host name, not an IP (``rrsKindForIPStr``: ``unable to parse ip: master1``)."""
+
+
+def _ip_kind(ip: str) -> str:
+    try:
+        return "A" if ipaddress.ip_address(ip).version == 4 else "AAAA"
+    except ValueError:
+        raise Panic(f"unable to parse ip: {ip}") from None
+
+
 # --------------------------------------------------------------------------- labels
 
 
@@ -312,6 +324,7 @@ def _master_records(records: Records, domain: str, masters: list[str], leader: s
     if split is None:
         return
     ip, port = split
+    _ip_kind(ip)
     records.insert_ip(f"leader.{domain}.", ip)
     every = f"master.{domain}."
     records.insert_ip(every, ip)
@@ -325,6 +338,7 @@ def _master_records(records: Records, domain: str, masters: list[str], leader: s
         if parts is None:
             continue
         master_ip = parts[0]
+        _ip_kind(master_ip)
         if master != leader_address and not records.insert_ip(every, master_ip):
             continue
         if master == leader_address and leader_indexed:
