@@ -225,8 +225,10 @@ def _one(ctx: CheckContext, node: Node, params: dict[str, Any]) -> Observation:
     validate=_validate,
 )
 def resolves(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
-    """A DNS server on a lab node (Mesos-DNS) answers the name with records of the type;
-    optionally the number of answers, the nodes they point to and the SRV ports match."""
+    """A name resolves on a lab node's DNS server (Mesos-DNS), asked from the host machine.
+
+    The A answer's addresses (or the SRV answer's targets and ports) may be required to be
+    a number of distinct answers, exactly some nodes' addresses, exactly some ports."""
     servers = _servers(ctx, nodes, params.get("server"))
     if not servers:
         return Observation.fail(
