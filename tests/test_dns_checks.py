@@ -18,7 +18,7 @@ from mesoslab.remote.http import ProbeError
 from tests.support.fixture_server import closed_port, run_check
 from tests.support.marathon_lab import start_marathon_lab
 from tests.support.mesosdns import FakeResolver, mesos_dns, wait_serving
-from tests.support.twin_lab import http
+from tests.support.twin_lab import Daemon, http, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +31,8 @@ class Setup:
     inventory: Inventory
     port: int
     task_ports: set[int]
+    master: Daemon
+    dns: Daemon
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             ports={**lab.lab.ports, "mesos_dns": dns.port},
             source="twin lab",
         )
-        yield Setup(inventory, dns.port, {p for t in app["tasks"] for p in t["ports"]})
+        ports = {p for t in app["tasks"] for p in t["ports"]}
+        yield Setup(inventory, dns.port, ports, lab.master, dns.daemon)
     finally:
         resolver.close()
         lab.lab.stop_all()
@@ -151,3 +154,29 @@ def test_the_client_codec_refuses_what_is_not_the_answer() -> None:
     assert decode_answer(bytes(answer), 0x4242, "udp").addresses == ["10.0.0.1"]
     with pytest.raises(Exception, match="past the end"):
         decode_answer(bytes(answer[:-2]), 0x4242, "udp")
+
+
+def test_the_records_outlive_the_master(setup: Setup) -> None:
+    """The master goes away: Mesos-DNS keeps the last good records (its reloads fail), so
+    the checks still pass; the master comes back and the reloads succeed again."""
+    setup.master.stop()
+    try:
+        log = setup.dns.output
+        wait_until("a failed reload", lambda: "keeping old DNS state" in log())
+        stale = setup.dns.get("/v1/axfr").json()["Serial"]  # the last good reload's
+        failed = log().count("keeping old DNS state")
+        wait_until("another failed reload", lambda: log().count("keeping old DNS state") > failed)
+        for params in (
+            {"name": "web.marathon.mesos", "hosts": ["agent1"]},
+            {"name": "leader.mesos", "hosts": ["master1"]},
+            {"name": "_web._tcp.marathon.mesos", "type": "SRV", "ports": sorted(setup.task_ports)},
+        ):
+            result = check(setup, params)
+            assert result.status is Status.PASS, result.summary
+        assert setup.dns.get("/v1/axfr").json()["Serial"] == stale
+    finally:
+        setup.master.start()
+        setup.master.wait_http()
+    # a successful reload sets the SOA serial to its time; failed ones leave it alone
+    wait_until("a good reload", lambda: setup.dns.get("/v1/axfr").json()["Serial"] > stale)
+    assert check(setup, {"name": "leader.mesos", "hosts": ["master1"]}).status is Status.PASS
