@@ -28,6 +28,7 @@ log = logging.getLogger("mesoslab_twin.mesosdns")
 TCP_READ_TIMEOUT = 2.0  # miekg/dns: the first read of a connection
 TCP_IDLE_TIMEOUT = 8.0  # then between queries
 TCP_MAX_QUERIES = 128
+MAX_PENDING_FORWARDS = 512  # a flood of outside names is dropped beyond this, not queued
 
 
 class ForwardError(Exception):
@@ -232,6 +233,7 @@ class DnsServer:
         self.tcp.bind((host, port))
         self.tcp.listen(128)
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dns-forward")
+        self.pending = threading.BoundedSemaphore(MAX_PENDING_FORWARDS)
         self.stopping = threading.Event()
 
     def start(self) -> None:
@@ -266,9 +268,17 @@ class DnsServer:
                 continue
             if self._local(packet):
                 self._reply_udp(packet, client)
-            else:
-                with contextlib.suppress(RuntimeError):  # shut down meanwhile
-                    self.pool.submit(self._reply_udp, packet, client)
+            elif self.pending.acquire(blocking=False):
+                try:
+                    self.pool.submit(self._forward_udp, packet, client)
+                except RuntimeError:  # shut down meanwhile
+                    self.pending.release()
+
+    def _forward_udp(self, packet: bytes, client: tuple[Any, ...]) -> None:
+        try:
+            self._reply_udp(packet, client)
+        finally:
+            self.pending.release()
 
     def _local(self, packet: bytes) -> bool:
         """Whether the packet is answered without forwarding (cheap look at the name)."""
