@@ -425,7 +425,9 @@ def test_zookeeper_detection_and_its_timeout(tmp_path: Path) -> None:
         master = lab.master("master1", "127.0.0.1", zk=zk)
         master.start()
         master.wait_http()
-        dns = mesos_dns(tmp_path, {"zk": zk, "refreshSeconds": 5, "externalon": False})
+        dns = mesos_dns(
+            tmp_path, {"zk": zk, "refreshSeconds": 5, "externalon": False, "zkDetectionTimeout": 4}
+        )
         lab.daemons.append(dns.daemon)
         dns.daemon.start()
         wait_serving(dns.daemon)
@@ -433,6 +435,14 @@ def test_zookeeper_detection_and_its_timeout(tmp_path: Path) -> None:
         assert dig(dns.port, "leader.mesos").data("A") == ["127.0.0.1"]
         assert dig(dns.port, "_leader._tcp.mesos", "SRV").data() == [f"0 1 {port} leader.mesos."]
         assert "new masters detected: [127.0.0.1:" in dns.daemon.output()
+        # the only master leaves ZooKeeper: the last records are served until the
+        # detection timeout, counted from the leader's departure, ends the process
+        master.stop()
+        wait_until("no leader", lambda: "new masters detected: []" in dns.daemon.output())
+        assert dns.daemon.running
+        assert dig(dns.port, "leader.mesos").data("A") == ["127.0.0.1"]
+        assert dns.daemon.wait_exit(timeout=30) == 1
+        assert "master detection timed out after 4s" in dns.daemon.output()
         lonely = mesos_dns(
             tmp_path,
             {"zk": f"zk://127.0.0.1:{server.client_port}/nobody", "zkDetectionTimeout": 2},
