@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,14 @@ from mesoslab.remote.dns import decode_answer, encode_query, query
 from mesoslab.remote.http import ProbeError
 from tests.support.fixture_server import closed_port, run_check
 from tests.support.marathon_lab import start_marathon_lab
-from tests.support.mesosdns import FakeResolver, mesos_dns, wait_serving
+from tests.support.mesosdns import (
+    FakeMaster,
+    FakeResolver,
+    mesos_dns,
+    small_state,
+    task,
+    wait_serving,
+)
 from tests.support.twin_lab import Daemon, http, wait_until
 
 pytestmark = pytest.mark.slow
@@ -180,3 +188,32 @@ def test_the_records_outlive_the_master(setup: Setup) -> None:
     # a successful reload sets the SOA serial to its time; failed ones leave it alone
     wait_until("a good reload", lambda: setup.dns.get("/v1/axfr").json()["Serial"] > stale)
     assert check(setup, {"name": "leader.mesos", "hosts": ["master1"]}).status is Status.PASS
+
+
+def test_a_truncated_udp_answer_is_asked_again_over_tcp(tmp_path: Path) -> None:
+    master = FakeMaster().start()
+    state = small_state(master.port)
+    state["slaves"] = [
+        {"id": f"ab12-S{i}", "pid": f"slave(1)@10.0.9.{i + 1}:5051"} for i in range(40)
+    ]
+    state["frameworks"][0]["tasks"] = [
+        {**task("big", task_id=f"big.{i}"), "slave_id": f"ab12-S{i}"} for i in range(40)
+    ]
+    master.state = state
+    dns = mesos_dns(tmp_path, {"masters": [f"127.0.0.1:{master.port}"], "externalon": False})
+    dns.daemon.start()
+    try:
+        wait_serving(dns.daemon)
+        inventory = Inventory(
+            nodes=(Node("master1", "127.0.0.1", ("mesos-dns",)),),
+            ports={"mesos_dns": dns.port},
+        )
+        result = run_check(inventory, "dns.resolves", {"name": "big.marathon.mesos", "count": 40})
+        assert result.status is Status.PASS, result.summary
+        assert result.summary.endswith("(truncated over UDP, asked again over TCP)")
+        assert result.summary.count("10.0.9.") == 40
+        udp = query("127.0.0.1", dns.port, "big.marathon.mesos", "A", transport="udp")
+        assert udp.transport == "tcp" and len(udp.addresses) == 40
+    finally:
+        dns.daemon.stop()
+        master.stop()
