@@ -788,7 +788,8 @@ def test_installer_lays_out_the_program_unit_and_sample(tmp_path: Path) -> None:
     assert f"PYTHONPATH={prefix}" in unit and "@PREFIX@" not in unit
     assert not (dest / "etc/mesos-dns/config.json").exists()  # the learner writes it
     sample = dest / "usr/share/doc/mesos-dns/config.json.sample"
-    assert _config(tmp_path, json.loads(sample.read_text())).Port == 53
+    loaded = _config(tmp_path, json.loads(sample.read_text()))  # the project's sample values
+    assert (loaded.Port, loaded.IPSources) == (8053, ["mesos", "host"])
     version = subprocess.run(
         [str(dest / "usr/bin/mesos-dns"), "-version"],
         env=install_env(dest),

@@ -5,7 +5,8 @@
 #   program  /usr/bin/mesos-dns (runs `python3 -m mesoslab_twin mesos-dns "$@"`)
 #   unit     mesos-dns.service: ExecStart=/usr/bin/mesos-dns -config=/etc/mesos-dns/config.json
 #            (installed, not enabled and not started: the lesson does that)
-#   sample   /usr/share/doc/mesos-dns/config.json.sample
+#   sample   /usr/share/doc/mesos-dns/config.json.sample (the values of the project's sample:
+#            port 8053, IPSources ["mesos","host"], both zk and masters)
 #
 # No /etc/mesos-dns/config.json: the real release ships none, the learner writes it.
 #
