@@ -42,6 +42,9 @@ from mesoslab_twin.common.values import (
 from mesoslab_twin.marathon.api import MarathonApi
 from mesoslab_twin.mesos.agent import Agent
 from mesoslab_twin.mesos.master import Master
+from mesoslab_twin.mesosdns.config import Config
+from mesoslab_twin.mesosdns.http import MesosDnsHttp
+from mesoslab_twin.mesosdns.records import Records
 from tests.support import docker_double
 from tests.support.paths import FIXTURES
 from tests.support.twin_install import TWIN_DIR, install_env, install_twin
@@ -53,6 +56,7 @@ ADDRESS_MASTER = "127.0.0.1"
 ADDRESS_AGENT = "127.0.0.2"
 
 MARATHON_API = "tests.test_twin_marathon_api:"  # the behaviour tests of Marathon's /v2
+MESOS_DNS = "tests.test_twin_mesosdns:"  # Mesos-DNS's :8123 API, beside its DNS tests
 
 # Keys of the fixtures the twin does not produce, and why (path -> reason).
 OMITTED = {
@@ -420,6 +424,28 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         "test_chronos_search_kill_and_delete",
         "/scheduler/graph/csv",
     ),
+    ("mesos-dns", "GET", r"/v1/version"): (
+        f"{MESOS_DNS}test_http_version_and_config",
+        "/v1/version",
+    ),
+    ("mesos-dns", "GET", r"/v1/config"): (f"{MESOS_DNS}test_http_version_and_config", "/v1/config"),
+    ("mesos-dns", "GET", r"/v1/hosts/([^/]+)"): (
+        f"{MESOS_DNS}test_http_hosts_and_services",
+        "/v1/hosts/nope.mesos",
+    ),
+    ("mesos-dns", "GET", r"/v1/hosts/([^/]+)/ports"): (
+        f"{MESOS_DNS}test_http_hosts_and_services",
+        "/v1/hosts/web.marathon.mesos/ports",
+    ),
+    ("mesos-dns", "GET", r"/v1/services/([^/]+)"): (
+        f"{MESOS_DNS}test_http_hosts_and_services",
+        "/v1/services/_web._tcp.marathon.mesos",
+    ),
+    ("mesos-dns", "GET", r"/v1/enumerate"): (
+        f"{MESOS_DNS}test_http_enumerate_and_axfr",
+        "/v1/enumerate",
+    ),
+    ("mesos-dns", "GET", r"/v1/axfr"): (f"{MESOS_DNS}test_http_enumerate_and_axfr", "/v1/axfr"),
 }
 # The twin's own protocol between its daemons (no real endpoint to hold them to): every test
 # that starts an agent or a framework goes through them, and every test that elects a master
@@ -442,6 +468,7 @@ def served_routes() -> set[tuple[str, str, str]]:
         "agent": Agent.routes(object.__new__(Agent)),
         "chronos": ChronosApi(None).routes(),  # type: ignore[arg-type]
         "marathon": MarathonApi(None).routes(),  # type: ignore[arg-type]
+        "mesos-dns": MesosDnsHttp("v", Config(), Records).routes(),
     }
     served = {(daemon, m, p) for daemon, table in tables.items() for m, p in _routes(table)}
     catch_all = {r for r in served if r[0] == "marathon" and r[2] == r"/v2/.*"}

@@ -6,6 +6,7 @@ Daemons (read their configuration files like the packages do):
   agent | slave     emulated mesos-slave    (mesos-init-wrapper slave)
   marathon          emulated Marathon 1.4   (/etc/default/marathon, /etc/marathon/conf)
   chronos           emulated Chronos 2.x    (/etc/default/chronos, /etc/chronos/conf)
+  mesos-dns         emulated Mesos-DNS      (-config=/etc/mesos-dns/config.json)
 
 Tools (same options as the real ones for what the lessons use):
 
@@ -78,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         from mesoslab_twin.chronos import daemon as chronos
 
         return chronos.run(root, rest)
+    if command == "mesos-dns":
+        from mesoslab_twin.mesosdns import daemon as mesos_dns
+
+        return mesos_dns.run(root, rest)
     if command == "mesos-resolve":
         from mesoslab_twin.mesos import resolve
 
