@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -339,6 +340,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleLab]:
             return app if up else None
 
         app = wait_until("the app's task to run", running)
+        # lesson 1's first task: a framework of its own that finishes
+        run = twins.tool(
+            "mesos-execute",
+            f"--master={MASTER1}:{master1.port}",
+            "--name=cluster-test",
+            "--command=echo finished output of cluster-test",
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
         assert not elected(master2)
         yield ConsoleLab(twins, master1, master2, agent, marathon, app)
     finally:
@@ -371,8 +380,12 @@ def test_every_console_answer_is_marked_and_marathon_redirects_to_its_ui(
             assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
             assert len(answer.body) < 100_000, "a console page must stay small"
     assert lab.master1.get("/static/js/app.js").status == 404
-    page = lab.marathon.get("/ui/", accept="text/html")
-    assert page.status == 200 and marathon_console.banner().encode() in page.body
+    for path in ("/ui/", "/ui/index.html"):
+        page = lab.marathon.get(path, accept="text/html")
+        assert page.status == 200 and marathon_console.banner().encode() in page.body, path
+        assert b"/console-demo" in page.body, path
+    master_page = lab.master1.get("/", accept="text/html")
+    assert master_page.status == 200 and mesos_console.banner().encode() in master_page.body
     assert page.headers.get("X-Marathon-Leader") == f"http://master1:{lab.marathon.port}"
 
 
@@ -510,3 +523,37 @@ def test_the_marathon_console_in_a_browser(lab: ConsoleLab, browser: Any) -> Non
     assert "RUNNING" in tasks.text
     assert "No deployments in progress." in driver.find_element(By.ID, "deployments").text
     screenshot(driver, "marathon-console.png")
+
+
+def test_a_finished_tasks_sandbox_is_the_one_the_agent_reports(
+    lab: ConsoleLab, browser: Any
+) -> None:
+    """Lesson 1: the finished mesos-execute framework is under Completed Frameworks, and
+    its task's Sandbox link opens the directory the agent's /state names for it."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    agent_state = lab.agent.get("/state").json()
+    (directory,) = [
+        e["directory"]
+        for f in agent_state["completed_frameworks"]
+        for e in f["completed_executors"]
+        if e["id"] == "cluster-test"
+    ]
+    driver.get(lab.master1.url + "/#/tasks")
+    completed = driver.find_element(By.ID, "completed-frameworks")
+    assert "mesos-execute instance" in completed.text
+    row = driver.find_element(
+        By.XPATH, '//table[@id="completed-tasks"]//tr[td[1][normalize-space()="cluster-test"]]'
+    )
+    assert "FINISHED" in row.text
+    browse = row.find_element(By.LINK_TEXT, "browse").get_attribute("href")
+    assert browse == f"http://{AGENT1}:{lab.agent.port}/files/browse?" + urlencode(
+        {"path": directory}
+    )
+    row.find_element(By.LINK_TEXT, "stdout").click()
+    wait_until(
+        "the finished task's stdout",
+        lambda: "finished output of cluster-test" in body_text(driver),
+        timeout=20,
+    )
