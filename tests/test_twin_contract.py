@@ -181,6 +181,8 @@ def documented(name: str) -> Any:
 
 # (daemon, method, route pattern) -> (the test that holds it, a text that test sends).
 # The text must appear in the test's source and the pattern must match it.
+CONSOLES = "tests.test_twin_consoles:"
+MARATHON_REDIRECTS = "test_every_console_answer_is_marked_and_marathon_redirects_to_its_ui"
 COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
     ("master", "GET", r"(?:/master)?/health"): ("test_master_small_endpoints", "/health"),
     ("master", "GET", r"(?:/master)?/version"): ("test_master_small_endpoints", "/version"),
@@ -222,7 +224,7 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         "test_master_teardown_refuses_like_mesos",
         "/master/teardown",
     ),
-    ("master", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
+    ("master", "GET", r"/"): (f"{CONSOLES}test_the_mesos_console_in_a_browser", "/"),
     ("master", "POST", r"(?:/master)?/api/v1/scheduler"): (
         "tests.test_twin_v1_api:test_bad_calls_get_the_answers_of_mesos",
         "/api/v1/scheduler",
@@ -271,7 +273,12 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         for name in ("browse", "read", "download", "debug")
     },
     ("marathon", "GET", r"/ping"): ("test_marathon_info_and_leader", "/ping"),
-    ("marathon", "GET", r"/"): ("test_every_answer_says_it_is_an_emulation", "/"),
+    ("marathon", "GET", r"/"): (f"{CONSOLES}{MARATHON_REDIRECTS}", '(lab.marathon, "/")'),
+    ("marathon", "GET", r"/ui"): (f"{CONSOLES}{MARATHON_REDIRECTS}", "/ui"),
+    ("marathon", "GET", r"/ui/(?:index\.html)?"): (
+        f"{CONSOLES}{MARATHON_REDIRECTS}",
+        "/ui/index.html",
+    ),
     ("marathon", "GET", r"/v2/info"): ("test_marathon_info_and_leader", "/v2/info"),
     ("marathon", "GET", r"/v2/leader"): ("test_marathon_info_and_leader", "/v2/leader"),
     ("marathon", "GET", r"/v2/apps"): ("test_marathon_apps_have_the_1_4_shape", "/v2/apps"),
@@ -741,11 +748,18 @@ def test_every_answer_says_it_is_an_emulation(lab: Lab) -> None:
         answer = daemon.get(path)
         assert answer.headers.get("X-Mesoslab-Twin") == "emulation", path
         assert answer.headers.get("Server") == "mesoslab-twin", path
-    # each daemon's page on "/" says in words that it is the twin, not the real thing
-    for daemon in (lab.master, lab.agent, lab.marathon, lab.chronos):
-        page = daemon.get("/", accept="text/html")
+    # each daemon's page says in words that it is the twin, not the real thing: the
+    # consoles under their banner (tests/test_twin_consoles.py), the others in a sentence
+    consoles = "mesoslab rehearsal lab \u2014 an emulation of".encode()
+    for daemon, path, words in (
+        (lab.master, "/", consoles),
+        (lab.agent, "/", b"This is the mesoslab twin"),
+        (lab.marathon, "/ui/", consoles),
+        (lab.chronos, "/", b"This is the mesoslab twin"),
+    ):
+        page = daemon.get(path, accept="text/html")
         assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
-        assert b"This is the mesoslab twin" in page.body, daemon.name
+        assert words in page.body, daemon.name
 
 
 def test_master_state_has_the_shape_of_mesos_1x(lab: Lab) -> None:

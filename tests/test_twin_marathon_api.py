@@ -523,6 +523,13 @@ def test_a_standby_marathon_proxies_the_event_stream(tmp_path: Path) -> None:
         refused = read_events(standby.url, accept="application/json")  # proxied as a call
         refused.close()
         assert refused.status == 405
+        # the console too: the leader's redirect to ui/ (its Location passed on), its page
+        root = standby.get("/", accept="text/html")
+        assert (root.status, root.headers.get("Location")) == (302, "ui/")
+        assert root.headers.get("X-Marathon-Via") == f"1.1 {second}:{standby.port}"
+        page = standby.get("/ui/", accept="text/html")
+        assert page.status == 200 and f"{first}:{leader.port}".encode() in page.body
+        assert b"/proxied" in page.body
     finally:
         lab.stop_all()
         server.stop()

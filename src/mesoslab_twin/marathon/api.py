@@ -149,7 +149,10 @@ class MarathonApi:
     def routes(self) -> Router:
         router = Router()
         router.add("GET", r"/ping", self._leader_filter(lambda r: text_reply("pong\n")))
-        router.add("GET", r"/", self._leader_filter(self._index))
+        # the UI as Marathon's WebJarServlet serves it: / and /ui redirect to /ui/
+        router.add("GET", r"/", self._leader_filter(lambda r: _redirect("ui/")))
+        router.add("GET", r"/ui", self._leader_filter(lambda r: _redirect("/ui/")))
+        router.add("GET", r"/ui/(?:index\.html)?", self._leader_filter(self._console))
         router.add("GET,POST,PUT,DELETE,PATCH", r"/v2/.*", self._leader_filter(self._serve))
         return router
 
@@ -177,14 +180,14 @@ class MarathonApi:
 
         return filtered
 
-    def _index(self, request: Request) -> Reply:
-        page = (
-            "<!doctype html><html><head><title>Marathon (mesoslab twin)</title></head><body>"
-            f"<h1>Marathon {MARATHON_VERSION} on {self.m.me}</h1><p><strong>This is the "
-            "mesoslab twin, an emulation of Marathon for the rehearsal lab.</strong> Use the "
-            "REST API: /v2/apps, /v2/tasks, /v2/info.</p></body></html>"
-        )
-        return text_reply(page, content_type="text/html; charset=utf-8")
+    def _console(self, request: Request) -> Reply:
+        """The read-only console (:mod:`.console`) of the leader's apps and deployments."""
+        from mesoslab_twin.common.html import html_reply
+        from mesoslab_twin.marathon import console
+
+        with self.m.lock:
+            found = console.view(self.m)
+        return html_reply(console.render(found))
 
     def _proxy_stream(self, request: Request) -> Reply:
         """An event stream asked of a standby: the leader's, copied through as it comes
@@ -233,8 +236,9 @@ class MarathonApi:
                 {"message": f"Could not reach the leader {self.m.leader}: {exc}"}, 502
             )
         headers = {"X-Marathon-Via": f"1.1 {self.m.me}"}
-        if "x-marathon-leader" in answer.headers:
-            headers["X-Marathon-Leader"] = answer.headers["x-marathon-leader"]
+        for name in ("X-Marathon-Leader", "Location"):  # the leader's redirects too
+            if name.lower() in answer.headers:
+                headers[name] = answer.headers[name.lower()]
         return Reply(
             status=answer.status,
             body=answer.body,
@@ -285,6 +289,11 @@ class MarathonApi:
                 )
                 out.append(f"{clean}\t{service}\t{ends}\n")
         return text_reply("".join(out))
+
+
+def _redirect(location: str) -> Reply:
+    """WebJarServlet.sendRedirect: 302 with that (possibly relative) Location, no body."""
+    return Reply(status=302, headers={"Location": location})
 
 
 def request_leader(leader: str, incoming: Request) -> Any:

@@ -235,6 +235,8 @@ class Agent:
             "resources": [resource_to_wire(r) for r in self.resources],
             "attributes": [[k, v] for k, v in self.attributes],
             "version": MESOS_VERSION,
+            # where the sandboxes are that /files serves (the master's console links to them)
+            "work_dir": str(self.work_dir),
         }
 
     def run_registration(self, watch: Any) -> None:

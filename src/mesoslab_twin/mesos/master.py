@@ -28,7 +28,6 @@ import sys
 import threading
 import time
 import uuid
-from html import escape
 from typing import Any
 
 from mesoslab_twin import BUILD_USER, MESOS_VERSION
@@ -445,47 +444,14 @@ class Master:
         return text_reply("")
 
     def _index(self, request: Request, _m: Any) -> Reply:
-        """A small page in place of the web UI. Like the real UI it shows the leader's agents
-        and frameworks on any master (the UI polls the leader's /master/state, MESOS@1.4.0
-        src/webui/master/static/js/controllers.js L358-367), and, like its agents table
-        (agents.html L14-21), no ports: those are only in the JSON."""
-        from mesoslab_twin.mesos import master_views
+        """The read-only console (:mod:`.console`), on any master: a standby names the
+        leader instead of showing data."""
+        from mesoslab_twin.common.html import html_reply
+        from mesoslab_twin.mesos import console
 
         with self.lock:
-            leader = self._leader or {}
-            state = master_views.state(self) if self.elected else None
-        role = "leading master" if self.elected else "standby master"
-        where = f"{leader.get('hostname', 'none')}:{leader.get('port', '')}"
-        note = ""
-        if state is None and leader and leader.get("id") != self.id:
-            state = self._leader_state(leader)
-            note = (
-                f"<p>This master is not the leader; showing the leader {where}.</p>"
-                if state is not None
-                else f"<p>This master is not the leader, and the leader {where} did not answer.</p>"
-            )
-        elif state is None:
-            note = "<p>No leader is elected (or it has not finished recovery).</p>"
-        page = (
-            "<!doctype html><html><head><title>Mesos (mesoslab twin)</title></head><body>"
-            f"<h1>Mesos master {escape(self.hostname)} ({role})</h1>"
-            "<p><strong>This is the mesoslab twin, an emulation of Mesos for the rehearsal "
-            "lab.</strong> It serves the JSON endpoints (/master/state, /master/slaves, "
-            "/metrics/snapshot, ...), not the Mesos web UI.</p>"
-            f"<p>Leader: {escape(where)}</p>{note}{_tables(state or {})}</body></html>"
-        )
-        return text_reply(page, content_type="text/html; charset=utf-8")
-
-    def _leader_state(self, leader: dict[str, Any]) -> dict[str, Any] | None:
-        address = (leader.get("address") or {}).get("ip") or leader.get("hostname", "")
-        try:
-            answer = request(
-                f"{address}:{leader.get('port', 5050)}", "GET", "/master/state", timeout=2.0
-            )
-        except WireError:
-            return None
-        found = answer.json() if answer.status == 200 else None
-        return found if isinstance(found, dict) else None
+            found = console.view(self)
+        return html_reply(console.render(found))
 
     # ------------------------------------------------------------------ twin API
 
@@ -521,41 +487,6 @@ class Master:
             answer = self.cluster.heartbeat(known, body.get("tasks") or [], now)
             answer["master_id"] = self.id
             return json_reply(answer)
-
-
-def _tables(state: dict[str, Any]) -> str:
-    """The agents and frameworks tables of the page (no ports: the real UI shows none)."""
-    agents = [
-        (
-            a.get("id", ""),
-            a.get("hostname", ""),
-            (a.get("resources") or {}).get("cpus", ""),
-            (a.get("resources") or {}).get("mem", ""),
-            (a.get("resources") or {}).get("disk", ""),
-            "yes" if a.get("active") else "no",
-        )
-        for a in state.get("slaves", [])
-    ]
-    frameworks = [
-        (
-            f.get("id", ""),
-            f.get("name", ""),
-            "yes" if f.get("active") else "no",
-            len(f.get("tasks", [])),
-        )
-        for f in state.get("frameworks", [])
-    ]
-    return _table("Agents", ("ID", "Host", "CPUs", "Mem", "Disk", "Active"), agents) + _table(
-        "Frameworks", ("ID", "Name", "Active", "Tasks"), frameworks
-    )
-
-
-def _table(title: str, headings: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
-    return f"<h2>{escape(title)}</h2><table border=1><tr>{head}</tr>{body}</table>"
 
 
 def fail(message: str) -> None:

@@ -85,6 +85,7 @@ class Agent:
     active: bool = True
     heartbeats: int = 0
     pending: list[dict[str, Any]] = field(default_factory=list)
+    work_dir: str = ""  # the agent's own word, for the console's sandbox links
 
     @property
     def pid(self) -> str:

@@ -149,6 +149,7 @@ class Cluster:
             )
             self.agents[wanted] = agent
         agent.hostname = str(info.get("hostname", agent.hostname))
+        agent.work_dir = str(info.get("work_dir", ""))
         agent.last_seen = now
         agent.active = True
         self._recover_frameworks(body.get("frameworks") or [], now)
