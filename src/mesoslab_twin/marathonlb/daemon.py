@@ -6,8 +6,9 @@ regenerates once and exits (the Docker image's ``poll`` mode: runit, here system
 again). With ``--sse`` it follows Marathon's event stream: every ``api_post_event``,
 ``health_status_changed_event`` or ``status_update_event`` asks for a full regeneration
 (at most one runs at a time, queued ones are merged), 300 s without one regenerates anyway,
-SIGHUP regenerates, SIGUSR1 reloads the configuration as it is. The process writes its pid
-to ``--pidfile`` for the ``/_mlb_signal`` services of HAProxy.
+SIGHUP regenerates, SIGUSR1 reloads the configuration as it is. In SSE mode it listens on
+``--control-socket`` (a unix socket) for the ``/_mlb_signal`` services of HAProxy: a line
+``HUP`` or ``USR1`` makes it send itself that signal (the real services ``pkill -f`` it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import os
 import random
 import signal
+import socket
 import sys
 import threading
 import time
@@ -117,9 +119,9 @@ def parser() -> argparse.ArgumentParser:
     )
     twin.add_argument("--haproxy-bin", default="haproxy", help="the haproxy that validates")
     twin.add_argument(
-        "--pidfile",
-        default="/run/marathon-lb.pid",
-        help="where the /_mlb_signal services find this process",
+        "--control-socket",
+        default="/var/run/haproxy/marathon-lb.sock",
+        help="where the /_mlb_signal services of HAProxy reach this process",
     )
     return p
 
@@ -152,7 +154,7 @@ class Balancer:
             config_file=root.path(args.haproxy_config),
             socket=root.path("/var/run/haproxy/socket"),
             state_dir=root.path("/var/state/haproxy"),
-            pidfile=root.path(args.pidfile),
+            control_socket=root.path(args.control_socket),
             ssl_certs=tuple(str(c) for c in certs) or ("/etc/ssl/cert.pem",),
             stats_port=args.stats_port,
             http_port=args.http_port,
@@ -267,16 +269,45 @@ class Balancer:
             self.reload_existing_config()
 
 
-def _write_pidfile(path: Path) -> None:
+SIGNALS = {"HUP": signal.SIGHUP, "USR1": signal.SIGUSR1}
+
+
+def serve_control(path: Path, stopping: threading.Event) -> socket.socket | None:
+    """Listen on ``path``; each connection sends ``HUP`` or ``USR1`` and gets ``OK``."""
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{os.getpid()}\n", encoding="utf-8")
+        path.unlink()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(str(path))
+        os.chmod(path, 0o600)
+        server.listen(16)
+    except OSError as exc:
+        log.error("cannot listen on %s: %s (/_mlb_signal will answer 500)", path, exc)
+        server.close()
+        return None
 
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5.0)
+            with contextlib.suppress(OSError):
+                word = conn.makefile("r", encoding="ascii", errors="replace").readline().strip()
+                if word in SIGNALS:
+                    os.kill(os.getpid(), SIGNALS[word])
+                    conn.sendall(b"OK\n")
+                else:
+                    conn.sendall(b"ERROR unknown signal\n")
 
-def _remove_pidfile(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        if path.read_text(encoding="utf-8").strip() == str(os.getpid()):
-            path.unlink()
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, name="control", daemon=True).start()
+    return server
 
 
 def run(root: Root, argv: list[str]) -> int:
@@ -292,15 +323,10 @@ def run(root: Root, argv: list[str]) -> int:
             print(f"marathon-lb: {exc}", file=sys.stderr)
             return 1
         return 0
-    pidfile = balancer.layout.pidfile
-    _write_pidfile(pidfile)
-    try:
-        if not args.sse:
-            balancer.regenerate()
-            return 0
-        return _run_sse(balancer)
-    finally:
-        _remove_pidfile(pidfile)
+    if not args.sse:
+        balancer.regenerate()
+        return 0
+    return _run_sse(balancer)
 
 
 def _run_sse(balancer: Balancer) -> int:
@@ -316,10 +342,15 @@ def _run_sse(balancer: Balancer) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, balancer.handle_signal)
     signal.signal(signal.SIGUSR1, balancer.handle_signal)
+    control = serve_control(balancer.layout.control_socket, balancer.stopping)
     balancer.reset_from_tasks()  # the base data, before the first event
     threading.Thread(target=balancer.process, name="processor", daemon=True).start()
     threading.Thread(target=balancer.follow_events, name="events", daemon=True).start()
     while not done.wait(1.0):
         pass
     log.info("stopping marathon-lb")
+    if control is not None:
+        control.close()
+        with contextlib.suppress(OSError):
+            balancer.layout.control_socket.unlink()
     return 0

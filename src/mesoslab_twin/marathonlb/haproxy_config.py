@@ -9,9 +9,9 @@ file, the Lua services), ``defaults`` and ``listen stats`` on ``0.0.0.0:9090``. 
 ``<app>_<servicePort>`` per service.
 
 Differences from the real head, each needed on HAProxy 2.6 or on the node:
-``insecure-fork-wanted`` (HAProxy >= 2.2 forbids Lua's ``io.popen``, which ``getpids`` and the
-signal services use), ``setenv MARATHON_LB_PIDFILE`` (the signal services read the daemon's
-pid from that file rather than ``pkill -f`` a name), and the paths of the socket, state and
+``setenv MARATHON_LB_CONTROL`` (the signal services ask the daemon over a unix socket to
+signal itself, where the real ones fork ``pkill -f``: HAProxy >= 2.2 forbids forking from Lua,
+and a fork from a worker that holds connections breaks them), and the paths of the socket, state and
 Lua files (the real image keeps them under ``/marathon-lb``, ``/var/run/haproxy``,
 ``/var/state/haproxy``).
 """
@@ -85,7 +85,7 @@ class Layout:
     config_file: Path = Path("/etc/haproxy/haproxy.cfg")
     socket: Path = Path("/var/run/haproxy/socket")
     state_dir: Path = Path("/var/state/haproxy")
-    pidfile: Path = Path("/run/marathon-lb.pid")
+    control_socket: Path = Path("/var/run/haproxy/marathon-lb.sock")
     lua_file: Path = LUA_FILE
     ssl_certs: tuple[str, ...] = ("/etc/ssl/cert.pem",)
     stats_port: int = 9090
@@ -135,9 +135,7 @@ def head(layout: Layout) -> str:
         f"  stats socket {layout.socket} expose-fd listeners",
         "  server-state-file global",
         f"  server-state-base {layout.state_dir}/",
-        "  # mesoslab twin: HAProxy >= 2.2 forbids Lua's io.popen without this",
-        "  insecure-fork-wanted",
-        f"  setenv MARATHON_LB_PIDFILE {layout.pidfile}",
+        f"  setenv MARATHON_LB_CONTROL unix@{layout.control_socket}",
         f"  lua-load {layout.lua_file}",
         "defaults",
         "  load-server-state-from-file global",

@@ -48,22 +48,18 @@ core.register_service("getconfig", "http", function(applet)
   reply(applet, 200, loaded_config)
 end)
 
-local function capture(command)
-  local pipe = io.popen(command, "r")
-  if pipe == nil then
-    return "", false, -1
-  end
-  local output = pipe:read("*a") or ""
-  local ok, _, code = pipe:close()
-  return output, ok, code or -1
-end
-
+-- What pidof haproxy shows in the real image: here this worker and its master, read from
+-- /proc/self/stat (HAProxy >= 2.2 forbids forking from Lua, and a fork from a worker that
+-- holds connections breaks them: measured, tests/test_marathon_lb_loopback.py).
 core.register_service("getpids", "http", function(applet)
-  local output = capture("pidof haproxy")
-  output = string.gsub(output, "^%s+", "")
-  output = string.gsub(output, "%s+$", "")
-  output = string.gsub(output, "[\r\n]+", " ")
-  reply(applet, 200, output)
+  local stat = read_all("/proc/self/stat") or ""
+  local pid, ppid = string.match(stat, "^(%d+) %b() %S+ (%d+)")
+  local pids = pid or ""
+  local parent = ppid and read_all("/proc/" .. ppid .. "/comm") or ""
+  if string.match(parent, "^haproxy") then
+    pids = pids .. " " .. ppid
+  end
+  reply(applet, 200, pids)
 end)
 
 local function map_file(name)
@@ -83,23 +79,27 @@ core.register_service("getappmap", "http", function(applet)
   reply(applet, 200, map_file("app2backend.map"))
 end)
 
--- The daemon writes its pid to $MARATHON_LB_PIDFILE (set by the generated global section)
--- and removes it when it stops; in poll mode it does not stay, so there is nobody to signal.
+-- The daemon listens on $MARATHON_LB_CONTROL (set by the generated global section, a
+-- "unix@<path>" address) while it runs in SSE mode and signals itself on "HUP" or "USR1";
+-- the real signalmlb.lua runs `pkill -HUP -f marathon_lb.py`, whose exit status 1 (nothing
+-- matched) is the one reported when nobody answers.
 local function signal(applet, name)
-  local pidfile = os.getenv("MARATHON_LB_PIDFILE") or "/run/marathon-lb.pid"
-  local pid = string.match(read_all(pidfile) or "", "^%s*(%d+)%s*$")
-  local code = 1
-  if pid ~= nil then
-    local _, ok, status = capture("kill -" .. name .. " " .. pid .. " 2>/dev/null")
-    if ok then
-      reply(applet, 200, "Sent SIG" .. name .. " signal to marathon-lb")
-      return
-    end
-    code = status
+  local address = os.getenv("MARATHON_LB_CONTROL") or "unix@/var/run/haproxy/marathon-lb.sock"
+  local sock = core.tcp()
+  sock:settimeout(5)
+  local answer = nil
+  if sock:connect(address) ~= nil then
+    sock:send(name .. "\n")
+    answer = sock:receive("*l")
+    sock:close()
+  end
+  if answer == "OK" then
+    reply(applet, 200, "Sent SIG" .. name .. " signal to marathon-lb")
+    return
   end
   reply(applet, 500, string.format(
     "Failed to send SIG%s signal to marathon-lb (exit code %d). Is marathon-lb running " ..
-    "in 'poll' mode?", name, code))
+    "in 'poll' mode?", name, 1))
 end
 
 core.register_service("signalmlbhup", "http", function(applet)
