@@ -332,3 +332,25 @@ def test_real_haproxy_accepts_the_configuration(tmp_path: Path) -> None:
         ["haproxy", "-c", "-f", str(config.config_file)], capture_output=True, text=True, timeout=60
     )
     assert refused.returncode != 0
+
+
+def test_the_installer_lays_marathon_lb_out_and_enables_nothing(tmp_path: Path) -> None:
+    src = Path(__file__).resolve().parents[1] / "src"
+    done = subprocess.run(
+        ["sh", str(src / "mesoslab_twin/install-marathon-lb.sh"), str(src)],
+        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "DESTDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    unit = (tmp_path / "usr/lib/systemd/system/marathon-lb.service").read_text()
+    assert (
+        f"Environment=PYTHONPATH={src}\n" in unit
+        and "ExecStart=/usr/bin/marathon-lb $OPTIONS" in unit
+    )
+    assert "--group external --sse" in (tmp_path / "etc/default/marathon-lb").read_text()
+    assert "marathon-lb" in (tmp_path / "usr/bin/marathon-lb").read_text()
+    assert not (tmp_path / "etc/systemd/system/multi-user.target.wants").exists()
+    if shutil.which("openssl"):
+        assert b"PRIVATE KEY" in (tmp_path / "etc/ssl/cert.pem").read_bytes()
