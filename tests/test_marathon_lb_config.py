@@ -17,6 +17,7 @@ from mesoslab_twin.marathonlb.haproxy_config import (
     server_ids,
 )
 from mesoslab_twin.marathonlb.services import Backend, Service, services_of
+from tests.support.twin_install import install_env
 
 HTTP_CHECK = {
     "path": "/",
@@ -338,7 +339,7 @@ def test_the_installer_lays_marathon_lb_out_and_enables_nothing(tmp_path: Path) 
     src = Path(__file__).resolve().parents[1] / "src"
     done = subprocess.run(
         ["sh", str(src / "mesoslab_twin/install-marathon-lb.sh"), str(src)],
-        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "DESTDIR": str(tmp_path)},
+        env=install_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=120,
