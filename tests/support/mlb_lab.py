@@ -117,6 +117,16 @@ class MlbLab:
         tasks: list[dict[str, Any]] = wait_until(f"{app_id} with {instances} healthy", done, 90)
         return tasks
 
+    def running_plain(self, app_id: str, instances: int) -> list[dict[str, Any]]:
+        """The app's tasks once ``instances`` run (no health checks asked)."""
+
+        def done() -> list[dict[str, Any]] | None:
+            tasks = [t for t in self.tasks(app_id) if t.get("state") == "TASK_RUNNING"]
+            return tasks if len(tasks) == instances else None
+
+        found: list[dict[str, Any]] = wait_until(f"{app_id} with {instances}", done, 90)
+        return found
+
     def start_haproxy(self) -> None:
         assert HAPROXY is not None
         log = (self.root / "haproxy.log").open("ab")
