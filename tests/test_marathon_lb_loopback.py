@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from mesoslab.checks.result import Status
+from mesoslab.lab.inventory import Inventory, Node
+from tests.support.fixture_server import run_check
 from tests.support.mlb_lab import HAPROXY, MlbLab, mlb_lab, wait_serving, web_app
 from tests.support.paths import FIXTURES
 from tests.support.ports import free_port
@@ -229,3 +232,35 @@ def test_dry_prints_the_configuration(lab: MlbLab, web: tuple[str, int], tmp_pat
     assert not (tmp_path / "etc/haproxy/haproxy.cfg").exists()
     missing = lab.lab.tool("marathon-lb", "--marathon", lab.marathon.url)
     assert missing.returncode == 2 and "argument --group is required" in missing.stderr
+
+
+def test_the_haproxy_and_http_check_kinds_read_the_real_haproxy(
+    lab: MlbLab, web: tuple[str, int]
+) -> None:
+    _, port = web
+    lab.running("/web", 3)
+    wait_until("3 servers UP", lambda: len(lab.up(f"web_{port}")) == 3, 30)
+    inventory = Inventory(
+        nodes=(Node("agent1", "127.0.0.1", ("agent", "marathon-lb")),), ports={}, source="test"
+    )
+    stats = {"port": lab.stats_port}
+    up = run_check(
+        inventory, "haproxy.backend", {"app": "/web", "service_port": port, "up": 3, **stats}
+    )
+    assert up.status is Status.PASS, up
+    too_many = run_check(inventory, "haproxy.backend", {"backend": f"web_{port}", "up": 4, **stats})
+    assert too_many.status is Status.FAIL and "has 3 server(s) UP, expected 4" in too_many.summary
+    missing = run_check(inventory, "haproxy.backend", {"backend": "nginx_10000", **stats})
+    assert missing.status is Status.FAIL and f"web_{port}" in missing.observed
+    spread = run_check(inventory, "http.get", {"port": port, "distinct_bodies": 3, "requests": 12})
+    assert spread.status is Status.PASS, spread
+    fewer = run_check(inventory, "http.get", {"port": port, "distinct_bodies": 4, "requests": 6})
+    assert fewer.status is Status.FAIL and "got 3 different answer(s)" in fewer.summary
+    text = run_check(inventory, "http.get", {"port": port, "body_contains": "agent1:"})
+    assert text.status is Status.PASS, text
+    refused = run_check(inventory, "http.get", {"port": free_port()})
+    assert refused.status is Status.FAIL and "cannot connect" in refused.summary
+    health = run_check(
+        inventory, "http.get", {"port": lab.stats_port, "path": "/_haproxy_health_check"}
+    )
+    assert health.status is Status.PASS, health
