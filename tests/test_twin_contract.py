@@ -40,6 +40,7 @@ from mesoslab_twin.common.values import (
     parse_resources,
 )
 from mesoslab_twin.marathon.api import MarathonApi
+from mesoslab_twin.marathonlb.haproxy_config import STATS_ROUTES
 from mesoslab_twin.mesos.agent import Agent
 from mesoslab_twin.mesos.master import Master
 from mesoslab_twin.mesosdns.config import Config
@@ -183,7 +184,11 @@ def documented(name: str) -> Any:
 # The text must appear in the test's source and the pattern must match it.
 CONSOLES = "tests.test_twin_consoles:"
 MARATHON_REDIRECTS = "test_every_console_answer_is_marked_and_marathon_redirects_to_its_ui"
+_MLB_SHAPES = (
+    "tests.test_marathon_lb_loopback:test_the_stats_endpoints_have_the_shapes_of_marathon_lb"
+)
 COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
+    **{("marathon-lb", "GET", re.escape(path)): (_MLB_SHAPES, path) for path in STATS_ROUTES},
     ("master", "GET", r"(?:/master)?/health"): ("test_master_small_endpoints", "/health"),
     ("master", "GET", r"(?:/master)?/version"): ("test_master_small_endpoints", "/version"),
     ("master", "GET", r"(?:/master)?/flags"): ("test_master_small_endpoints", "/flags"),
@@ -483,6 +488,9 @@ def served_routes() -> set[tuple[str, str, str]]:
     served -= catch_all
     v2 = MarathonApi(None).v2_routes()  # type: ignore[arg-type]
     served |= {("marathon", m, p) for m, p in _routes(v2)}
+    # marathon-lb's :9090 is served by the real HAProxy from the twin's generated
+    # `listen stats` section (its Lua services are the twin's)
+    served |= {("marathon-lb", "GET", re.escape(path)) for path in STATS_ROUTES}
     return served
 
 

@@ -7,6 +7,7 @@ Daemons (read their configuration files like the packages do):
   marathon          emulated Marathon 1.4   (/etc/default/marathon, /etc/marathon/conf)
   chronos           emulated Chronos 2.x    (/etc/default/chronos, /etc/chronos/conf)
   mesos-dns         emulated Mesos-DNS      (-config=/etc/mesos-dns/config.json)
+  marathon-lb       emulated marathon-lb 1.15 (marathon_lb.py's options; drives real HAProxy)
 
 Tools (same options as the real ones for what the lessons use):
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
-    if "--help" in rest or "-h" in rest:
+    if command != "marathon-lb" and ("--help" in rest or "-h" in rest):
         print(USAGE)
         return 0
     root, rest = split_root(rest)
@@ -83,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         from mesoslab_twin.mesosdns import daemon as mesos_dns
 
         return mesos_dns.run(root, rest)
+    if command == "marathon-lb":
+        setup_logging("marathon_lb")
+        from mesoslab_twin.marathonlb import daemon as marathon_lb
+
+        return marathon_lb.run(root, rest)
     if command == "mesos-resolve":
         from mesoslab_twin.mesos import resolve
 
