@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import random
+import resource
 import signal
 import socket
 import sys
@@ -114,8 +115,9 @@ def parser() -> argparse.ArgumentParser:
     twin.add_argument(
         "--haproxy-maxconn",
         type=int,
-        default=50000,
-        help="global maxconn (HAProxy needs twice as many open files)",
+        default=0,
+        help="global maxconn (default: marathon-lb's 50000, lowered to what the open-file "
+        "limit allows: HAProxy needs twice as many files)",
     )
     twin.add_argument("--haproxy-bin", default="haproxy", help="the haproxy that validates")
     twin.add_argument(
@@ -162,7 +164,7 @@ class Balancer:
             appid_port=args.appid_port,
             bind_http_https=not args.dont_bind_http_https,
             haproxy_map=args.haproxy_map,
-            maxconn=args.haproxy_maxconn,
+            maxconn=args.haproxy_maxconn or fitting_maxconn(),
         )
         self.reloader = Reloader(
             root,
@@ -354,3 +356,19 @@ def _run_sse(balancer: Balancer) -> int:
         with contextlib.suppress(OSError):
             balancer.layout.control_socket.unlink()
     return 0
+
+
+def fitting_maxconn(wanted: int = 50000) -> int:
+    """marathon-lb's ``maxconn 50000`` needs about 100 000 open files; an LXC node inherits a
+    lower hard limit (20 000 on the rehearsal host), and HAProxy then refuses to load the
+    configuration ("Cannot raise FD limit"). The twin lowers it to what fits, and says so."""
+    try:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return wanted
+    if hard == resource.RLIM_INFINITY or hard >= 2 * wanted + 100:
+        return wanted
+    fits = max(256, (hard - 100) // 2)
+    log.warning("maxconn %d needs %d open files, the limit is %d: using maxconn %d",
+                wanted, 2 * wanted + 100, hard, fits)  # fmt: skip
+    return fits
