@@ -339,3 +339,27 @@ def _docker_checks_see_what_docker_shows(lab: Path, tmp_path: Path) -> None:
     assert summaries[1] == "image nginx:9.9 is not on master1", summaries
     assert "has no repository nosuch" in summaries[2], summaries
     assert "storage_driver is overlay2, not devicemapper" in summaries[3], summaries
+
+
+def _passes_fresh(out: subprocess.CompletedProcess[str], lesson: str, steps: int) -> None:
+    """`dev check` of a lesson this lab has not seen: every step's checks failed before its
+    commands and passed after, and no catch-up was needed (the lessons before it hold)."""
+    assert out.returncode == 0, _tail(out)
+    blocks = _step_blocks(out.stdout, lesson)
+    assert sorted(blocks) == list(range(1, steps + 1)), _tail(out)
+    for block in blocks.values():
+        assert block.startswith("✔"), block
+    assert "catching up" not in out.stdout, _tail(out)
+    assert "finding:" not in out.stdout, _tail(out)
+    assert f"✔ {lesson}: {steps}/{steps} step(s) ok" in out.stdout
+
+
+def test_lesson_5_service_discovery_on_real_dns_and_haproxy(lab: Path) -> None:
+    """Mesos-DNS answers real DNS (dig from agent2), marathon-lb drives the real HAProxy on
+    agent1: the service port spreads requests over three tasks, a killed one is dropped."""
+    start = time.monotonic()
+    out = mesoslab(lab, "dev", "check", "lesson-5", timeout=1500)
+    print(f"dev check lesson-5: {time.monotonic() - start:.0f}s")
+    _passes_fresh(out, "lesson-5", 7)
+    answers = _on(lab, "agent2", "for i in 1 2 3 4 5 6; do curl -s agent1:10000/; echo; done")
+    assert len(set(answers.split())) == 3, answers
