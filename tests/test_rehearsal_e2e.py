@@ -185,6 +185,12 @@ def test_a_wrong_port_range_in_lesson_3_is_caught(lab: Path, tmp_path: Path) -> 
     assert observed and "22000" in observed[0], blocks[2]
     assert 3 not in blocks  # later steps build on this one: not run
     assert "✘ lesson-3: 1/4 step(s) ok" in out.stdout
+    # the right file again (the agents never restarted with the wrong one): the later
+    # lessons of this lab start from lesson 3 done
+    fixed = mesoslab(lab, "run", "lesson-3", "--step", "2")
+    assert fixed.returncode == 0, _tail(fixed)
+    held = mesoslab(lab, "verify", "lesson-3", "--timeout", "30")
+    assert held.returncode == 0, _tail(held)
 
 
 def _on(lab: Path, node: str, command: str, timeout: float = 300) -> str:
