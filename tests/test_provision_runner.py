@@ -252,7 +252,9 @@ def test_rehearsal_steps_for_real_into_a_root(
         ("master1", "twin-units"): "changed",
         ("master1", "docker-config"): "changed",
         ("master1", "registry"): "ok",  # a scratch root starts nothing
+        ("master1", "pylib"): "changed",  # lesson 11's avmesos and what it imports
     }
+    assert (root / "opt" / "mesoslab-pylib" / "avmesos" / "client.py").is_file()
     # the registry runs on master1, and Docker on every node trusts it by name and address
     assert json.loads((root / "etc" / "docker" / "daemon.json").read_text()) == {
         "insecure-registries": ["master1:5000", "10.0.3.11:5000"],

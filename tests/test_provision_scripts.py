@@ -134,6 +134,7 @@ def test_centos7_steps_in_order_for_each_channel(tmp_path: Path) -> None:
         "twin-units",
         "docker-config",
         "registry",
+        "pylib",
     ]
 
 

@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 
 from mesoslab.lab.spec import LabSpec
+from mesoslab.provision.pylib import pylib_step
 from mesoslab.provision.steps import (
     CHANGED_MARK,
     FileSync,
@@ -45,7 +46,7 @@ REGISTRY_PORT = 5000  # Debian docker-registry's `http.addr` (boxes/.../registry
 
 def rehearsal_steps(spec: LabSpec) -> list[ProvisionStep]:
     return [hosts_step(spec), tools_step(), *twin_steps(), docker_config_step(spec),
-            registry_step(spec)]  # fmt: skip
+            registry_step(spec), pylib_step()]  # fmt: skip
 
 
 def registry_node(spec: LabSpec) -> str:
