@@ -50,8 +50,9 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwinLab]:
         master.wait_http()
         wait_until(
             "both agents",
-            lambda: len([s for s in master.get("/master/state").json()["slaves"] if s["active"]])
-            == 2,
+            lambda: (
+                len([s for s in master.get("/master/state").json()["slaves"] if s["active"]]) == 2
+            ),
         )
         yield lab
     finally:

@@ -33,7 +33,9 @@ def package_folder(name: str) -> Path | None:
     return Path(spec.origin).resolve().parent
 
 
-def pylib_files(packages: tuple[str, ...] = PYLIB_PACKAGES) -> tuple[tuple[SyncFile, ...], list[str]]:
+def pylib_files(
+    packages: tuple[str, ...] = PYLIB_PACKAGES,
+) -> tuple[tuple[SyncFile, ...], list[str]]:
     """The files to copy (named ``package/relative/path``) and the packages the host lacks."""
     files: list[SyncFile] = []
     missing: list[str] = []
@@ -80,6 +82,7 @@ echo "avmesos and what it imports are in {PYLIB_DEST} (lesson 11 puts it on pyth
         title=f"Lesson 11's framework library (avmesos) in {PYLIB_DEST}",
         script=script(body),
         applies_to=("master",),
-        sync=FileSync(dest=PYLIB_DEST, files=files, pattern="*", recursive=True,
-                      skip=("__pycache__",)),  # fmt: skip
+        sync=FileSync(
+            dest=PYLIB_DEST, files=files, pattern="*", recursive=True, skip=("__pycache__",)
+        ),
     )
