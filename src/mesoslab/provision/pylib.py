@@ -13,8 +13,10 @@ installed: the lesson's rehearsal variant puts the folder on its own Python path
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import importlib.util
+import tempfile
+from importlib import metadata
 from pathlib import Path
 
 from mesoslab.provision.steps import FileSync, ProvisionStep, SyncFile, script
@@ -25,38 +27,74 @@ PYLIB_PACKAGES = ("avmesos", "requests", "urllib3", "idna", "charset_normalizer"
 _SKIP_SUFFIXES = (".so", ".pyd", ".pyc")
 
 
-def package_folder(name: str) -> Path | None:
-    """Where the host's package ``name`` lives (found without importing it)."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.origin is None or not spec.submodule_search_locations:
-        return None
-    return Path(spec.origin).resolve().parent
+# import name -> the distribution pip installed it from
+DISTRIBUTIONS = {
+    "avmesos": "avmesos",
+    "requests": "requests",
+    "urllib3": "urllib3",
+    "idna": "idna",
+    "charset_normalizer": "charset-normalizer",
+    "certifi": "certifi",
+    "jwt": "PyJWT",
+}
+_EMPTY_RECORD = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"  # sha256 of b"", as RECORD writes it
+
+
+def _record_hash(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _empty_file() -> Path:
+    path = Path(tempfile.gettempdir()) / "mesoslab-pylib-empty"
+    if not path.exists() or path.stat().st_size:
+        path.write_bytes(b"")
+    return path
 
 
 def pylib_files(
     packages: tuple[str, ...] = PYLIB_PACKAGES,
 ) -> tuple[tuple[SyncFile, ...], list[str]]:
-    """The files to copy (named ``package/relative/path``) and the packages the host lacks."""
+    """The files to copy (named ``package/relative/path``) and the packages the host lacks.
+
+    The files are those each distribution's RECORD lists, as pip wrote them: another
+    distribution sharing the folder (``avmesos-cli`` installs ``avmesos/cli`` and its own
+    ``avmesos/__init__.py`` over avmesos's empty one) contributes nothing. A file whose
+    content no longer matches its RECORD hash is copied only when RECORD says it was empty
+    (then as an empty file); any other mismatch counts the package as missing."""
     files: list[SyncFile] = []
     missing: list[str] = []
     for name in packages:
-        folder = package_folder(name)
-        if folder is None:
+        try:
+            dist = metadata.distribution(DISTRIBUTIONS.get(name, name))
+        except metadata.PackageNotFoundError:
             missing.append(name)
             continue
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder)
+        found: list[SyncFile] = []
+        for entry in dist.files or ():
+            parts = entry.parts
             if (
-                not path.is_file()
-                or "__pycache__" in relative.parts
-                or path.name.endswith(_SKIP_SUFFIXES)
+                not parts
+                or parts[0] != name
+                or "__pycache__" in parts
+                or entry.name.endswith(_SKIP_SUFFIXES)
             ):
                 continue
+            path = Path(str(dist.locate_file(entry)))
+            if not path.is_file():
+                continue
             data = path.read_bytes()
-            files.append(
-                SyncFile(f"{name}/{relative.as_posix()}", path, len(data),
-                         hashlib.sha256(data).hexdigest())
-            )  # fmt: skip
+            recorded = entry.hash.value if entry.hash is not None else None
+            if recorded is not None and recorded != _record_hash(data):
+                if recorded != _EMPTY_RECORD:
+                    found = []
+                    break
+                path, data = _empty_file(), b""
+            digest = hashlib.sha256(data).hexdigest()
+            found.append(SyncFile(entry.as_posix(), path, len(data), digest))
+        if found:
+            files.extend(found)
+        else:
+            missing.append(name)
     return tuple(files), missing
 
 
