@@ -83,8 +83,9 @@ def test_six_nodes_up_verified_reprovisioned_and_destroyed(lab: Path) -> None:
         assert any(
             line.startswith(f"{node} ") and "│" in line for line in out.stdout.splitlines()
         ), node
-    # hosts, tools, twin code and units, Docker's daemon.json, the registry (on master1)
-    assert "provisioning: 45 step(s) on 6 node(s)" in out.stdout
+    # hosts, tools, twin code and units, Docker's daemon.json, the registry (on master1),
+    # apt offline; the apt repository and lesson 11's Python library on the three masters
+    assert "provisioning: 48 step(s) on 6 node(s)" in out.stdout
     assert "a rehearsal lab" in out.stdout
 
     inventory = load_inventory(lab / ".mesoslab" / "inventory.toml")

@@ -254,10 +254,12 @@ def test_rehearsal_steps_for_real_into_a_root(
         ("master1", "registry"): "ok",  # a scratch root starts nothing
         ("master1", "apt-offline"): "ok",  # no sources.list in this root
         ("master1", "package-repo"): "changed",  # the packages copied, nothing started
+        ("master1", "pylib"): "changed",  # lesson 11's avmesos and what it imports
     }
     repo = sorted(p.name for p in (root / "var/lib/mesoslab/repo").iterdir())
     assert {"Packages", "Packages.gz", "Release"} <= set(repo)
     assert any(name.startswith("mesos_1.4.3-mesoslab+") for name in repo), repo
+    assert (root / "opt" / "mesoslab-pylib" / "avmesos" / "client.py").is_file()
     # the registry runs on master1, and Docker on every node trusts it by name and address
     assert json.loads((root / "etc" / "docker" / "daemon.json").read_text()) == {
         "insecure-registries": ["master1:5000", "10.0.3.11:5000"],

@@ -136,6 +136,7 @@ def test_centos7_steps_in_order_for_each_channel(tmp_path: Path) -> None:
         "registry",
         "apt-offline",
         "package-repo",
+        "pylib",
     ]
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from mesoslab.lab.spec import LabSpec
 from mesoslab.provision.apt_repo import REPO_PORT, repository
+from mesoslab.provision.pylib import pylib_step
 from mesoslab.provision.steps import (
     CHANGED_MARK,
     FileSync,
@@ -46,7 +47,8 @@ REGISTRY_PORT = 5000  # Debian docker-registry's `http.addr` (boxes/.../registry
 
 def rehearsal_steps(spec: LabSpec) -> list[ProvisionStep]:
     return [hosts_step(spec), tools_step(), *twin_steps(), docker_config_step(spec),
-            registry_step(spec), apt_sources_step(), package_repo_step(spec)]  # fmt: skip
+            registry_step(spec), apt_sources_step(), package_repo_step(spec),
+            pylib_step()]  # fmt: skip
 
 
 def registry_node(spec: LabSpec) -> str:
