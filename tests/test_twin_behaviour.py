@@ -487,7 +487,12 @@ def test_chronos_job_runs_and_counts(cluster: Cluster) -> None:
     cluster.start_rest()
     chronos = cluster.chronos
     assert chronos is not None
-    job = {"name": "hello", "command": "echo hello", "schedule": "R1//PT1M", "mem": 32}
+    job = {
+        "name": "hello",
+        "command": "echo hello",
+        "schedule": "R2//PT1H",
+        "mem": 32,
+    }  # R1 would be disabled after its run
     assert http("POST", chronos.url + "/scheduler/iso8601", job).status == 204
     broken = {"name": "broken", "command": "exit 3", "schedule": "R1//PT1M", "retries": 0}
     assert http("POST", chronos.url + "/scheduler/iso8601", broken).status == 204

@@ -1,4 +1,5 @@
-"""Chronos check kinds: a scheduled job exists (and has succeeded).
+"""Chronos check kinds: a scheduled job exists, succeeded, failed beyond its retries, ran
+after its parents.
 
 Chronos 2.x serves its API under ``/scheduler/*``; Chronos 3 moved it to
 ``/v1/scheduler/*``. The check asks the 2.x path first and says when it fell back.
@@ -7,6 +8,7 @@ Chronos 2.x serves its API under ``/scheduler/*``; Chronos 3 moved it to
 from __future__ import annotations
 
 import difflib
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -123,4 +125,231 @@ def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observa
     detail = f", succeeded {successes} times" if succeeded or min_success is not None else ""
     return Observation.ok(
         f"Chronos job {name} exists{detail}{via}", expected=expected, observed=observed
+    )
+
+
+# ------------------------------------------------ lesson 6: runs, failures, dependencies
+
+
+def _time(text: Any) -> datetime | None:
+    """A Chronos time (``2013-03-15T13:02:14.243Z``, ``+01:00`` offsets); None when empty or
+    unreadable."""
+    value = str(text or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _find(
+    ctx: CheckContext, nodes: list[Node], name: str
+) -> tuple[dict[str, Any] | None, Observation | None, list[dict[str, Any]]]:
+    """The job named ``name`` and all jobs, or a failing Observation naming similar jobs."""
+    _, jobs = read_jobs(ctx, nodes)
+    found = next((j for j in jobs if j.get("name") == name), None)
+    if found is not None:
+        return found, None, jobs
+    names = [str(j.get("name")) for j in jobs if j.get("name")]
+    close = difflib.get_close_matches(name, names, n=3)
+    observed = f"no job named {name} among {len(names)} jobs"
+    if close:
+        observed += f" (similar: {', '.join(close)})"
+    return (
+        None,
+        Observation.fail(
+            f"Chronos has no job named {name!r}", expected=f"job {name}", observed=observed
+        ),
+        jobs,
+    )
+
+
+def _since(value: str) -> datetime | None:
+    parsed = _time(value)
+    if parsed is None:
+        raise ValueError(f"since must be an ISO 8601 time, got {value!r}")
+    return parsed
+
+
+def _validate_since(params: dict[str, Any]) -> list[str]:
+    since = params.get("since")
+    if since is None:
+        return []
+    try:
+        _since(str(since))
+    except ValueError as exc:
+        return [str(exc)]
+    return []
+
+
+def _state(job: dict[str, Any]) -> str:
+    parts = [
+        f"successCount {_count(job.get('successCount'))}",
+        f"errorCount {_count(job.get('errorCount'))}",
+        f"lastSuccess {job.get('lastSuccess') or 'never'}",
+        f"lastError {job.get('lastError') or 'never'}",
+    ]
+    if job.get("disabled") is True:
+        parts.append("disabled")
+    if job.get("schedule"):
+        parts.append(f"schedule {job['schedule']}")
+    return ", ".join(parts)
+
+
+@check(
+    "chronos.job_succeeded",
+    role="chronos",
+    scope="group",
+    params={
+        "name": P(str, required=True, help="exact job name"),
+        "count": P(int, default=1, help="successCount at least this"),
+        "since": P(str, help="ISO 8601 time the last success must not be before"),
+    },
+    validate=_validate_since,
+)
+def job_succeeded(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
+    """A Chronos job succeeded at least ``count`` times (and last after ``since``)."""
+    name, count = params["name"], int(params.get("count") or 1)
+    job, missing, _ = _find(ctx, nodes, name)
+    if job is None:
+        assert missing is not None
+        return missing
+    expected = f"job {name} with successCount >= {count}"
+    since = _since(params["since"]) if params.get("since") else None
+    if since is not None:
+        expected += f", last success at or after {since.isoformat()}"
+    observed = _state(job)
+    successes = _count(job.get("successCount"))
+    last = _time(job.get("lastSuccess"))
+    if successes < count:
+        return Observation.fail(
+            f"Chronos job {name} succeeded {successes} times, expected at least {count}",
+            expected=expected,
+            observed=observed,
+        )
+    if since is not None and (last is None or last < since):
+        return Observation.fail(
+            f"Chronos job {name} has not succeeded since {since.isoformat()}",
+            expected=expected,
+            observed=observed,
+        )
+    return Observation.ok(
+        f"Chronos job {name} succeeded {successes} times", expected=expected, observed=observed
+    )
+
+
+@check(
+    "chronos.job_failed",
+    role="chronos",
+    scope="group",
+    params={
+        "name": P(str, required=True, help="exact job name"),
+        "count": P(int, default=1, help="errorCount at least this (counted after the retries)"),
+        "failing": P(bool, default=False, help="its last error is later than its last success"),
+    },
+)
+def job_failed(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
+    """A Chronos job failed beyond its retries at least ``count`` times (and is failing
+    now: lastError after lastSuccess)."""
+    name, count = params["name"], int(params.get("count") or 1)
+    failing = bool(params.get("failing"))
+    job, missing, _ = _find(ctx, nodes, name)
+    if job is None:
+        assert missing is not None
+        return missing
+    expected = f"job {name} with errorCount >= {count}"
+    if failing:
+        expected += " and lastError after lastSuccess"
+    observed = _state(job)
+    errors = _count(job.get("errorCount"))
+    if errors < count:
+        retries = _count(job.get("retries"))
+        return Observation.fail(
+            f"Chronos job {name} has errorCount {errors}, expected at least {count} "
+            f"(a failed run counts only after its {retries} retries)",
+            expected=expected,
+            observed=observed,
+        )
+    last_error, last_success = _time(job.get("lastError")), _time(job.get("lastSuccess"))
+    if failing and (
+        last_error is None or (last_success is not None and last_success >= last_error)
+    ):
+        return Observation.fail(
+            f"Chronos job {name} succeeded after its last error",
+            expected=expected,
+            observed=observed,
+        )
+    return Observation.ok(
+        f"Chronos job {name} failed {errors} times", expected=expected, observed=observed
+    )
+
+
+@check(
+    "chronos.dependency",
+    role="chronos",
+    scope="group",
+    params={
+        "name": P(str, required=True, help="exact name of the dependent job"),
+        "parents": P(list, required=True, help="the job's parents (any order)"),
+        "ran_after": P(bool, default=True, help="its last success is later than each parent's"),
+    },
+)
+def dependency(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
+    """A dependent Chronos job has exactly these parents and last succeeded after each of
+    them did."""
+    name = params["name"]
+    wanted = sorted({str(p) for p in params["parents"]})
+    job, missing, jobs = _find(ctx, nodes, name)
+    if job is None:
+        assert missing is not None
+        return missing
+    expected = f"job {name} with parents {', '.join(wanted)}"
+    if params.get("ran_after", True):
+        expected += ", last success after each parent's"
+    have = job.get("parents")
+    if not isinstance(have, list):
+        return Observation.fail(
+            f"Chronos job {name} is not a dependent job (it has a schedule, no parents)",
+            expected=expected,
+            observed=_state(job),
+        )
+    parents = sorted({str(p) for p in have})
+    observed = f"parents {', '.join(parents) or 'none'}; {_state(job)}"
+    if parents != wanted:
+        return Observation.fail(
+            f"Chronos job {name} has parents {', '.join(parents)}, expected {', '.join(wanted)}",
+            expected=expected,
+            observed=observed,
+        )
+    if not params.get("ran_after", True):
+        return Observation.ok(
+            f"Chronos job {name} depends on {', '.join(wanted)}",
+            expected=expected,
+            observed=observed,
+        )
+    mine = _time(job.get("lastSuccess"))
+    if mine is None:
+        return Observation.fail(
+            f"Chronos job {name} has never succeeded", expected=expected, observed=observed
+        )
+    by_name = {str(j.get("name")): j for j in jobs}
+    for parent in wanted:
+        theirs = _time((by_name.get(parent) or {}).get("lastSuccess"))
+        if theirs is None:
+            return Observation.fail(
+                f"parent {parent} of Chronos job {name} has never succeeded",
+                expected=expected,
+                observed=observed,
+            )
+        observed += f"; {parent} lastSuccess {theirs.isoformat()}"
+        if mine <= theirs:
+            return Observation.fail(
+                f"Chronos job {name} last succeeded before its parent {parent} did",
+                expected=expected,
+                observed=observed,
+            )
+    return Observation.ok(
+        f"Chronos job {name} ran after {', '.join(wanted)}", expected=expected, observed=observed
     )
