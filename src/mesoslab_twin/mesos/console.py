@@ -246,7 +246,7 @@ def render(found: MasterView) -> str:
         banner(),
         NAV,
         facts,
-        html.section("/agents", "Agents", agents_table(found.agents), _ports_note()),
+        html.section("/agents", "Agents", agents_table(found.agents)),
         html.section(
             "/frameworks",
             "Frameworks",
@@ -313,13 +313,6 @@ def _not_leading(found: MasterView) -> Html:
     return Html(f'<p class="note" id="leader-note">{html.markup(message)}</p>')
 
 
-def _ports_note() -> Html:
-    return Html(
-        '<p class="muted">Ports are shown here for the rehearsal lab; the real Mesos UI '
-        "shows none (they are in the JSON: <code>/master/slaves</code>).</p>"
-    )
-
-
 def _muted(value: object) -> Html:
     return Html(f'<span class="muted">{html.text(value)}</span>')
 
@@ -339,13 +332,14 @@ def agents_table(agents: list[AgentRow]) -> Html:
             _number(a.resources.get("gpus", 0)),
             f"{_number(a.resources.get('mem', 0))} MB",
             f"{_number(a.resources.get('disk', 0))} MB",
-            a.resources.get("ports", ""),
             html.when(a.registered_time),
             "yes" if a.active else "no",
         )
         for a in agents
     ]
-    headings = ("ID", "Host", "CPUs", "GPUs", "Mem", "Disk", "Ports", "Registered", "Active")
+    # As the real UI's Agents page: CPUs, GPUs, memory and disk, never ports (lessons 1 and
+    # 3 teach where ports are: the JSON of /master/slaves and the agent's /state)
+    headings = ("ID", "Host", "CPUs", "GPUs", "Mem", "Disk", "Registered", "Active")
     return html.table(headings, rows, empty="No agents.", css_id="agents")
 
 
