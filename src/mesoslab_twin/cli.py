@@ -6,6 +6,7 @@ Daemons (read their configuration files like the packages do):
   agent | slave     emulated mesos-slave    (mesos-init-wrapper slave)
   marathon          emulated Marathon 1.4   (/etc/default/marathon, /etc/marathon/conf)
   chronos           emulated Chronos 2.x    (/etc/default/chronos, /etc/chronos/conf)
+  mesos_exporter    emulated mesos_exporter 1.1.2 (Go-style flags: -master URL | -slave URL)
 
 Tools (same options as the real ones for what the lessons use):
 
@@ -51,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    if command in ("mesos_exporter", "mesos-exporter"):  # Go flags: no --root, no --help
+        from mesoslab_twin.exporter import daemon as exporter
+
+        return exporter.run(rest)
     if "--help" in rest or "-h" in rest:
         print(USAGE)
         return 0

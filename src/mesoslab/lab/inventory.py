@@ -33,6 +33,8 @@ DEFAULT_PORTS = {
     "marathon": 8080,
     "chronos": 4400,
     "zookeeper": 2181,
+    "prometheus": 9090,  # lesson 8 runs Prometheus on the master (marathon-lb has :9090)
+    "mesos_exporter": 9105,
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
