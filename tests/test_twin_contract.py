@@ -33,6 +33,7 @@ import pytest
 from mesoslab_twin.chronos.api import ChronosApi
 from mesoslab_twin.common.config import ConfigError, Root, load_mesos_flags
 from mesoslab_twin.common.httpd import Router
+from mesoslab_twin.exporter.daemon import Exporter
 from mesoslab_twin.common.values import (
     Amounts,
     agent_resources,
@@ -420,6 +421,14 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         "test_chronos_search_kill_and_delete",
         "/scheduler/graph/csv",
     ),
+    ("mesos_exporter", "GET", r"/metrics"): (
+        "tests.test_twin_exporter:test_master_exporter_matches_the_master",
+        "/metrics",
+    ),
+    ("mesos_exporter", "GET", r"/.*"): (
+        "tests.test_twin_exporter:test_exporter_answers_with_zeros_when_its_mesos_is_down",
+        "/anything",
+    ),
 }
 # The twin's own protocol between its daemons (no real endpoint to hold them to): every test
 # that starts an agent or a framework goes through them, and every test that elects a master
@@ -442,6 +451,7 @@ def served_routes() -> set[tuple[str, str, str]]:
         "agent": Agent.routes(object.__new__(Agent)),
         "chronos": ChronosApi(None).routes(),  # type: ignore[arg-type]
         "marathon": MarathonApi(None).routes(),  # type: ignore[arg-type]
+        "mesos_exporter": Exporter.routes(object.__new__(Exporter)),
     }
     served = {(daemon, m, p) for daemon, table in tables.items() for m, p in _routes(table)}
     catch_all = {r for r in served if r[0] == "marathon" and r[2] == r"/v2/.*"}
