@@ -33,13 +33,13 @@ import pytest
 from mesoslab_twin.chronos.api import ChronosApi
 from mesoslab_twin.common.config import ConfigError, Root, load_mesos_flags
 from mesoslab_twin.common.httpd import Router
-from mesoslab_twin.exporter.daemon import Exporter
 from mesoslab_twin.common.values import (
     Amounts,
     agent_resources,
     normalize_duration,
     parse_resources,
 )
+from mesoslab_twin.exporter.daemon import Exporter
 from mesoslab_twin.marathon.api import MarathonApi
 from mesoslab_twin.mesos.agent import Agent
 from mesoslab_twin.mesos.master import Master
