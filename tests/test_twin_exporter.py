@@ -463,3 +463,36 @@ def test_real_prometheus_scrapes_the_exporters(lab: Lab, tmp_path: Path) -> None
             inventory, "prometheus.target", {"job": "mesos-agent", "instance": "agent2"}, timeout=60
         )
         assert back.status is Status.PASS, back
+
+
+def test_installer_lays_out_program_and_unit_and_enables_nothing(tmp_path: Path) -> None:
+    from tests.support.twin_install import TWIN_DIR, install_env
+
+    prefix, dest = tmp_path / "opt", tmp_path / "root"
+    shutil.copytree(TWIN_DIR, prefix / "mesoslab_twin")
+    script = prefix / "mesoslab_twin" / "install-mesos-exporter.sh"
+    for _ in range(2):  # idempotent
+        done = subprocess.run(
+            ["sh", str(script), str(prefix)],
+            env=install_env(dest),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    unit = (dest / "usr/lib/systemd/system/mesos_exporter.service").read_text()
+    assert f"Environment=PYTHONPATH={prefix}" in unit and "@PREFIX@" not in unit
+    assert "EnvironmentFile=/etc/default/mesos_exporter" in unit
+    assert "ExecStart=/usr/local/bin/mesos_exporter $MESOS_EXPORTER_ARGS" in unit
+    program = dest / "usr/local/bin/mesos_exporter"
+    assert os.access(program, os.X_OK)
+    version = subprocess.run(
+        [str(program), "-version"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert version.returncode == 0 and "mesos_exporter, version 1.1.2" in version.stdout
+    assert not (dest / "etc/default/mesos_exporter").exists()
+    assert not (dest / "etc/systemd/system/multi-user.target.wants").exists()
