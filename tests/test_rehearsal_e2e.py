@@ -371,6 +371,23 @@ def test_lesson_5_service_discovery_on_real_dns_and_haproxy(lab: Path) -> None:
     assert len(set(answers.split())) == 3, answers
 
 
+def test_lesson_8_monitoring_with_a_real_prometheus(lab: Path) -> None:
+    """mesos_exporter on every node, Debian's real Prometheus on master1 scraping them,
+    PromQL answers compared with the cluster; step 5 breaks a target on purpose (a drill,
+    its checks hold only while it is on) and step 6 restores it."""
+    start = time.monotonic()
+    out = mesoslab(lab, "dev", "check", "lesson-8", timeout=1500)
+    print(f"dev check lesson-8: {time.monotonic() - start:.0f}s")
+    assert out.returncode == 0, _tail(out)
+    blocks = _step_blocks(out.stdout, "lesson-8")
+    assert sorted(blocks) == [1, 2, 3, 4, 5, 6], _tail(out)
+    assert all(block.startswith("✔") for block in blocks.values()), _tail(out)
+    assert "catching up" not in out.stdout, _tail(out)
+    assert out.stdout.count("before  FAIL as expected") >= 5, _tail(out)
+    assert "finding:" not in out.stdout, _tail(out)
+    assert "✔ lesson-8: 6/6 step(s) ok" in out.stdout
+
+
 def test_lesson_11_a_framework_of_ones_own(lab: Path) -> None:
     """The learner's own scheduler, written with avmesos against the v1 scheduler API,
     declines offers, accepts one, runs three tasks to TASK_FINISHED and tears down. Step 4

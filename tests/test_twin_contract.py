@@ -39,6 +39,7 @@ from mesoslab_twin.common.values import (
     normalize_duration,
     parse_resources,
 )
+from mesoslab_twin.exporter.daemon import Exporter
 from mesoslab_twin.marathon.api import MarathonApi
 from mesoslab_twin.marathonlb.haproxy_config import STATS_ROUTES
 from mesoslab_twin.mesos.agent import Agent
@@ -462,6 +463,14 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
         "/v1/enumerate",
     ),
     ("mesos-dns", "GET", r"/v1/axfr"): (f"{MESOS_DNS}test_http_enumerate_and_axfr", "/v1/axfr"),
+    ("mesos_exporter", "GET", r"/metrics"): (
+        "tests.test_twin_exporter:test_master_exporter_matches_the_master",
+        "/metrics",
+    ),
+    ("mesos_exporter", "GET", r"/.*"): (
+        "tests.test_twin_exporter:test_exporter_answers_with_zeros_when_its_mesos_is_down",
+        "/anything",
+    ),
 }
 # The twin's own protocol between its daemons (no real endpoint to hold them to): every test
 # that starts an agent or a framework goes through them, and every test that elects a master
@@ -485,6 +494,7 @@ def served_routes() -> set[tuple[str, str, str]]:
         "chronos": ChronosApi(None).routes(),  # type: ignore[arg-type]
         "marathon": MarathonApi(None).routes(),  # type: ignore[arg-type]
         "mesos-dns": MesosDnsHttp("v", Config(), Records).routes(),
+        "mesos_exporter": Exporter.routes(object.__new__(Exporter)),
     }
     served = {(daemon, m, p) for daemon, table in tables.items() for m, p in _routes(table)}
     catch_all = {r for r in served if r[0] == "marathon" and r[2] == r"/v2/.*"}

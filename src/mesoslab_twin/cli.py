@@ -8,6 +8,7 @@ Daemons (read their configuration files like the packages do):
   chronos           emulated Chronos 2.x    (/etc/default/chronos, /etc/chronos/conf)
   mesos-dns         emulated Mesos-DNS      (-config=/etc/mesos-dns/config.json)
   marathon-lb       emulated marathon-lb 1.15 (marathon_lb.py's options; drives real HAProxy)
+  mesos_exporter    emulated mesos_exporter 1.1.2 (Go-style flags: -master URL | -slave URL)
 
 Tools (same options as the real ones for what the lessons use):
 
@@ -53,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    if command in ("mesos_exporter", "mesos-exporter"):  # Go flags: no --root, no --help
+        from mesoslab_twin.exporter import daemon as exporter
+
+        return exporter.run(rest)
     if command != "marathon-lb" and ("--help" in rest or "-h" in rest):
         print(USAGE)
         return 0

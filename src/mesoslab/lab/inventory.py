@@ -34,6 +34,8 @@ DEFAULT_PORTS = {
     "chronos": 4400,
     "zookeeper": 2181,
     "docker_registry": 5000,  # the lab registry (Debian docker-registry's http.addr)
+    "prometheus": 9090,  # lesson 8 runs Prometheus on the master (marathon-lb has :9090)
+    "mesos_exporter": 9105,
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
