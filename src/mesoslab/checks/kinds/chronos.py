@@ -251,8 +251,7 @@ def job_succeeded(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) 
     },
 )
 def job_failed(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
-    """A Chronos job failed beyond its retries at least ``count`` times (and is failing
-    now: lastError after lastSuccess)."""
+    """A Chronos job failed beyond its retries at least ``count`` times, or is failing."""
     name, count = params["name"], int(params.get("count") or 1)
     failing = bool(params.get("failing"))
     job, missing, _ = _find(ctx, nodes, name)
