@@ -296,8 +296,7 @@ def job_failed(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> 
     },
 )
 def dependency(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
-    """A dependent Chronos job has exactly these parents and last succeeded after each of
-    them did."""
+    """A dependent Chronos job has exactly these parents and succeeded after each of them."""
     name = params["name"]
     wanted = sorted({str(p) for p in params["parents"]})
     job, missing, jobs = _find(ctx, nodes, name)
