@@ -129,10 +129,9 @@ def _publishes_per_framework(metrics: dict[str, Any]) -> bool:
     },
 )
 def offers_declined(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
-    """The leading master counted declined offers (GET /metrics/snapshot).
-
-    The framework's own offers/declined (Mesos >= 1.7), else the cluster-wide DECLINE calls
-    (Mesos < 1.7)."""
+    """The leading master counted declined offers (GET /metrics/snapshot)."""
+    # the framework's own offers/declined (Mesos >= 1.7), else the cluster-wide DECLINE
+    # calls (Mesos < 1.7)
     _master, metrics = leader_json(ctx, nodes, "/metrics/snapshot")
     name = str(params["framework"])
     least = int(params.get("min", 1))
