@@ -8,40 +8,20 @@ Set MESOSLAB_DASHBOARD_SCREENSHOT=docs/images/class-dashboard.png to keep a scre
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.browser import headless_chromium
 from tests.support.classroom import ClassServer, LearnerHome, wait_for
 from tests.support.lesson3_cluster import CUSTOM, DEFAULT, Lesson3Cluster
-from tests.support.prerequisites import missing
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        missing("needs Debian's chromium and chromium-driver (./dev installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--window-size=1600,900",
-        "--disable-dev-shm-usage",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    with headless_chromium(1600, 900) as driver:
+        yield driver
 
 
 def cell_status(driver: object, learner: str, lesson: str, step: int) -> str:

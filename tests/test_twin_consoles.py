@@ -13,7 +13,6 @@ README's are made that way).
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,10 +32,9 @@ from mesoslab_twin.mesos import console as mesos_console
 from mesoslab_twin.mesos.master_model import Agent, Framework, Task
 from mesoslab_twin.mesos.master_state import Cluster
 from tests.support import zkserver
-from tests.support.prerequisites import missing
+from tests.support.browser import headless_chromium
 from tests.support.twin_lab import Daemon, TwinLab, http, wait_until
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 MASTER1, AGENT1, MASTER2 = "127.0.0.1", "127.0.0.2", "127.0.0.3"
 HOSTILE = '/a<script>alert("x")</script>'
 TAGS = {  # every element the consoles write; a hostile value must add none
@@ -391,25 +389,8 @@ def test_every_console_answer_is_marked_and_marathon_redirects_to_its_ui(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        missing("needs Debian's chromium and chromium-driver (./dev installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--window-size=1500,1000",
-        "--disable-dev-shm-usage",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    with headless_chromium(1500, 1000) as driver:
+        yield driver
 
 
 def screenshot(driver: Any, name: str) -> None:
