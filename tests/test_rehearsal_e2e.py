@@ -373,8 +373,8 @@ def test_lesson_5_service_discovery_on_real_dns_and_haproxy(lab: Path) -> None:
     print(f"dev check lesson-5: {time.monotonic() - start:.0f}s")
     # steps 6 and 7 watch the spread and a kill: their checks hold once marathon-lb runs
     _passes_fresh(out, "lesson-5", 7, observing=(6, 7))
-    answers = _on(lab, "agent2", "for i in 1 2 3 4 5 6; do curl -s agent1:10000/; echo; done")
-    assert len(set(answers.split())) == 3, answers
+    # (the spread itself is step 6's http.get distinct_bodies check; after step 7's kill
+    # the replacement joins HAProxy a moment later, so a count here would race it)
 
 
 def test_lesson_8_monitoring_with_a_real_prometheus(lab: Path) -> None:
