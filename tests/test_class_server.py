@@ -5,7 +5,6 @@ get a clear 4xx and store nothing; a replayed event is kept once."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from mesoslab.ops.classroom.events import MAX_BODY_BYTES, verify_event
 from tests.support.classroom import ClassServer, LearnerHome, wait_for
+from tests.support.tls import self_signed
 
 
 @pytest.fixture
@@ -246,30 +246,7 @@ def test_a_learner_that_left_cannot_post(server: ClassServer) -> None:
 def test_serve_with_tls_and_a_learner_joins_over_https(
     tmp_path: Path, learners: Callable[[str], LearnerHome]
 ) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = self_signed(tmp_path, "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
     srv = ClassServer(tmp_path / "tls", args=("--tls-cert", str(cert), "--tls-key", str(key)))
     srv.scheme = "https"
     srv.start()

@@ -17,6 +17,7 @@ from mesoslab_twin.marathonlb.haproxy_config import (
     server_ids,
 )
 from mesoslab_twin.marathonlb.services import Backend, Service, services_of
+from tests.support.tls import self_signed
 from tests.support.twin_install import install_env
 
 HTTP_CHECK = {
@@ -288,29 +289,7 @@ def test_the_head_is_marathon_lbs_with_its_9090_listener(tmp_path: Path) -> None
 
 def test_real_haproxy_accepts_the_configuration(tmp_path: Path) -> None:
     assert shutil.which("haproxy"), "apt-get install haproxy (./dev does)"
-    cert = tmp_path / "cert.pem"
-    key = tmp_path / "key.pem"
-    made = subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=*",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        capture_output=True,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stderr
+    cert, key = self_signed(tmp_path)
     cert.write_bytes(cert.read_bytes() + key.read_bytes())
     labels = {"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": "shop.example.com"}
     apps = [app(labels=labels, healthChecks=[HTTP_CHECK]), app("/tcp", ports=[10001])]
