@@ -231,16 +231,16 @@ def apt_sources_step() -> ProvisionStep:
     """The class works offline: Debian's online sources are turned off (the box already
     has what the lessons install), so ``apt-get update`` reads only the lab repository a
     lesson adds, as the CentOS platform's base repositories point at the vault."""
-    body = """
+    body = rf"""
 list="$root/etc/apt/sources.list"
 if [ -f "$list" ] && grep -Eq '^[[:space:]]*deb' "$list"; then
-  sed -i -E 's|^([[:space:]]*deb)|# offline lab (mesoslab): \\1|' "$list"
+  sed -i -E 's|^([[:space:]]*deb)|# offline lab (mesoslab): \1|' "$list"
   echo "Debian's online apt sources are off: the box has the packages the lessons install"
-  echo CHANGED_MARK_HERE
+  echo {CHANGED_MARK}
 else
   echo "apt reads no online sources (the lessons add the lab repository)"
 fi
-""".replace("CHANGED_MARK_HERE", CHANGED_MARK)
+"""
     return ProvisionStep(
         id="apt-offline",
         title="apt works offline (the box's packages, then the lab repository)",
