@@ -88,6 +88,25 @@ fi
     )
 
 
+def serve_and_wait(unit: str, url: str, what: str) -> str:
+    """Shell: enable and start ``unit`` unless it is both (a change), then wait up to 10 s
+    for ``url`` to answer, or fail naming the unit's journal."""
+    return f"""if ! systemctl is-enabled --quiet {unit} || ! systemctl is-active --quiet {unit}
+then
+  systemctl enable --now {unit}
+  echo {CHANGED_MARK}
+fi
+i=0
+until curl -fsS -o /dev/null {url}; do
+  i=$((i + 1))
+  if [ "$i" -ge 100 ]; then
+    echo "{what} is not answering: see journalctl -u {unit}" >&2
+    exit 1
+  fi
+  sleep 0.1
+done"""
+
+
 def registry_step(spec: LabSpec) -> ProvisionStep:
     """Start the lab registry on its node (on a scratch root: only say so)."""
     node = registry_node(spec)
@@ -104,20 +123,7 @@ if ! systemctl cat docker-registry.service >/dev/null 2>&1; then
   echo "this box has no docker-registry: rebuild it with mesoslab box build" >&2
   exit 1
 fi
-if ! systemctl is-enabled --quiet docker-registry || ! systemctl is-active --quiet docker-registry
-then
-  systemctl enable --now docker-registry
-  echo {CHANGED_MARK}
-fi
-i=0
-until curl -fsS -o /dev/null http://127.0.0.1:{REGISTRY_PORT}/v2/; do
-  i=$((i + 1))
-  if [ "$i" -ge 100 ]; then
-    echo "docker-registry is not answering: see journalctl -u docker-registry" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+{serve_and_wait("docker-registry", f"http://127.0.0.1:{REGISTRY_PORT}/v2/", "docker-registry")}
 echo "the lab registry answers on {node}:{REGISTRY_PORT} ($(curl -fsS http://127.0.0.1:{REGISTRY_PORT}/v2/_catalog))"
 """
     return ProvisionStep(
@@ -272,20 +278,7 @@ if ! cmp -s "$new" "$unit"; then
   systemctl daemon-reload
   echo {CHANGED_MARK}
 fi
-if ! systemctl is-enabled --quiet mesoslab-repo || ! systemctl is-active --quiet mesoslab-repo
-then
-  systemctl enable --now mesoslab-repo
-  echo {CHANGED_MARK}
-fi
-i=0
-until curl -fsS -o /dev/null http://127.0.0.1:{REPO_PORT}/Release; do
-  i=$((i + 1))
-  if [ "$i" -ge 100 ]; then
-    echo "the apt repository is not answering: see journalctl -u mesoslab-repo" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+{serve_and_wait("mesoslab-repo", f"http://127.0.0.1:{REPO_PORT}/Release", "the apt repository")}
 count=0
 for deb in {REPO_DIR}/*.deb; do [ -e "$deb" ] && count=$((count + 1)); done
 echo "apt repository: deb [trusted=yes] http://{node}:{REPO_PORT}/ ./ ($count packages)"
