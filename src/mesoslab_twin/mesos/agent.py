@@ -41,7 +41,7 @@ from mesoslab_twin.mesos import docker_run
 from mesoslab_twin.mesos.checkpoint import Checkpoint, SlaveInfo
 from mesoslab_twin.mesos.files import Files
 from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip
-from mesoslab_twin.mesos.tasks import Tasks, kill_orphans
+from mesoslab_twin.mesos.tasks import Tasks, kill_orphans, run_quietly
 from mesoslab_twin.mesos.v1_operator import AgentOperatorApi
 
 log = logging.getLogger("mesoslab_twin.agent")
@@ -195,11 +195,7 @@ class Agent:
         for name in names:
             if name.startswith(docker_run.NAME_PREFIX) and name not in owned:
                 log.info("Removing orphaned Docker container %s", name)
-                done = subprocess.run([*client, "rm", "-f", name], capture_output=True,
-                                      text=True, timeout=60, check=False)  # fmt: skip
-                if done.returncode != 0:
-                    log.warning("Failed to remove orphaned container %s: %s", name,
-                                done.stderr.strip())  # fmt: skip
+                run_quietly([*client, "rm", "-f", name])
 
     def _docker_socket(self) -> str:
         return str(self.root.path(self.flags["docker_socket"]))

@@ -393,7 +393,7 @@ class Tasks:
             stop = docker_run.stop_argv(
                 self.container_name(task), socket=self.docker_socket, docker=self.docker
             )
-            threading.Thread(target=_run_quietly, args=(stop,), daemon=True).start()
+            threading.Thread(target=run_quietly, args=(stop,), daemon=True).start()
         else:
             with contextlib.suppress(OSError):
                 os.killpg(task.pid, signal.SIGTERM)
@@ -528,8 +528,9 @@ def kill_orphans(work_dir: Path, keep_agent: str | None) -> int:
     return killed
 
 
-def _run_quietly(argv: list[str]) -> None:
-    """Run a helper command (``docker stop``); its failure shows in the agent's log."""
+def run_quietly(argv: list[str]) -> None:
+    """Run a helper command (``docker stop``, ``docker rm``); its failure shows in the
+    agent's log."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
