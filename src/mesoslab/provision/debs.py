@@ -154,8 +154,11 @@ def build_packages(twin: Path, out: Path) -> list[BuiltPackage]:
         out.mkdir(parents=True)
         built = []
         for spec in PACKAGES:
-            upstream = versions[spec.version_key] if spec.version_key else twin_version
-            version = upstream if not spec.version_key else f"{upstream}-mesoslab+{build}"
+            version = (
+                f"{versions[spec.version_key]}-mesoslab+{build}"
+                if spec.version_key
+                else twin_version
+            )
             built.append(
                 _build_one(spec, version, twin_version, stage, owned[spec.name], Path(tmp), out)
             )
