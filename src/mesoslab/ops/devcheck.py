@@ -155,12 +155,14 @@ def dev_check(
     try:
         done_ok: set[int] = set()  # lesson numbers checked successfully in this run
         for lesson in lessons:
+            before = _previous(lesson)
             result = _check_lesson(
                 lesson,
                 inventory,
                 platform=platform,
                 session=session,
-                catch_up_first=_needs_catch_up(lesson, inventory, session, from_scratch, done_ok),
+                before=before,
+                catch_up_first=_needs_catch_up(before, inventory, session, from_scratch, done_ok),
                 before_timeout=before_timeout,
                 cb=cb,
             )
@@ -181,14 +183,14 @@ def _previous(lesson: Lesson) -> Lesson | None:
 
 
 def _needs_catch_up(
-    lesson: Lesson,
+    before: Lesson | None,
     inventory: Inventory,
     session: Session,
     from_scratch: bool,
     done_ok: set[int],
 ) -> str:
-    """Why the earlier lessons must be applied first ("" = no need)."""
-    before = _previous(lesson)
+    """Why the earlier lessons (through ``before``, the lesson's :func:`_previous`) must be
+    applied first ("" = no need)."""
     if before is None or before.number in done_ok:
         # e.g. lesson 4 (3m-3a): no earlier lesson is written for its layout, and the
         # lesson's first step prepares its own nodes
@@ -214,6 +216,7 @@ def _check_lesson(
     *,
     platform: str,
     session: Session,
+    before: Lesson | None,
     catch_up_first: str,
     before_timeout: float,
     cb: DevCheckCallbacks,
@@ -222,7 +225,6 @@ def _check_lesson(
     if platform not in lesson.platforms:
         result.error = f"{lesson.id} is not written for platform {platform}"
         return result
-    before = _previous(lesson)
     if catch_up_first and before is not None:
         previous = before.id
         cb.note(f"{lesson.id}: {catch_up_first}")
