@@ -299,6 +299,26 @@ def test_mesos_resolve_and_mesos_execute(cluster: Cluster) -> None:
     assert result.passed, result
 
 
+def test_a_stopped_scheduler_leaves_no_thread_reading_its_stream(cluster: Cluster) -> None:
+    """stop() returns once the driver's loop and its stream reader have ended: mesos-execute
+    exits right after it, and a reader still in read1() while the loop closes the connection
+    died at interpreter shutdown ("Fatal Python error: _enter_buffered_busy", seen in CI)."""
+    import threading
+
+    from mesoslab_twin.mesos.scheduler import Driver
+
+    cluster.start_rest()
+    leader = cluster.leader()
+    driver = Driver(f"{leader.address}:{leader.port}", {"name": "stop-test", "user": "root"})
+    driver.start()
+    try:
+        wait_until("the framework subscribed", lambda: driver.registered, 30)
+    finally:
+        driver.stop()
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("scheduler")]
+    assert alive == []
+
+
 def test_a_tasks_output_is_in_its_sandbox_behind_the_agents_files_endpoints(
     cluster: Cluster,
 ) -> None:

@@ -109,6 +109,10 @@ class Driver:
         self.wake.set()
         self._hang_up()
         self.watch.stop()
+        # A process that exits while the loop still closes its connection has its daemon
+        # threads die mid-write at interpreter shutdown (a fatal error on stderr).
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5.0)
 
     def _hang_up(self) -> None:
         sock = self._sock
@@ -170,6 +174,9 @@ class Driver:
         finally:
             self.wake.events = None
             self._hang_up()
+            # The reader ends on the shut-down socket; closing the connection under it would
+            # pull the response's file from under read1().
+            reader.join(timeout=2.0)
             conn.close()
             self._sock = None
 
