@@ -4,6 +4,9 @@ Daemons (read their configuration files like the packages do):
 
   master            emulated mesos-master   (mesos-init-wrapper master)
   agent | slave     emulated mesos-slave    (mesos-init-wrapper slave)
+  mesos-master      the mesos-master binary itself: flags from MESOS_* and the command
+                    line only, no /etc/mesos* files (a Docker image's entrypoint)
+  mesos-slave | mesos-agent   the same for the agent
   marathon          emulated Marathon 1.4   (/etc/default/marathon, /etc/marathon/conf)
   chronos           emulated Chronos 2.x    (/etc/default/chronos, /etc/chronos/conf)
   mesos-dns         emulated Mesos-DNS      (-config=/etc/mesos-dns/config.json)
@@ -65,16 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("--version", "version"):
         print(f"mesos {MESOS_VERSION} (mesoslab twin: an emulation)")
         return 0
-    if command == "master":
+    if command in ("master", "mesos-master"):
         setup_logging("master.cpp")
         from mesoslab_twin.mesos import master
 
-        return master.run(root, rest)
-    if command in ("agent", "slave"):
+        return master.run(root, rest, use_wrapper=command == "master")
+    if command in ("agent", "slave", "mesos-slave", "mesos-agent"):
         setup_logging("slave.cpp")
         from mesoslab_twin.mesos import agent
 
-        return agent.run(root, rest)
+        return agent.run(root, rest, use_wrapper=not command.startswith("mesos-"))
     if command == "marathon":
         setup_logging("marathon")
         from mesoslab_twin.marathon import main as marathon

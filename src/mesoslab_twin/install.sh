@@ -3,7 +3,7 @@
 # the Mesosphere packages so the lessons' commands work unchanged:
 #
 #   units      mesos-master, mesos-slave, marathon, chronos (Restart=always, RestartSec=20)
-#   tools      mesos-init-wrapper, mesos-execute, mesos-resolve, marathon, chronos,
+#   tools      mesos-init-wrapper, /usr/sbin/mesos-{master,slave,agent}, mesos-execute, mesos-resolve, marathon, chronos,
 #              /opt/mesosphere/zookeeper/bin/zkCli.sh (runs Debian's zkCli.sh)
 #   config     /etc/mesos/zk, /etc/mesos-master/{quorum,work_dir}, /etc/mesos-slave/work_dir,
 #              /etc/default/mesos*, /etc/chronos/conf/http_port (4400), /etc/marathon/conf/
@@ -29,6 +29,11 @@ require_twin
 units=$dest/usr/lib/systemd/system
 mkdir -p "$units"
 
+# The daemons themselves, where the packages put them (mesos-init-wrapper runs these on a
+# real node; a Docker image's ENTRYPOINT runs them directly: MESOS_* and flags only).
+launcher /usr/sbin/mesos-master mesos-master "mesos-master"
+launcher /usr/sbin/mesos-slave mesos-slave "mesos-slave"
+launcher /usr/sbin/mesos-agent mesos-agent "mesos-agent"
 launcher /usr/bin/mesos-execute mesos-execute "mesos-execute"
 launcher /usr/bin/mesos-resolve mesos-resolve "mesos-resolve"
 launcher /usr/bin/marathon marathon "Marathon"

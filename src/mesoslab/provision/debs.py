@@ -65,6 +65,7 @@ PACKAGES: tuple[PackageSpec, ...] = (
         "mesos-resolve, /etc/mesos*",
         (
             r"usr/bin/mesos-(init-wrapper|execute|resolve)",
+            r"usr/sbin/mesos-(master|slave|agent)",
             r"usr/lib/systemd/system/mesos-(master|slave)\.service",
             r"etc/mesos(-master|-slave)?/.*",
             r"etc/default/mesos(-master|-slave)?",

@@ -4,9 +4,11 @@
 ``/etc/default/mesos-master|mesos-slave`` (``ZK``/``MASTER`` come from ``/etc/mesos/zk``),
 turns a few variables into flags, then adds ``--<name>=<content>`` for every regular file
 ``/etc/mesos-master/<name>`` (``?name`` -> ``--name``, ``?no-name`` -> ``--no-name``) and
-joins ``attributes/`` and ``resources/`` sub-folders with ``;``. Mesos then loads
-``MESOS_<FLAG>`` environment variables and the command line (duplicates are an error), reads
-``file://`` values from their file and prints durations normalised.
+joins ``attributes/`` and ``resources/`` sub-folders with ``;``. Mesos then loads the
+command line (an unknown or duplicate flag is an error) and the ``MESOS_<FLAG>`` environment
+variables of known flags the command line did not give (others are ignored), reads
+``file://`` values from their file and prints durations normalised. ``mesos-master`` and
+``mesos-slave`` run directly (as a Docker image's entrypoint) skip the wrapper's part.
 
 Every path goes through :class:`Root`, so tests can run the daemons on a host with their
 ``/etc`` and ``/var`` under a temporary folder (``--root DIR`` / ``MESOSLAB_TWIN_ROOT``).
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mesoslab_twin.common.values import normalize_duration
+from mesoslab_twin.mesos.known_flags import known_flags
 
 # Flags whose values are durations (printed normalised, e.g. 300secs -> 5mins).
 DURATION_FLAGS = frozenset(
@@ -213,6 +216,21 @@ def parse_flag_arguments(args: list[tuple[str, str]]) -> list[tuple[str, str, st
     return parsed
 
 
+def environment_flags(
+    environ: dict[str, str], known: frozenset[str], prefix: str = "MESOS_"
+) -> dict[str, tuple[str, str]]:
+    """Flag name -> (value, variable) for the ``<prefix><NAME>`` variables that name a known
+    flag (``NAME`` lower-cased, so ``MESOS_work_dir`` works too); the others are ignored,
+    as stout's ``FlagsBase::extract`` ignores them ("Only add if it's a known flag")."""
+    found: dict[str, tuple[str, str]] = {}
+    for key, value in sorted(environ.items()):
+        if key.startswith(prefix) and len(key) > len(prefix):
+            name = key[len(prefix) :].lower()
+            if name.removeprefix("no-") in known:
+                found[name] = (value, key)
+    return found
+
+
 def load_mesos_flags(
     role: str,
     root: Root,
@@ -221,27 +239,34 @@ def load_mesos_flags(
     *,
     use_wrapper: bool = True,
 ) -> MesosConfig:
-    """Flags as Mesos would load them: MESOS_* environment, then the command line.
+    """Flags as Mesos would load them (stout's ``flags.load("MESOS_", argc, argv)``): the
+    command line (with ``use_wrapper``, first what mesos-init-wrapper makes of
+    ``/etc/default/mesos*`` and ``/etc/mesos-<role>/``), then every ``MESOS_<NAME>``
+    environment variable naming a known flag that the command line did not give.
 
-    ``role`` is ``master`` or ``slave``. Raises ConfigError with Mesos' message for a
-    duplicate flag or an unreadable ``file://`` value.
+    ``role`` is ``master`` or ``slave``. An environment variable naming no flag
+    (``MESOS_ISOLATOR``) is ignored; an unknown ``--name`` raises ConfigError with stout's
+    ``Failed to load unknown flag 'name'``, as do a duplicate flag and an unreadable
+    ``file://`` value.
     """
+    known = known_flags(role)
     flags: dict[str, str] = {}
     sources: dict[str, str] = {}
-    for key, value in environ.items():
-        if key.startswith("MESOS_") and len(key) > 6:
-            name = key[6:].lower()
-            flags[name] = value
-            sources[name] = f"environment {key}"
     args = wrapper_arguments(role, root) if use_wrapper else []
     args += [(a, "command line") for a in extra]
     seen: set[str] = set()
     for name, value, source in parse_flag_arguments(args):
+        if name not in known:
+            raise ConfigError(f"Failed to load unknown flag '{name}'")
         if name in seen:
             raise ConfigError(f"Failed to load flags: Duplicate flag '{name}' on command line")
         seen.add(name)
         flags[name] = value
         sources[name] = source
+    for name, (value, key) in environment_flags(environ, known).items():
+        if name not in flags:
+            flags[name] = value
+            sources[name] = f"environment {key}"
     for name, value in list(flags.items()):
         if value.startswith("file://") and name not in PATH_FLAGS:
             content = root.read(value[len("file://") :])

@@ -468,9 +468,11 @@ class Agent:
         return text_reply(page, content_type="text/html; charset=utf-8")
 
 
-def run(root: Root, extra: list[str]) -> int:
+def run(root: Root, extra: list[str], *, use_wrapper: bool = True) -> int:
     try:
-        config = load_mesos_flags("slave", root, dict(os.environ), extra)
+        config = load_mesos_flags(
+            "slave", root, dict(os.environ), extra, use_wrapper=use_wrapper
+        )
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1
