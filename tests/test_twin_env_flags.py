@@ -192,4 +192,3 @@ def test_marathon_takes_marathon_variables_as_options(tmp_path: Path) -> None:
     finally:
         marathon.stop()
         master.stop()
-

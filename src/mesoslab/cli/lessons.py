@@ -107,8 +107,7 @@ def lint(path: str | None) -> None:
         click.echo(f"0 lesson files in {target}: give {LAYOUT}", err=True)
     else:
         click.echo(
-            f"{len(files)} lesson file(s), {len(problems)} problem(s), "
-            f"{len(warnings)} warning(s)",
+            f"{len(files)} lesson file(s), {len(problems)} problem(s), {len(warnings)} warning(s)",
             err=True,
         )
     sys.exit(EXIT_FAILED if problems or not files else EXIT_OK)

@@ -130,9 +130,7 @@ def _verify_once(
         from mesoslab.cli.verify_view import LiveVerifyView
 
         titles = {s.number: s.title for s in lesson.steps}
-        view = LiveVerifyView(
-            Console(), planned, titles, f"Verifying {lesson.id}: {lesson.title}"
-        )
+        view = LiveVerifyView(Console(), planned, titles, f"Verifying {lesson.id}: {lesson.title}")
 
     def verify(on_result: Callable[[int, CheckResult], None] | None) -> VerifyReport:
         verified = verify_and_record(

@@ -28,7 +28,6 @@ _NAME = re.compile(r"^mesoslab-(?P<lab>.+?)-(?P<digest>[0-9a-f]{6})-(?P<node>.+)
 _LXC_STATES = {"RUNNING": "running", "STOPPED": "stopped", "FROZEN": "frozen"}
 
 
-
 @dataclass(frozen=True)
 class HostMachine:
     """One mesoslab container or VM on this host."""
@@ -155,7 +154,6 @@ def _virtualbox(run: Run) -> Iterable[tuple[str, str, str, tuple[str, ...]]]:
 
 def _vagrant_home() -> Path:
     return Path(os.environ.get("VAGRANT_HOME") or Path.home() / ".vagrant.d")
-
 
 
 @dataclass(frozen=True)

@@ -470,9 +470,7 @@ class Agent:
 
 def run(root: Root, extra: list[str], *, use_wrapper: bool = True) -> int:
     try:
-        config = load_mesos_flags(
-            "slave", root, dict(os.environ), extra, use_wrapper=use_wrapper
-        )
+        config = load_mesos_flags("slave", root, dict(os.environ), extra, use_wrapper=use_wrapper)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -498,9 +498,7 @@ def fail(message: str) -> None:
 
 def run(root: Root, extra: list[str], *, use_wrapper: bool = True) -> int:
     try:
-        config = load_mesos_flags(
-            "master", root, dict(os.environ), extra, use_wrapper=use_wrapper
-        )
+        config = load_mesos_flags("master", root, dict(os.environ), extra, use_wrapper=use_wrapper)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1

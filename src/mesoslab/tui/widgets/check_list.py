@@ -159,9 +159,7 @@ class CheckList(Vertical):
         total = len(self.order)
         failed = len(self.failed)
         if self.state == "running":
-            self._title(
-                f"Checks · verifying… {settled}/{total} settled · Escape stops waiting", ""
-            )
+            self._title(f"Checks · verifying… {settled}/{total} settled · Escape stops waiting", "")
         elif failed:
             prefix = "last verify: " if stored else ""
             self._title(
