@@ -410,3 +410,22 @@ def test_lesson_11_a_framework_of_ones_own(lab: Path) -> None:
     assert "catching up" not in out.stdout, _tail(out)
     assert "DECLINE " in out.stdout and "done: 3 of 3 tasks finished" in out.stdout
     assert "✔ lesson-11: 4/4 step(s) ok" in out.stdout
+
+
+def test_lesson_9_mesos_in_docker(lab: Path) -> None:
+    """A second cluster beside the lab's: images built on master1 from the lab's packages
+    (and master1's own, repacked), ZooKeeper, a master, an agent and Marathon as real
+    Docker containers configured by MESOS_*/MARATHON_* variables; the seed's MESOS_ISOLATOR
+    is seen ignored on /flags, then fixed; an app runs on it; everything is removed and the
+    lab's own cluster still has its two agents."""
+    start = time.monotonic()
+    out = mesoslab(lab, "dev", "check", "lesson-9", timeout=2400)
+    print(f"dev check lesson-9: {time.monotonic() - start:.0f}s")
+    assert out.returncode == 0, _tail(out)
+    blocks = _step_blocks(out.stdout, "lesson-9")
+    assert sorted(blocks) == [1, 2, 3, 4, 5, 6, 7, 8], _tail(out)
+    for number in range(1, 9):
+        assert "before  FAIL as expected" in blocks[number], blocks[number]
+    assert all(block.startswith("✔") for block in blocks.values()), _tail(out)
+    assert "finding:" not in out.stdout, _tail(out)
+    assert "✔ lesson-9: 8/8 step(s) ok" in out.stdout
