@@ -58,13 +58,13 @@ def closure(roots: list[str], installed: dict[str, dict[str, str]]) -> list[str]
         name = name if name in installed else provides.get(name, name)
         if name in wanted:
             continue
-        fields = installed.get(name)
-        if fields is None:
+        entry = installed.get(name)
+        if entry is None:
             raise SystemExit(f"node-packages: {name} is not installed on this node")
-        if fields.get("Essential") == "yes" or fields.get("Priority") == "required":
+        if entry.get("Essential") == "yes" or entry.get("Priority") == "required":
             continue
         wanted.append(name)
-        depends = ", ".join(fields.get(k, "") for k in ("Pre-Depends", "Depends"))
+        depends = ", ".join(entry.get(k, "") for k in ("Pre-Depends", "Depends"))
         for group in depends.split(","):
             names = [re.split(r"[\s(:]", alt.strip())[0] for alt in group.split("|")]
             names = [n for n in names if n]
