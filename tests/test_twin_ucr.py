@@ -21,15 +21,15 @@ from typing import Any
 import pytest
 
 from mesoslab.checks.spec import CheckSpec
+from mesoslab_twin.mesos.ucr import containers, provisioner, runtime
 from mesoslab_twin.mesos.ucr import flags as ucr_flags
-from mesoslab_twin.mesos.ucr import provisioner, runtime
 from mesoslab_twin.mesos.ucr.reference import parse
 from mesoslab_twin.mesos.ucr.registry import PullError
 from mesoslab_twin.mesos.ucr.store import Store
 from tests.support import image_registry
 from tests.support.fixture_server import attempt_checks, run_checks
 from tests.support.prerequisites import missing
-from tests.support.twin_lab import Daemon, TwinLab, twin_env, wait_until
+from tests.support.twin_lab import Daemon, TwinLab, http, twin_env, wait_until
 
 MASTER, AGENT = "127.0.0.41", "127.0.0.42"
 UCR = {
@@ -343,6 +343,32 @@ def test_killing_the_task_ends_its_container(ucr: Lab) -> None:
     wait_until("its processes gone", lambda: not _task_pids(ucr, "ucr-kill"), 30)
 
 
+def test_a_marathon_app_of_container_type_mesos_runs_its_image(ucr: Lab) -> None:
+    marathon = ucr.lab.marathon("master1", MASTER, master=ucr.master_address)
+    marathon.start()
+    try:
+        marathon.wait_http("/ping", timeout=60)
+        app = {
+            "id": "/ucr-app",
+            "instances": 1,
+            "cpus": 0.1,
+            "mem": 32,
+            "cmd": "cat /srv/hello; sleep 600",
+            "container": {"type": "MESOS", "docker": {"image": "busybox"}},
+        }
+        answer = http("POST", marathon.url + "/v2/apps", app)
+        assert answer.status == 201, answer.body
+        task = _running(ucr, "ucr-app")
+        assert task["container"]["type"] == "MESOS"
+        assert task["container"]["mesos"]["image"]["docker"] == {"name": "busybox"}
+        wait_until("its container's processes", lambda: _task_pids(ucr, task["id"]))
+        assert (ucr.sandbox(task["id"]) / "stdout").read_text() == "hello from the image\n"
+        assert http("DELETE", marathon.url + "/v2/apps/ucr-app").status == 200
+        wait_until("its container gone", lambda: not _task_pids(ucr, task["id"]), 60)
+    finally:
+        marathon.stop()
+
+
 def test_agent_restart_with_checkpointing_keeps_the_container(ucr: Lab) -> None:
     runner = ucr.execute_in_background("--name=ucr-keep", "--docker_image=busybox",
                                        "--command=sleep 600", "--checkpoint")  # fmt: skip
@@ -409,3 +435,44 @@ def test_the_agent_refuses_images_without_filesystem_linux(ucr: Lab) -> None:
         "MesosContainerizer: The 'filesystem/linux' isolator must be enabled for container "
         "image support." in broken.output()
     )
+
+
+def _interfaces_seen(images: Images, tmp_path: Path, **where: Any) -> set[str]:
+    """Run ``cat /proc/net/dev`` in a busybox container (launcher options ``where``)."""
+    store = Store(tmp_path / "store", str(images.archives))
+    sandbox = tmp_path / "sandbox"
+    sandbox.mkdir(exist_ok=True)
+    info = {
+        "command": {"shell": True, "value": "cat /proc/net/dev"},
+        "container": {
+            "type": "MESOS",
+            "mesos": {"image": {"type": "DOCKER", "docker": {"name": "busybox:latest"}}},
+            **({"network_infos": [{"name": "bridge"}]} if where.pop("fresh", False) else {}),
+        },
+    }
+    prepared = containers.prepare(store, tmp_path / "work", info, "C-net", sandbox, {}, **where)
+    done = subprocess.run(prepared.argv, env=twin_env(), capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    provisioner.destroy(tmp_path / "work", "C-net")
+    assert done.returncode == 0, done.stderr
+    return {line.split(":")[0].strip() for line in done.stdout.splitlines() if ":" in line}
+
+
+def test_a_task_joins_a_prepared_network_namespace(images: Images, tmp_path: Path) -> None:
+    """The path of a named network namespace (``ip netns add``, as a CNI plugin prepares
+    one) is joined with nsenter; a task asking for a network without one gets only lo."""
+    if os.geteuid() != 0:
+        missing("network namespaces need root", ci_installs_it=False)
+    name = f"mesoslab-ucr-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "add", "ucr0", "type",
+                        "veth", "peer", "name", "ucr1"], check=True)  # fmt: skip
+        joined = _interfaces_seen(images, tmp_path, netns=f"/var/run/netns/{name}")
+        assert joined == {"lo", "ucr0", "ucr1"}
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
+    assert _interfaces_seen(images, tmp_path, fresh=True) == {"lo"}
+    host = {line.split(":")[0].strip() for line in
+            Path("/proc/net/dev").read_text().splitlines() if ":" in line}  # fmt: skip
+    assert _interfaces_seen(images, tmp_path) == host  # the host's network by default

@@ -156,7 +156,17 @@ class Agent:
             docker=self.flags["docker"],
             docker_socket=str(self.root.path(self.flags["docker_socket"])),
             store=self._image_store(),
+            netns_for=self._prepared_netns,
         )
+
+    def _prepared_netns(self, task: Any) -> str | None:
+        """A task that asks for a network (``network_infos``) joins the network namespace
+        prepared for its container at ``/var/run/netns/<container id>`` (a CNI bridge's),
+        when there is one; else it gets a namespace of its own with only ``lo``."""
+        if not (task.info.get("container") or {}).get("network_infos"):
+            return None
+        path = self.root.path(f"/var/run/netns/{task.container_id}")
+        return str(path) if path.exists() else None
 
     def _image_store(self) -> Store | None:
         """The Docker image store, when the Mesos containerizer has the docker provider."""
