@@ -404,7 +404,8 @@ def _mesos_container(container: dict[str, Any], host_ports: list[int]) -> dict[s
         if mappings:
             result["docker"]["port_mappings"] = mappings
     elif docker.get("image"):
-        result["mesos"] = {"image": {"type": "DOCKER", "docker": {"name": docker["image"]}}}
+        image = {"type": "DOCKER", "docker": {"name": docker["image"]}, "cached": True}
+        result["mesos"] = {"image": image}  # `cached`: the protobuf default Mesos prints
     return result
 
 
