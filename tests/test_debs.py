@@ -86,9 +86,7 @@ def served(repo: Path) -> Iterator[str]:
 
 
 @needs_apt
-def test_apt_reads_the_repository(
-    served: str, tmp_path: Path
-) -> None:
+def test_apt_reads_the_repository(served: str, tmp_path: Path) -> None:
     """apt-get update, apt-cache show and apt-get download against the repository alone
     (a private apt state: nothing on this machine changes). The install itself runs on the
     lab's nodes: lesson 1 in tests/test_rehearsal_e2e.py."""

@@ -121,4 +121,3 @@ class EventBus:
             data = json.dumps(event, separators=(",", ":"))
             connection.sendall(f"event: {event['eventType']}\ndata: {data}\n\n".encode())
             last_write = time.monotonic()
-

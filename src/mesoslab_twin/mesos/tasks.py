@@ -94,6 +94,9 @@ class RunningTask:
     docker: bool = False  # run by the Docker containerizer: a real container
     emulated: bool = False  # a container image the twin does not really use
     process: subprocess.Popen[bytes] | None = None
+    # lesson 10: the container's own address on a named network ("" = the agent's)
+    ip: str = ""
+    network: str = ""
 
     @property
     def id(self) -> str:
@@ -149,6 +152,7 @@ class Tasks:
         self.live: dict[tuple[str, str], RunningTask] = {}
         self.done: list[RunningTask] = []
         self.frameworks: dict[str, dict[str, Any]] = {}
+        self.networks: Any = None  # a task_networks.TaskNetworks when the agent has CNI
 
     # ------------------------------------------------------------------ status
 
@@ -169,7 +173,7 @@ class Tasks:
             "source": source,
             "container_status": {
                 "container_id": {"value": task.container_id},
-                "network_infos": [{"ip_addresses": [{"ip_address": self.agent_ip}]}],
+                "network_infos": [self._network_info(task)],
             },
         }
         if message:
@@ -247,6 +251,8 @@ class Tasks:
             sandbox.mkdir(parents=True, exist_ok=True)
             _link_latest(sandbox)
             argv = self._docker_argv(task) if task.docker else self._argv(task)
+            if self.networks is not None and not task.docker:  # lesson 10: CNI networks
+                argv, task.ip, task.network = self.networks.wrap(task.container_id, info, argv)
             env = self._environment(task)
             with (sandbox / "stdout").open("ab") as out, (sandbox / "stderr").open("ab") as err:
                 # the command executor logs to its stderr (glog), as Mesos 1.4's does
@@ -274,8 +280,31 @@ class Tasks:
             return
         task.pid = task.process.pid
         task.ticks = _start_ticks(task.pid)
-        self._set(task, "TASK_RUNNING")
+        network = task.docker and self.networks is not None and self.networks.docker_network(info)
+        if network:  # lesson 10: RUNNING once Docker has given the container its address
+            threading.Thread(target=self._running_on, args=(task, network), daemon=True).start()
+        else:
+            self._set(task, "TASK_RUNNING")
         threading.Thread(target=self._wait, args=(task,), daemon=True).start()
+
+    def _network_info(self, task: RunningTask) -> dict[str, Any]:
+        info: dict[str, Any] = {"ip_addresses": [{"ip_address": task.ip or self.agent_ip}]}
+        if task.network:
+            info["name"] = task.network
+        return info
+
+    def _running_on(self, task: RunningTask, network: str) -> None:
+        process = task.process
+        task.network = network
+        task.ip = self.networks.docker_ip(
+            self.container_name(task),
+            network,
+            lambda: process is not None and process.poll() is None,
+        )
+        with self.lock:
+            live = task.state not in TERMINAL
+        if live:
+            self._set(task, "TASK_RUNNING")
 
     def _argv(self, task: RunningTask) -> list[str]:
         command = task.info.get("command") or {}
@@ -340,6 +369,8 @@ class Tasks:
         self._finished(task, code)
 
     def _finished(self, task: RunningTask, code: int | None) -> None:
+        if self.networks is not None:  # lesson 10: the container leaves its CNI network
+            self.networks.release(task.container_id)
         try:
             recorded = int(task.exit_file.read_text().strip())
         except (OSError, ValueError):
