@@ -346,15 +346,16 @@ def task_info(
     container = app.get("container")
     if isinstance(container, dict):
         info["container"] = _mesos_container(container, host_ports)
-    network = (app.get("ipAddress") or {}).get("networkName")
-    if network:  # IP per task (lesson 10): the ContainerInfo names the network to join
-        box = info.setdefault("container", {"type": "MESOS", "volumes": []})
-        box["network_infos"] = [{"name": str(network)}]
         if container_type(app) == "DOCKER":
             env["MARATHON_APP_DOCKER_IMAGE"] = str((container.get("docker") or {}).get("image"))
             command["environment"]["variables"].append(
                 {"name": "MARATHON_APP_DOCKER_IMAGE", "value": env["MARATHON_APP_DOCKER_IMAGE"]}
             )
+    ip_address = app.get("ipAddress")
+    network = ip_address.get("networkName") if isinstance(ip_address, dict) else None
+    if network:  # IP per task (lesson 10): the ContainerInfo names the network to join
+        box = info.setdefault("container", {"type": "MESOS", "volumes": []})
+        box["network_infos"] = [{"name": str(network)}]
     return info
 
 
