@@ -42,6 +42,7 @@ def test_lesson_10_installs_dcos_and_runs_two_apps_across_the_overlay(lab: Path)
     start = time.monotonic()
     out = mesoslab(lab, "dev", "check", "lesson-10", timeout=900)
     print(f"dev check lesson-10: {time.monotonic() - start:.0f}s")
+    print("\n".join(line for line in out.stdout.splitlines() if line[:2] in ("✔ ", "✘ ")))
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
     blocks = _steps(out.stdout, "lesson-10")
     assert sorted(blocks) == list(range(1, 9)), out.stdout[-4000:]
