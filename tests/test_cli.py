@@ -161,9 +161,7 @@ def test_lint_warns_about_a_lesson_without_its_sources_file(tmp_path: Path) -> N
     for target in (tmp_path / "lessons", lesson.parent, lesson):
         out = mesoslab("lint", str(target))
         assert out.returncode == 0, out.stdout + out.stderr  # a warning does not fail
-        assert f"{lesson}:1: warning: lesson-3 has no sources file: write {wanted}" in (
-            out.stdout
-        )
+        assert f"{lesson}:1: warning: lesson-3 has no sources file: write {wanted}" in (out.stdout)
         assert "1 lesson file(s), 0 problem(s), 1 warning(s)" in out.stderr
     wanted.parent.mkdir(parents=True)
     wanted.write_text("# Sources of lesson 3\n")

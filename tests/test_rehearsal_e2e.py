@@ -220,7 +220,7 @@ def test_real_docker_runs_the_boxs_images_and_the_lab_registry_serves_them(
     images = _on(lab, "master1", "docker images --format '{{.Repository}}:{{.Tag}}'")
     for name in ("busybox:latest", "debian:bookworm", "python:3.11", "python:3", "nginx:latest"):
         assert name in images.split(), images
-    labels = "{{index .Config.Labels \"org.mesoslab.built-locally\"}}"
+    labels = '{{index .Config.Labels "org.mesoslab.built-locally"}}'
     label = _on(lab, "master1", f"docker inspect -f '{labels}' nginx")
     assert label.strip() == "true", label
     assert _on(lab, "master1", "docker run --rm busybox echo hi").strip().endswith("hi")

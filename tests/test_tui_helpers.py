@@ -103,4 +103,3 @@ def test_make_app_takes_a_resolved_context_or_finds_one(tmp_path: Path) -> None:
     assert found.folder == (tmp_path / "mylab").resolve() and not found.has_lab
     with pytest.raises(TypeError):
         make_app(tmp_path, context=context)
-

@@ -102,7 +102,5 @@ def test_ports_from_resources_flag_json_and_text() -> None:
         ("python:3", "python:3.11", False),
     ],
 )
-def test_image_names_compare_as_docker_names_them(
-    reference: str, wanted: str, same: bool
-) -> None:
+def test_image_names_compare_as_docker_names_them(reference: str, wanted: str, same: bool) -> None:
     assert image_matches(reference, wanted) is same

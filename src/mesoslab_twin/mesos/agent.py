@@ -158,6 +158,17 @@ class Agent:
             store=self._image_store(),
             netns_for=self._prepared_netns,
         )
+        if self.flags.get("network_cni_config_dir"):  # lesson 10: tasks on CNI networks
+            from mesoslab_twin.mesos.cni import DATA_DIR
+            from mesoslab_twin.mesos.task_networks import TaskNetworks
+
+            self.tasks.networks = TaskNetworks(
+                root.path(self.flags["network_cni_config_dir"]),
+                root.path(DATA_DIR),
+                docker_run.client_argv(
+                    self.flags["docker"], str(root.path(self.flags["docker_socket"]))
+                ),
+            )
 
     def _prepared_netns(self, task: Any) -> str | None:
         """A task that asks for a network (``network_infos``) joins the network namespace
@@ -542,7 +553,8 @@ def run(root: Root, extra: list[str]) -> int:
         )
         return 0
     try:
-        server = serve(agent.bind_ip, agent.port, agent.routes(), "agent-http")
+        router = agent.routes()
+        server = serve(agent.bind_ip, agent.port, router, "agent-http")
     except OSError as exc:
         return exit_failure(
             f"Failed to initialize: Failed to bind on {agent.bind_ip}:{agent.port}: "
@@ -555,6 +567,14 @@ def run(root: Root, extra: list[str]) -> int:
     except ValueError as exc:
         return exit_failure(f"Failed to create a master detector: {exc}")
     watch.start()
+    # DC/OS (lesson 10): the overlay module, when --modules_dir names it
+    from mesoslab_twin.dcos.mesos_modules import attach_agent
+
+    try:
+        attach_agent(agent, router, watch)
+    except Exit as exc:
+        server.shutdown()
+        return exit_failure(str(exc))
     log.info(
         "Agent %s started on %s:%d with resources %s [mesoslab twin: emulation of Mesos %s]",
         agent.hostname,

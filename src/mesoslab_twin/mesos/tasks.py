@@ -105,6 +105,9 @@ class RunningTask:
     docker: bool = False  # run by the Docker containerizer: a real container
     image: bool = False  # the unified containerizer's: chrooted into an image's rootfs
     process: subprocess.Popen[bytes] | None = None
+    # lesson 10: the container's own address on a named network ("" = the agent's)
+    ip: str = ""
+    network: str = ""
 
     @property
     def id(self) -> str:
@@ -165,6 +168,7 @@ class Tasks:
         self.live: dict[tuple[str, str], RunningTask] = {}
         self.done: list[RunningTask] = []
         self.frameworks: dict[str, dict[str, Any]] = {}
+        self.networks: Any = None  # a task_networks.TaskNetworks when the agent has CNI
 
     # ------------------------------------------------------------------ status
 
@@ -185,7 +189,7 @@ class Tasks:
             "source": source,
             "container_status": {
                 "container_id": {"value": task.container_id},
-                "network_infos": [{"ip_addresses": [{"ip_address": self.agent_ip}]}],
+                "network_infos": [self._network_info(task)],
             },
         }
         if message:
@@ -260,6 +264,8 @@ class Tasks:
             return
         try:
             argv = self._docker_argv(task) if task.docker else self._argv(task)
+            if self.networks is not None and not task.docker:  # lesson 10: CNI networks
+                argv, task.ip, task.network = self.networks.wrap(task.container_id, info, argv)
         except ValueError as exc:
             self._launch_failed(task, str(exc))
             return
@@ -279,7 +285,7 @@ class Tasks:
         try:
             task.sandbox.mkdir(parents=True, exist_ok=True)
             mesos_env = {k: v for k, v in self._environment(task).items() if k.startswith("MESOS_")}
-            netns = self.netns_for(task) if self.netns_for else None
+            netns = self._join_network(task)
             prepared = containers.prepare(
                 self.store,
                 self.work_dir,
@@ -289,8 +295,10 @@ class Tasks:
                 mesos_env,
                 netns=netns,
             )
-        except (containers.LaunchError, OSError) as exc:
+        except (containers.LaunchError, OSError, ValueError) as exc:
             provisioner.destroy(self.work_dir, task.container_id)
+            if self.networks is not None:
+                self.networks.release(task.container_id)
             self._launch_failed(task, str(exc))
             return
         if task.killing:  # killed while its image was pulled
@@ -299,6 +307,16 @@ class Tasks:
             return
         log.info("Provisioned rootfs %s for container %s", prepared.rootfs, task.container_id)
         self._start(task, prepared.argv)
+
+    def _join_network(self, task: RunningTask) -> str | None:
+        """The network namespace an image task runs in: its CNI network's (lesson 10), one
+        prepared for it, or None (the launcher decides: the host's, or one with only lo)."""
+        if self.networks is not None:
+            attached = self.networks.join(task.container_id, task.info)
+            if attached is not None:
+                task.ip, task.network = attached.ip, attached.network
+                return f"/var/run/netns/{attached.netns}"
+        return self.netns_for(task) if self.netns_for else None
 
     def _start(self, task: RunningTask, argv: list[str]) -> None:
         sandbox, task_id = task.sandbox, task.id
@@ -326,8 +344,33 @@ class Tasks:
             return
         task.pid = task.process.pid
         task.ticks = _start_ticks(task.pid)
-        self._set(task, "TASK_RUNNING")
+        network = (
+            task.docker and self.networks is not None and self.networks.docker_network(task.info)
+        )
+        if network:  # lesson 10: RUNNING once Docker has given the container its address
+            threading.Thread(target=self._running_on, args=(task, network), daemon=True).start()
+        else:
+            self._set(task, "TASK_RUNNING")
         threading.Thread(target=self._wait, args=(task,), daemon=True).start()
+
+    def _network_info(self, task: RunningTask) -> dict[str, Any]:
+        info: dict[str, Any] = {"ip_addresses": [{"ip_address": task.ip or self.agent_ip}]}
+        if task.network:
+            info["name"] = task.network
+        return info
+
+    def _running_on(self, task: RunningTask, network: str) -> None:
+        process = task.process
+        task.network = network
+        task.ip = self.networks.docker_ip(
+            self.container_name(task),
+            network,
+            lambda: process is not None and process.poll() is None,
+        )
+        with self.lock:
+            live = task.state not in TERMINAL
+        if live:
+            self._set(task, "TASK_RUNNING")
 
     def _argv(self, task: RunningTask) -> list[str]:
         command = task.info.get("command") or {}
@@ -395,6 +438,8 @@ class Tasks:
         if task.image:  # the container is destroyed (its processes, then its rootfs)
             _destroy_group(task.pid, KILL_GRACE if task.killing else 0.0)
             provisioner.destroy(self.work_dir, task.container_id)
+        if self.networks is not None:  # lesson 10: the container leaves its CNI network
+            self.networks.release(task.container_id)
         try:
             recorded = int(task.exit_file.read_text().strip())
         except (OSError, ValueError):
