@@ -107,10 +107,11 @@ def _count(value: Any) -> int:
         "name": P(str, required=True, help="exact job name"),
         "succeeded": P(bool, default=False, help="the job has succeeded at least once"),
         "min_success": P(int, help="successCount at least this"),
+        "disabled": P(bool, help="the job is disabled (true) or enabled (false)"),
     },
 )
 def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
-    """A Chronos job with this exact name exists (and has succeeded)."""
+    """A Chronos job with this exact name exists (and has succeeded, is disabled)."""
     path, jobs = read_jobs(ctx, nodes)
     name = params["name"]
     via = " (Chronos 3 API /v1/scheduler/jobs)" if path != JOBS_PATHS[0] else ""
@@ -121,6 +122,9 @@ def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observa
         expected += " that has succeeded"
     if min_success is not None:
         expected += f" with successCount >= {min_success}"
+    disabled = params.get("disabled")
+    if disabled is not None:
+        expected += ", disabled" if disabled else ", enabled"
     found = next((j for j in jobs if j.get("name") == name), None)
     if found is None:
         names = [str(j.get("name")) for j in jobs if j.get("name")]
@@ -149,6 +153,8 @@ def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observa
         problems.append("has never succeeded")
     if min_success is not None and successes < min_success:
         problems.append(f"succeeded {successes} times, expected at least {min_success}")
+    if disabled is not None and (found.get("disabled") is True) != disabled:
+        problems.append("is not disabled" if disabled else "is disabled")
     if problems:
         return Observation.fail(
             f"Chronos job {name} " + "; ".join(problems) + via,
@@ -156,6 +162,8 @@ def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observa
             observed=observed,
         )
     detail = f", succeeded {successes} times" if succeeded or min_success is not None else ""
+    if disabled is not None:
+        detail += ", disabled" if disabled else ", enabled"
     return Observation.ok(
         f"Chronos job {name} exists{detail}{via}", expected=expected, observed=observed
     )
