@@ -14,6 +14,7 @@ header's whole seconds), so a lab VM whose clock drifted neither passes nor fail
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -178,18 +179,15 @@ def _time(text: Any) -> datetime | None:
     return parse_time(text)
 
 
+@dataclass(frozen=True)
 class _Found:
     """One attempt's view: the job asked for (None: there is none), every job, the
-    failing observation when the job is missing, and Chronos's clock."""
+    failing observation when the job is missing, and how far Chronos's clock is ahead."""
 
-    def __init__(
-        self,
-        job: dict[str, Any] | None,
-        jobs: list[dict[str, Any]],
-        missing: Observation | None,
-        ahead: timedelta,
-    ) -> None:
-        self.job, self.jobs, self.missing, self.ahead = job, jobs, missing, ahead
+    job: dict[str, Any] | None
+    jobs: list[dict[str, Any]]
+    missing: Observation | None
+    ahead: timedelta
 
     def on_their_clock(self, since: Moment | None) -> datetime | None:
         """``since`` as Chronos's clock reads it (None: no bound); when the clocks differ,
