@@ -56,7 +56,7 @@ def test_job_succeeded_names_similar_jobs(lab: FakeLab) -> None:
 def test_since_must_be_a_time() -> None:
     kind = catalogue()["chronos.job_succeeded"]
     assert kind.problems({"name": "x", "since": "yesterday"}) == [
-        "chronos.job_succeeded: since must be an ISO 8601 time, got 'yesterday'"
+        "chronos.job_succeeded: since must be an ISO 8601 time or 'step start', got 'yesterday'"
     ]
 
 

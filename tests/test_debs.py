@@ -115,3 +115,30 @@ def test_apt_reads_the_repository(served: str, tmp_path: Path) -> None:
     )  # fmt: skip
     assert fetched.returncode == 0, fetched.stdout + fetched.stderr
     assert list(tmp_path.glob("mesos_1.4.3-mesoslab*_all.deb")), fetched.stdout
+
+
+def test_concurrent_builds_agree_and_other_builds_stay_while_recent(tmp_path: Path) -> None:
+    """Two labs coming up at once both get a whole repository (each builds aside and the
+    first rename wins), and another checkout's recent build is not pulled from under it."""
+    import os
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mesoslab.provision import apt_repo
+
+    other = tmp_path / "0123456789ab"  # another checkout's build, in use an hour ago
+    other.mkdir()
+    (other / "Release").write_text("Origin: mesoslab\n")
+    hour_ago = time.time() - 3600
+    os.utime(other, (hour_ago, hour_ago))
+    stale = tmp_path / "ba9876543210"  # unused for two days
+    stale.mkdir()
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(stale, (two_days_ago, two_days_ago))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        folders = list(pool.map(lambda _: repository(twin_source(), tmp_path), range(3)))
+    assert len(set(folders)) == 1
+    (folder,) = set(folders)
+    assert (folder / "Release").is_file() and (folder / "Packages").is_file()
+    assert {p.name for p in tmp_path.iterdir()} == {folder.name, other.name}
+    assert time.time() - other.stat().st_mtime < apt_repo.KEEP_UNUSED_S

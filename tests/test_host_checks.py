@@ -330,8 +330,8 @@ def test_settle_retries_until_the_file_appears(
     seen: list[Observation] = []
     first = threading.Event()
 
-    def watched(*args: Any) -> Observation:
-        seen.append(attempt(*args))
+    def watched(*args: Any, **kwargs: Any) -> Observation:
+        seen.append(attempt(*args, **kwargs))
         first.set()
         return seen[-1]
 
@@ -361,7 +361,7 @@ def test_a_late_attempt_that_saw_nothing_does_not_hide_what_the_check_saw(
     )
     calls: list[float] = []
 
-    def scripted(*_args: Any) -> Observation:
+    def scripted(*_args: Any, **_kwargs: Any) -> Observation:
         calls.append(time.monotonic())
         return wrong if len(calls) == 1 else late
 
@@ -371,7 +371,7 @@ def test_a_late_attempt_that_saw_nothing_does_not_hide_what_the_check_saw(
     assert (result.summary, result.observed) == ("holds other ranges", "[31000]")
     assert result.hint == "a hint"
 
-    monkeypatch.setattr("mesoslab.checks.runner.attempt", lambda *_args: late)
+    monkeypatch.setattr("mesoslab.checks.runner.attempt", lambda *_args, **_kw: late)
     nothing = settle(pc, session, 0.1)  # never an answer: the failure says so
     assert nothing.summary == "reading /etc/x.json did not finish"
 
@@ -382,7 +382,7 @@ def test_no_attempt_starts_in_the_last_instant(
     pc = planned(node, "host.file_exists", path="/nonexistent")
     left: list[float] = []
 
-    def failing(_pc: Any, _session: Any, deadline: float) -> Observation:
+    def failing(_pc: Any, _session: Any, deadline: float, **_kwargs: Any) -> Observation:
         left.append(deadline - time.monotonic())
         return Observation.fail("missing")
 

@@ -328,6 +328,14 @@ async def test_a_cell_runs_after_asking_streams_output_and_keeps_it(
         output = static_text(cell.query_one(".cell-output", Static))
         assert "agent1 │ hello from" in output and "agent2 │ hello from" in output
         assert "✔ agent1: exit 0" in output and "✔ agent2: exit 0" in output
+        # the step's first cell ran: its start is on record for the step's `step start` checks
+        from mesoslab.progress import ProgressStore, progress_path_for_inventory
+
+        progress = progress_path_for_inventory(inventory)
+        await wait_for(pilot, lambda: bool(ProgressStore(progress).starts("lesson-1")), 10)
+        starts = ProgressStore(progress).starts("lesson-1")
+        assert list(starts) == [2], starts
+        assert starts[2].isoformat(timespec="seconds") == cell.record.ran_at  # type: ignore[union-attr]
         # edit the cell before running it again
         await pilot.press("e")
         editor = cell.query_one(".cell-editor")

@@ -188,7 +188,39 @@ MARATHON_REDIRECTS = "test_every_console_answer_is_marked_and_marathon_redirects
 _MLB_SHAPES = (
     "tests.test_marathon_lb_loopback:test_the_stats_endpoints_have_the_shapes_of_marathon_lb"
 )
+DCOS = "tests.test_dcos_twin:"
+_OVERLAY = DCOS + "test_the_overlay_master_gives_each_agent_a_slice_and_a_vtep"
+_ROUTER = DCOS + "test_admin_router_serves_the_version_and_proxies_mesos"
+_ANY = "GET,POST,PUT,DELETE,PATCH"
 COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
+    ("overlay-master", "GET", r"/overlay-master/state"): (_OVERLAY, "/overlay-master/state"),
+    ("overlay-master", "POST", r"/overlay-master/twin/register"): (
+        _OVERLAY,
+        "/overlay-master/twin/register",
+    ),
+    ("overlay-agent", "GET", r"/overlay-agent/overlay"): (_OVERLAY, "/overlay-agent/overlay"),
+    ("adminrouter", "GET", r"/dcos-metadata/dcos-version\.json"): (
+        _ROUTER,
+        "/dcos-metadata/dcos-version.json",
+    ),
+    ("adminrouter", "GET", r"/system/health/v1/?"): (_ROUTER, "/system/health/v1"),
+    **{
+        ("adminrouter", method, r"/(mesos|marathon|exhibitor)(/.*)?"): (_ROUTER, "/mesos/")
+        for method in _ANY.split(",")
+    },
+    **{
+        ("adminrouter", method, r"/service/(marathon)(/.*)?"): (
+            DCOS + "test_admin_router_passes_marathon_on",
+            "/service/marathon/",
+        )
+        for method in _ANY.split(",")
+    },
+    ("adminrouter", "GET", r"/"): (DCOS + "test_admin_router_passes_marathon_on", '"/"'),
+    ("exhibitor", "GET", r"/exhibitor/v1/cluster/status"): (
+        DCOS + "test_exhibitor_reports_zookeeper_modes",
+        "/exhibitor/v1/cluster/status",
+    ),
+    ("exhibitor", "GET", r"/"): (DCOS + "test_exhibitor_reports_zookeeper_modes", '"/"'),
     **{("marathon-lb", "GET", re.escape(path)): (_MLB_SHAPES, path) for path in STATS_ROUTES},
     ("master", "GET", r"(?:/master)?/health"): ("test_master_small_endpoints", "/health"),
     ("master", "GET", r"(?:/master)?/version"): ("test_master_small_endpoints", "/version"),
@@ -485,6 +517,24 @@ def _routes(router: Router) -> set[tuple[str, str]]:
     return {(method, pattern.pattern) for method, pattern, _ in router._routes}
 
 
+def _dcos_tables() -> dict[str, Router]:
+    """The DC/OS parts (lesson 10): the overlay modules' routes, which the master and agent
+    add when their --modules_dir names them, Admin Router and Exhibitor."""
+    from mesoslab_twin.dcos import adminrouter, exhibitor
+    from mesoslab_twin.dcos.overlay_agent import OverlayAgent
+    from mesoslab_twin.dcos.overlay_master import OverlayMaster
+
+    master, agent = Router(libprocess=True), Router(libprocess=True)
+    OverlayMaster.add_routes(object.__new__(OverlayMaster), master, lambda r: None)
+    OverlayAgent.add_routes(object.__new__(OverlayAgent), agent)
+    return {
+        "overlay-master": master,
+        "overlay-agent": agent,
+        "adminrouter": adminrouter.AdminRouter.routes(object.__new__(adminrouter.AdminRouter)),
+        "exhibitor": exhibitor.routes([]),
+    }
+
+
 def served_routes() -> set[tuple[str, str, str]]:
     """Every (daemon, method, route pattern) the twin's daemons answer, read from their
     route tables (the catch-all ``/v2/.*`` of Marathon is its ``v2_routes``)."""
@@ -495,6 +545,7 @@ def served_routes() -> set[tuple[str, str, str]]:
         "marathon": MarathonApi(None).routes(),  # type: ignore[arg-type]
         "mesos-dns": MesosDnsHttp("v", Config(), Records).routes(),
         "mesos_exporter": Exporter.routes(object.__new__(Exporter)),
+        **_dcos_tables(),
     }
     served = {(daemon, m, p) for daemon, table in tables.items() for m, p in _routes(table)}
     catch_all = {r for r in served if r[0] == "marathon" and r[2] == r"/v2/.*"}

@@ -80,5 +80,27 @@ class ProgressStore:
                 entry.setdefault("first_passed_at", now)
         self.save()
 
+    def record_start(self, lesson_id: str, step: int, when: datetime) -> None:
+        """Remember when the step's commands began (what its checks' ``step start`` means)
+        and save at once. Kept apart from the verify outcomes: running is not verifying."""
+        lesson = self._data["lessons"].setdefault(lesson_id, {"steps": {}})
+        if not isinstance(lesson.get("started"), dict):
+            lesson["started"] = {}
+        lesson["started"][str(step)] = when.astimezone(UTC).isoformat()
+        self.save()
+
+    def starts(self, lesson_id: str) -> dict[int, datetime]:
+        """When each step's commands last began, for the steps where that is on record."""
+        raw = self._data["lessons"].get(lesson_id, {}).get("started", {})
+        out: dict[int, datetime] = {}
+        for key, value in raw.items() if isinstance(raw, dict) else ():
+            try:
+                when = datetime.fromisoformat(str(value))
+            except ValueError:
+                continue
+            if str(key).isdigit():
+                out[int(key)] = when if when.tzinfo else when.replace(tzinfo=UTC)
+        return out
+
     def save(self) -> None:
         write_atomic(self.path, json.dumps(self._data, indent=2, sort_keys=True))

@@ -13,6 +13,9 @@ Daemons (read their configuration files like the packages do):
   marathon-lb       emulated marathon-lb 1.15 (marathon_lb.py's options; drives real HAProxy)
   mesos_exporter    emulated mesos_exporter 1.1.2 (Go-style flags: -master URL | -slave URL)
 
+DC/OS 1.10 (lesson 10; emulated): dcos-genconf (dcos_generate_config.sh), dcos-install
+(dcos_install.sh), dcos-adminrouter, dcos-exhibitor, dcos-navstar.
+
 Tools (same options as the real ones for what the lessons use):
 
   mesos-resolve     print the leading master's ip:port
@@ -31,6 +34,13 @@ from mesoslab_twin.common.config import Root
 from mesoslab_twin.common.process import setup_logging
 
 USAGE = __doc__ or ""
+# DC/OS (lesson 10): command -> module of mesoslab_twin.dcos with run(root, args)
+DCOS_COMMANDS = {
+    "dcos-install": "install",
+    "dcos-adminrouter": "adminrouter",
+    "dcos-exhibitor": "exhibitor",
+    "dcos-navstar": "navstar",
+}
 
 
 def split_root(args: list[str]) -> tuple[Root, list[str]]:
@@ -61,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         from mesoslab_twin.exporter import daemon as exporter
 
         return exporter.run(rest)
+    if command == "dcos-genconf":  # its own options (--genconf, --version, --help, ...)
+        from mesoslab_twin.dcos import genconf
+
+        return genconf.run(rest)
     if command != "marathon-lb" and ("--help" in rest or "-h" in rest):
         print(USAGE)
         return 0
@@ -105,5 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         from mesoslab_twin.mesos import execute
 
         return execute.main(rest)
+    if command in DCOS_COMMANDS:
+        import importlib
+
+        module = importlib.import_module(f"mesoslab_twin.dcos.{DCOS_COMMANDS[command]}")
+        result: int = module.run(root, rest)
+        return result
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2

@@ -6,7 +6,11 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
+
+from mesoslab.checks import moments
+from mesoslab.checks.moments import STEP_START
 
 Scope = Literal["node", "group"]
 
@@ -24,8 +28,11 @@ class Param:
     default: Any = None
     help: str = ""
     choices: tuple[Any, ...] = ()
+    moment: bool = False  # a time: ISO 8601 or ``step start`` (see :mod:`.moments`)
 
     def describe(self) -> str:
+        if self.moment:
+            return f"ISO 8601 time or '{STEP_START}'"
         names = "/".join(_type_name(t) for t in self.types)
         if self.choices:
             names += " in " + ", ".join(map(str, self.choices))
@@ -38,8 +45,16 @@ def P(
     default: Any = None,
     help: str = "",
     choices: tuple[Any, ...] = (),
+    moment: bool = False,
 ) -> Param:
-    return Param(types=types, required=required, default=default, help=help, choices=choices)
+    return Param(
+        types=types,
+        required=required,
+        default=default,
+        help=help,
+        choices=choices,
+        moment=moment,
+    )
 
 
 @dataclass(frozen=True)
@@ -67,7 +82,11 @@ class CheckKind:
                     out.append(f"{self.name}: missing parameter {key!r} ({what})")
                 continue
             value = params[key]
-            if not _is_instance(value, param.types):
+            if param.moment:
+                why = moments.problem(key, value)
+                if why is not None:
+                    out.append(f"{self.name}: {why}")
+            elif not _is_instance(value, param.types):
                 out.append(
                     f"{self.name}: parameter {key!r} must be {param.describe()}, got {value!r}"
                 )
@@ -83,6 +102,15 @@ class CheckKind:
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         merged = {k: p.default for k, p in self.params.items() if p.default is not None}
         merged.update(params)
+        return merged
+
+    def resolved(self, params: dict[str, Any], started: datetime | None) -> dict[str, Any]:
+        """``params`` with defaults, each time parameter a :class:`~.moments.Moment`
+        (``step start`` is ``started``, when the step's commands began; None: unknown)."""
+        merged = self.with_defaults(params)
+        for key, param in self.params.items():
+            if param.moment and merged.get(key) is not None:
+                merged[key] = moments.resolve(merged[key], started)
         return merged
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from mesoslab.checks.registry import CheckKind, catalogue
@@ -74,9 +75,15 @@ OnWaiting = Callable[[Waiting], None]
 
 
 def settle(
-    pc: PlannedCheck, session: Session, timeout: float, on_waiting: OnWaiting | None = None
+    pc: PlannedCheck,
+    session: Session,
+    timeout: float,
+    on_waiting: OnWaiting | None = None,
+    *,
+    started: datetime | None = None,
 ) -> CheckResult:
-    """Attempt ``pc`` until it passes or ``timeout`` seconds have gone by.
+    """Attempt ``pc`` until it passes or ``timeout`` seconds have gone by. ``started``: when
+    the commands of the check's step began (what its ``step start`` times mean).
 
     ``on_waiting`` hears after every failed attempt that will be tried again what it saw
     and the deadline, so a front end can show why the check is still waiting. Cancelling
@@ -93,7 +100,7 @@ def settle(
     least = min(_MIN_ATTEMPT, timeout / 4)
     while True:
         attempts += 1
-        obs = attempt(pc, session, deadline)
+        obs = attempt(pc, session, deadline, started=started)
         if obs.status is Status.FAIL and obs.answered:
             judged = obs
         now = time.monotonic()
@@ -130,8 +137,10 @@ def concluded(
     )
 
 
-def attempt(pc: PlannedCheck, session: Session, deadline: float) -> Observation:
-    """One attempt; never raises."""
+def attempt(
+    pc: PlannedCheck, session: Session, deadline: float, *, started: datetime | None = None
+) -> Observation:
+    """One attempt; never raises. ``started``: see :func:`settle`."""
     if not pc.nodes:
         target = pc.spec.on or pc.kind.role
         return Observation.fail(
@@ -146,8 +155,8 @@ def attempt(pc: PlannedCheck, session: Session, deadline: float) -> Observation:
                 f"no [node.ssh] for {', '.join(missing)} in the inventory: host checks skipped"
             )
     ctx = CheckContext(session=session, deadline=deadline)
-    params = pc.kind.with_defaults(pc.spec.params)
     try:
+        params = pc.kind.resolved(pc.spec.params, started)
         on: Node | list[Node] = pc.nodes[0] if pc.kind.scope == "node" else list(pc.nodes)
         observation: Observation = pc.kind.fn(ctx, on, params)
         return observation
@@ -173,11 +182,14 @@ def run_all(
     max_workers: int = MAX_WORKERS,
     patience: float | None = None,
     on_waiting: Callable[[int, Waiting], None] | None = None,
+    started: Mapping[int, datetime] | None = None,
 ) -> list[CheckResult]:
     """Settle every planned check concurrently; results come back in plan order.
 
     ``on_result(index, result)`` is called from worker threads as each check settles, and
     ``on_waiting(index, waiting)`` after each attempt of a check that is still waiting.
+    ``started`` maps a step number to the time its commands began (``step start``); a step
+    not in it has no recorded start.
     """
     if not planned:
         return []
@@ -186,7 +198,13 @@ def run_all(
     def work(index: int) -> None:
         pc = planned[index]
         heard = None if on_waiting is None else partial(on_waiting, index)
-        result = settle(pc, session, effective_timeout(pc.spec, timeout, patience), heard)
+        result = settle(
+            pc,
+            session,
+            effective_timeout(pc.spec, timeout, patience),
+            heard,
+            started=(started or {}).get(pc.step),
+        )
         results[index] = result
         if on_result is not None:
             on_result(index, result)

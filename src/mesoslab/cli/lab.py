@@ -41,7 +41,10 @@ def _packages(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     type=click.Choice(tuple(PRESETS)),
     default="1m-2a",
     show_default=True,
-    help="node layout: 1m-2a (1 master + 2 agents) or 3m-3a (3 HA masters + 3 agents)",
+    help=(
+        "node layout: 1m-2a (1 master + 2 agents), 3m-3a (3 HA masters + 3 agents) or dcos"
+        " (bootstrap + 1 master + 2 private agents + 1 public agent, lesson 10)"
+    ),
 )
 @click.option(
     "--provider",

@@ -44,10 +44,14 @@ def run_step_cmd(
     lesson_text: str, *, step: int, inventory: str | None, platform: str | None, yes: bool
 ) -> int:
     """Returns the exit status (0 every command succeeded, 1 not run or failed)."""
+    from datetime import UTC, datetime
+
     from mesoslab.lab.current import DEFAULT_PLATFORM, resolve_lab
     from mesoslab.lessons.catalog import load
     from mesoslab.lessons.run import get_step, run_step
     from mesoslab.ops.classroom.emit import emit_step_run
+    from mesoslab.ops.verify import record_step_start
+    from mesoslab.progress import progress_path_for_inventory
     from mesoslab.remote.session import Session
 
     lesson = load(lesson_text)
@@ -80,6 +84,12 @@ def run_step_cmd(
         with lock:
             click.echo(f"{node.name:<{width}} │ {line}")
 
+    # what the step's `step start` checks compare with when it is verified
+    start_warning = record_step_start(
+        lesson.id, step, datetime.now(UTC), progress_path_for_inventory(lab.inventory_path)
+    )
+    if start_warning:
+        click.secho(f"mesoslab: warning: {start_warning}", fg="yellow", err=True)
     with Session(lab.inventory) as session:
         result = run_step(
             lesson,

@@ -132,6 +132,8 @@ def render_lab_toml(
         '#   "1m-2a"  one master running zookeeper, marathon and chronos; two agents (3 machines)',
         '#   "3m-3a"  three masters each running zookeeper (marathon and chronos on master1);',
         "#            three agents (6 machines) - the HA lessons",
+        '#   "dcos"   a DC/OS bootstrap node, one master, two private agents and one public',
+        "#            agent (5 machines) - lesson 10",
         "# [[node]] tables (see the end of this file) replace the preset's nodes.",
         f"preset = {s(preset)}",
         "",

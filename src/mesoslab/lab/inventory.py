@@ -36,6 +36,7 @@ DEFAULT_PORTS = {
     "docker_registry": 5000,  # the lab registry (Debian docker-registry's http.addr)
     "prometheus": 9090,  # lesson 8 runs Prometheus on the master (marathon-lb has :9090)
     "mesos_exporter": 9105,
+    "dcos_adminrouter": 80,  # lesson 10: Admin Router on a DC/OS master
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -29,4 +29,14 @@ PRESETS: dict[str, tuple[PresetNode, ...]] = {
         PresetNode("agent2", ("agent",)),
         PresetNode("agent3", ("agent",)),
     ),
+    # lesson 10 (DC/OS): the bootstrap node serves the installer's files; one master
+    # (ZooKeeper under Exhibitor, Marathon, Admin Router), two private agents and one public
+    # agent (DC/OS's slave_public role: the node that faces the outside)
+    "dcos": (
+        PresetNode("bootstrap", ("dcos-bootstrap",)),
+        PresetNode("master1", ("master", "zookeeper", "marathon")),
+        PresetNode("agent1", ("agent",)),
+        PresetNode("agent2", ("agent",)),
+        PresetNode("public1", ("agent",)),
+    ),
 }

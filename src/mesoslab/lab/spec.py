@@ -228,7 +228,9 @@ def _preset_nodes(
     nodes = []
     masters = agents = 0
     for pnode in PRESETS[preset]:
-        if "master" in pnode.roles:
+        if "dcos-bootstrap" in pnode.roles:
+            host = 10  # .10: before the masters, as the DC/OS docs draw the bootstrap node
+        elif "master" in pnode.roles:
             masters += 1
             host = 10 + masters  # .11, .12, .13
         else:

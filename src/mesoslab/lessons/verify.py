@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from mesoslab.checks.result import CheckResult, Status, Waiting
 from mesoslab.checks.runner import PlannedCheck, plan, run_all
@@ -93,11 +94,14 @@ def verify_lesson(
     session: Session | None = None,
     patience: float | None = None,
     on_waiting: Callable[[int, Waiting], None] | None = None,
+    started: Mapping[int, datetime] | None = None,
 ) -> VerifyReport:
     """Check every step (or one) of ``lesson``; a failed step does not hide later ones.
 
     ``patience`` raises every check's settling time to at least that many seconds;
-    ``on_waiting`` hears what each unsettled check saw last (see :func:`run_all`)."""
+    ``on_waiting`` hears what each unsettled check saw last (see :func:`run_all`);
+    ``started`` says when each step's commands began, for checks that compare with the
+    ``step start``."""
     planned = planned if planned is not None else plan_lesson(lesson, inventory, step)
     own_session = session is None
     session = session or Session(inventory)
@@ -109,6 +113,7 @@ def verify_lesson(
             on_result=on_result,
             patience=patience,
             on_waiting=on_waiting,
+            started=started,
         )
     finally:
         if own_session:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from mesoslab.errors import UsageError
 from mesoslab.lab.inventory import Inventory, Node
@@ -131,6 +132,7 @@ def catch_up(
                 return report
             if on_step is not None:
                 on_step(lesson, step.number, step.title)
+            began = datetime.now(UTC)  # the step start its checks may compare with
             run = run_step(
                 lesson,
                 step.number,
@@ -148,7 +150,12 @@ def catch_up(
             if not run.ok:
                 return report
             settled = verify_lesson(
-                lesson, inventory, step=step.number, session=session, patience=patience
+                lesson,
+                inventory,
+                step=step.number,
+                session=session,
+                patience=patience,
+                started={step.number: began},
             )
             if settled.passed:
                 report.verified.append(settled)

@@ -3,7 +3,9 @@
 For every step of a lesson, in order: (a) verify the step with a short timeout and expect it
 to fail (the commands have not run yet), (b) run the step's commands for the lab's platform,
 (c) verify the step with the lesson's own timeouts, each raised to at least a minute
-(catchup.CONVERGE_TIMEOUT), and expect it to pass. A learner in a class reports (b) and (c)
+(catchup.CONVERGE_TIMEOUT), and expect it to pass. A check that compares with the
+``step start`` gets the time (a) began in (a), so nothing done before the step counts, and
+the time (b) began in (c). A learner in a class reports (b) and (c)
 like a step run and a verify. A step whose checks
 already pass before its commands run is a finding, not an error; a drill step is not checked
 before. A lesson that builds on earlier ones gets their state by catching up first.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 from mesoslab.checks.result import CheckResult, Status
@@ -282,12 +285,18 @@ def _check_step(
     else:
         cb.phase(lesson.id, number, "before")
         report = verify_lesson(
-            lesson, inventory, step=number, timeout=before_timeout, session=session
+            lesson,
+            inventory,
+            step=number,
+            timeout=before_timeout,
+            session=session,
+            started={number: datetime.now(UTC)},
         ).steps[0]
         check.before_report = report
         check.before = "passed" if report.passed else "failed"
     cb.phase(lesson.id, number, "run")
     started = time.monotonic()
+    began = datetime.now(UTC)
     check.run = run_step(
         lesson,
         number,
@@ -304,7 +313,12 @@ def _check_step(
     cb.phase(lesson.id, number, "after")
     started = time.monotonic()
     check.after = verify_lesson(
-        lesson, inventory, step=number, session=session, patience=CONVERGE_TIMEOUT
+        lesson,
+        inventory,
+        step=number,
+        session=session,
+        patience=CONVERGE_TIMEOUT,
+        started={number: began},
     ).steps[0]
     check.after_s = time.monotonic() - started
     emit_verify(

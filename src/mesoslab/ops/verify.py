@@ -3,12 +3,16 @@
 ``mesoslab verify`` and the TUI's Verify both call :func:`verify_and_record`: plan the
 lesson's checks onto the inventory, settle them all concurrently, and remember each
 verified step's outcome in the lab's progress file. Rendering stays with the front ends.
+
+A check that compares with the ``step start`` gets the time the step's commands last began,
+as ``mesoslab run`` and the TUI record it here (:func:`record_step_start`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from mesoslab.checks.result import CheckResult, Waiting
@@ -50,6 +54,7 @@ def verify_and_record(
     None). A verify that was cancelled through ``session.cancelled`` is not recorded: its
     checks did not settle."""
     planned = planned if planned is not None else plan_lesson(lesson, inventory, step)
+    started, start_warning = step_starts(lesson.id, progress_path)
     report = verify_lesson(
         lesson,
         inventory,
@@ -59,11 +64,37 @@ def verify_and_record(
         on_result=on_result,
         session=session,
         on_waiting=on_waiting,
+        started=started,
     )
     if session is not None and session.cancelled.is_set():
-        return Verified(report, None, None)
+        return Verified(report, None, start_warning)
     states, warning = record_verify(report, progress_path, inventory=inventory)
-    return Verified(report, states, warning)
+    return Verified(report, states, warning or start_warning)
+
+
+def step_starts(
+    lesson_id: str, progress_path: Path | None
+) -> tuple[dict[int, datetime], str | None]:
+    """When each step's commands last began, as recorded (none without a progress file)."""
+    if progress_path is None:
+        return {}, None
+    store = ProgressStore(progress_path)
+    return store.starts(lesson_id), store.warning
+
+
+def record_step_start(
+    lesson_id: str, step: int, when: datetime, progress_path: Path | None
+) -> str | None:
+    """Remember that the step's commands began at ``when`` (``mesoslab run``, the TUI's
+    first cell of a step); a warning for the person when the file could not be written."""
+    if progress_path is None:
+        return None
+    store = ProgressStore(progress_path)
+    try:
+        store.record_start(lesson_id, step, when)
+    except OSError as exc:
+        return f"cannot save your progress in {progress_path}: {exc}"
+    return store.warning
 
 
 def record_verify(

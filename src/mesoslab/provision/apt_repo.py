@@ -13,10 +13,13 @@ import gzip
 import hashlib
 import os
 import shutil
+import tempfile
+import time
 from pathlib import Path
 
 from mesoslab.provision.debs import BuiltPackage, build_packages, source_hash
 
+KEEP_UNUSED_S = 24 * 3600  # another build (another checkout, a lab still syncing it) is kept a day
 REPO_PORT = 8000  # where the lab serves it (the first master's mesoslab-repo unit)
 ORIGIN = "mesoslab"
 LABEL = "mesoslab rehearsal packages"
@@ -29,21 +32,44 @@ def cache_root() -> Path:
 
 def repository(twin: Path, root: Path | None = None) -> Path:
     """The folder of the repository for the twin at ``twin``: built if missing, reused when
-    the twin's sources have not changed (older builds are removed)."""
+    the twin's sources have not changed.
+
+    Several processes may ask at once (two labs coming up, two checkouts): each builds in a
+    folder of its own and renames it into place, the first rename wins and the others drop
+    theirs. Builds of other sources are removed only once unused for a day, since a lab
+    brought up from another checkout may still be reading one."""
     base = root or cache_root()
     folder = base / source_hash(twin)
-    if (folder / "Release").is_file():
-        return folder
-    building = base / (folder.name + ".building")
-    packages = build_packages(twin, building)
-    write_index(building, packages)
-    if folder.exists():
-        shutil.rmtree(folder)
-    building.rename(folder)
-    for old in base.iterdir():
-        if old != folder and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
+    if not (folder / "Release").is_file():
+        base.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f"{folder.name}.building-", dir=base))
+        building.chmod(0o755)
+        try:
+            write_index(building, build_packages(twin, building))
+            if folder.exists() and not (folder / "Release").is_file():
+                shutil.rmtree(folder, ignore_errors=True)  # an interrupted build of old
+            building.rename(folder)
+        except OSError:
+            if not (folder / "Release").is_file():
+                raise
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+    os.utime(folder)  # in use: keeps it from another build's pruning
+    _prune(base, keep=folder)
     return folder
+
+
+def _prune(base: Path, keep: Path) -> None:
+    cutoff = time.time() - KEEP_UNUSED_S
+    for old in base.iterdir():
+        if old == keep or not old.is_dir():
+            continue
+        try:
+            unused = old.stat().st_mtime < cutoff
+        except FileNotFoundError:
+            continue
+        if unused:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def write_index(folder: Path, packages: list[BuiltPackage]) -> None:

@@ -46,6 +46,24 @@ def get(
     return _request(ctx, "GET", url, accept=accept, params=params, allow=allow)
 
 
+def get_at(
+    ctx: CheckContext,
+    node: Node,
+    port: int,
+    path: str,
+    *,
+    accept: str = "*/*",
+    allow: Collection[int] = (),
+    headers: dict[str, str] | None = None,
+    refused: str = "",
+) -> httpx.Response:
+    """GET ``path`` on a port of a node that no inventory key names (an app's service port,
+    a stats listener), with the same error handling as :func:`get`; ``refused`` says what
+    to look at when nothing listens there."""
+    url = ctx.url_at(node, port) + path
+    return _request(ctx, "GET", url, accept=accept, allow=allow, headers=headers, refused=refused)
+
+
 def _request(
     ctx: CheckContext,
     method: str,
@@ -54,12 +72,18 @@ def _request(
     accept: str,
     params: dict[str, str] | None = None,
     allow: Collection[int] = (),
+    headers: dict[str, str] | None = None,
+    refused: str = "",
 ) -> httpx.Response:
     timeout = ctx.request_timeout()
     where = _short(url)
     try:
         response = ctx.session.http.request(
-            method, url, headers={"Accept": accept}, params=params, timeout=timeout
+            method,
+            url,
+            headers={"Accept": accept, **(headers or {})},
+            params=params,
+            timeout=timeout,
         )
     except httpx.ConnectTimeout:
         raise ProbeError(
@@ -68,11 +92,10 @@ def _request(
             answered=False,
         ) from None
     except httpx.ConnectError as exc:
-        raise ProbeError(
-            f"cannot connect to {where}: {_connect_reason(exc)}",
-            _connect_reason(exc),
-            answered=False,
-        ) from None
+        reason = _connect_reason(exc)
+        if refused and reason.startswith("connection refused"):
+            reason = f"connection refused ({refused})"
+        raise ProbeError(f"cannot connect to {where}: {reason}", reason, answered=False) from None
     except httpx.TimeoutException:
         raise ProbeError(
             f"{where} accepted the connection but did not answer within {timeout:.1f}s",

@@ -95,7 +95,11 @@ class CheckContext:
         return self.inventory.ports[key]
 
     def base_url(self, node: Node, port_key: str) -> str:
-        return f"http://{_host_for_url(node.address)}:{self.port(port_key)}"
+        return self.url_at(node, self.port(port_key))
+
+    def url_at(self, node: Node, port: int) -> str:
+        """``http://<node>:<port>`` (an IPv6 address in brackets)."""
+        return f"http://{_host_for_url(node.address)}:{port}"
 
 
 def _host_for_url(address: str) -> str:

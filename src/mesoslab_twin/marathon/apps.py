@@ -351,6 +351,11 @@ def task_info(
             command["environment"]["variables"].append(
                 {"name": "MARATHON_APP_DOCKER_IMAGE", "value": env["MARATHON_APP_DOCKER_IMAGE"]}
             )
+    ip_address = app.get("ipAddress")
+    network = ip_address.get("networkName") if isinstance(ip_address, dict) else None
+    if network:  # IP per task (lesson 10): the ContainerInfo names the network to join
+        box = info.setdefault("container", {"type": "MESOS", "volumes": []})
+        box["network_infos"] = [{"name": str(network)}]
     return info
 
 
@@ -404,7 +409,8 @@ def _mesos_container(container: dict[str, Any], host_ports: list[int]) -> dict[s
         if mappings:
             result["docker"]["port_mappings"] = mappings
     elif docker.get("image"):
-        result["mesos"] = {"image": {"type": "DOCKER", "docker": {"name": docker["image"]}}}
+        image = {"type": "DOCKER", "docker": {"name": docker["image"]}, "cached": True}
+        result["mesos"] = {"image": image}  # `cached`: the protobuf default Mesos prints
     return result
 
 

@@ -7,7 +7,9 @@ Starts like ``mesos-init-wrapper slave``: flags from ``/etc/default/mesos*``,
 ``<work_dir>/meta/slaves`` and refuses to start when it changed, with Mesos' text, until
 ``meta/slaves/latest`` is removed. It finds the leading master through ZooKeeper, registers,
 heartbeats (the master runs its launches and kills through the heartbeat answers) and
-re-registers with a new leader after a failover.
+re-registers with a new leader after a failover. With ``--image_providers=docker`` its
+Mesos containerizer runs tasks from Docker images (:mod:`.ucr`); what a restart recovers is
+in :mod:`.recovery`.
 
 Endpoints (also under ``/slave(1)``): ``/health``, ``/version``, ``/flags``, ``/state``,
 ``/metrics/snapshot``.
@@ -41,7 +43,9 @@ from mesoslab_twin.mesos import docker_run
 from mesoslab_twin.mesos.checkpoint import Checkpoint, SlaveInfo
 from mesoslab_twin.mesos.files import Files
 from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip
-from mesoslab_twin.mesos.tasks import Tasks, kill_orphans, run_quietly
+from mesoslab_twin.mesos.tasks import RecoveryError, Tasks, kill_orphans, run_quietly
+from mesoslab_twin.mesos.ucr import flags as ucr_flags
+from mesoslab_twin.mesos.ucr.store import Store
 from mesoslab_twin.mesos.v1_operator import AgentOperatorApi
 
 log = logging.getLogger("mesoslab_twin.agent")
@@ -117,7 +121,7 @@ KNOWN_CONTAINERIZERS = ("mesos", "docker")
 class Agent:
     def __init__(self, given: dict[str, str], root: Root) -> None:
         self.root = root
-        self.flags = {**AGENT_DEFAULTS, **given}
+        self.flags = {**AGENT_DEFAULTS, "launcher": ucr_flags.default_launcher(), **given}
         self.port = int(self.flags["port"])
         self.bind_ip = given.get("ip", "0.0.0.0")
         self.hostname = given.get("hostname") or socket.gethostname()
@@ -141,6 +145,8 @@ class Agent:
         self.registered = False
         self.wake = threading.Event()
         self.stopping = threading.Event()
+        self.recovery_errors = 0
+        self.cleanup = self.flags["recover"] == "cleanup"
         self.tasks = Tasks(
             self.work_dir,
             self.containerizers,
@@ -149,7 +155,38 @@ class Agent:
             self.wake.set,
             docker=self.flags["docker"],
             docker_socket=str(self.root.path(self.flags["docker_socket"])),
+            store=self._image_store(),
+            netns_for=self._prepared_netns,
         )
+        if self.flags.get("network_cni_config_dir"):  # lesson 10: tasks on CNI networks
+            from mesoslab_twin.mesos.cni import DATA_DIR
+            from mesoslab_twin.mesos.task_networks import TaskNetworks
+
+            self.tasks.networks = TaskNetworks(
+                root.path(self.flags["network_cni_config_dir"]),
+                root.path(DATA_DIR),
+                docker_run.client_argv(
+                    self.flags["docker"], str(root.path(self.flags["docker_socket"]))
+                ),
+            )
+
+    def _prepared_netns(self, task: Any) -> str | None:
+        """A task that asks for a network (``network_infos``) joins the network namespace
+        prepared for its container at ``/var/run/netns/<container id>`` (a CNI bridge's),
+        when there is one; else it gets a namespace of its own with only ``lo``."""
+        if not (task.info.get("container") or {}).get("network_infos"):
+            return None
+        path = self.root.path(f"/var/run/netns/{task.container_id}")
+        return str(path) if path.exists() else None
+
+    def _image_store(self) -> Store | None:
+        """The Docker image store, when the Mesos containerizer has the docker provider."""
+        if "docker" not in ucr_flags.image_providers(self.flags):
+            return None
+        registry = self.flags["docker_registry"]
+        if registry.startswith("/"):  # a folder of `docker save` archives on this node
+            registry = str(self.root.path(registry))
+        return Store(self.root.path(self.flags["docker_store_dir"]), registry)
 
     # ------------------------------------------------------------------ start-up
 
@@ -160,6 +197,9 @@ class Agent:
                     "Failed to create a containerizer: Could not create Containerizer: "
                     f"Unknown or unsupported containerizer: {name}"
                 )
+        problem = ucr_flags.problem(self.flags, self.containerizers)
+        if problem:
+            raise Exit(problem)
 
     def slave_info(self) -> SlaveInfo:
         return SlaveInfo(self.hostname, self.port, self.resources, self.attributes)
@@ -177,11 +217,28 @@ class Agent:
         problem = self.checkpoint.incompatible(old, self.slave_info())
         if problem:
             raise Exit(problem + "\n" + self.checkpoint.remedy())
+        if self.cleanup:
+            # --recover=cleanup: kill every live executor; the agent then terminates
+            killed = kill_orphans(self.work_dir, None)
+            log.info("Recovery with --recover=cleanup: killed %d live executor(s)", killed)
+            self._remove_orphan_containers(containers)
+            return
         self.agent_id = old.id
         self.tasks.agent_id = old.id
         kill_orphans(self.work_dir, old.id)
-        adopted = self.tasks.adopt()
-        log.info("Recovered agent %s (%d live task(s) adopted)", old.id, adopted)
+        strict = self.flags.get("strict", "true").lower() not in ("false", "0", "no")
+        try:
+            found = self.tasks.adopt(strict=strict)
+        except RecoveryError as exc:
+            raise Exit(f"Failed to perform recovery: {exc}\n" + self.checkpoint.remedy()) from None
+        self.recovery_errors = found.errors
+        log.info(
+            "Recovered agent %s (%d live task(s) adopted; %d of frameworks without"
+            " checkpointing shut down)",
+            old.id,
+            found.adopted,
+            found.shut_down,
+        )
         self._remove_orphan_containers(containers)
 
     def _remove_orphan_containers(self, names: list[str]) -> None:
@@ -451,6 +508,7 @@ class Agent:
             "slave/disk_used": used.scalars.get("disk", 0.0),
             "slave/gpus_total": 0.0,
             "slave/gpus_used": 0.0,
+            "slave/recovery_errors": float(self.recovery_errors),
         }
         for state in ("FINISHED", "FAILED", "KILLED", "LOST"):
             data[f"slave/tasks_{state.lower()}"] = float(
@@ -488,8 +546,15 @@ def run(root: Root, extra: list[str], *, use_wrapper: bool = True) -> int:
         agent.recover()
     except Exit as exc:
         return exit_failure(str(exc))
+    if agent.cleanup:
+        log.info(
+            "Agent started with --recover=cleanup: live executors are gone; terminating "
+            "without registering (mesoslab twin)"
+        )
+        return 0
     try:
-        server = serve(agent.bind_ip, agent.port, agent.routes(), "agent-http")
+        router = agent.routes()
+        server = serve(agent.bind_ip, agent.port, router, "agent-http")
     except OSError as exc:
         return exit_failure(
             f"Failed to initialize: Failed to bind on {agent.bind_ip}:{agent.port}: "
@@ -502,6 +567,14 @@ def run(root: Root, extra: list[str], *, use_wrapper: bool = True) -> int:
     except ValueError as exc:
         return exit_failure(f"Failed to create a master detector: {exc}")
     watch.start()
+    # DC/OS (lesson 10): the overlay module, when --modules_dir names it
+    from mesoslab_twin.dcos.mesos_modules import attach_agent
+
+    try:
+        attach_agent(agent, router, watch)
+    except Exit as exc:
+        server.shutdown()
+        return exit_failure(str(exc))
     log.info(
         "Agent %s started on %s:%d with resources %s [mesoslab twin: emulation of Mesos %s]",
         agent.hostname,
@@ -516,5 +589,10 @@ def run(root: Root, extra: list[str], *, use_wrapper: bool = True) -> int:
     worker.start()
     wait_for_signal()
     agent.stopping.set()
+    agent.wake.set()
+    worker.join(timeout=5)
     server.shutdown()
+    shut = agent.tasks.shut_down_uncheckpointed()
+    if shut:
+        log.info("Executors of %d task(s) of frameworks without checkpointing shut down", shut)
     return 0

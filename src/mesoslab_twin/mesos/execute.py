@@ -1,7 +1,8 @@
 """``mesos-execute`` as the lessons use it (lesson 1, step 6).
 
 ``mesos-execute --master=HOST:PORT --name=N --command=C [--resources=cpus:1;mem:128]
-[--docker_image=I] [--containerizer=mesos|docker] [--shell=true|false] [--env=JSON]``
+[--docker_image=I] [--containerizer=mesos|docker] [--shell=true|false] [--env=JSON]
+[--checkpoint]``
 registers a framework named ``mesos-execute instance``, launches one task whose id and name
 are ``N`` on the first offer that fits, prints its status updates like the real tool, and
 tears the framework down at the end (it then shows under ``completed_frameworks``). Exit
@@ -82,9 +83,13 @@ class Execute:
                     "docker": {"image": image, "network": "HOST", "privileged": False},
                 }
             else:
+                # `cached` is a protobuf default (true), printed in /master/state as Mesos
+                # prints it (include/mesos/mesos.proto `message Image`)
                 info["container"] = {
                     "type": "MESOS",
-                    "mesos": {"image": {"type": "DOCKER", "docker": {"name": image}}},
+                    "mesos": {
+                        "image": {"type": "DOCKER", "docker": {"name": image}, "cached": True}
+                    },
                 }
         return info
 

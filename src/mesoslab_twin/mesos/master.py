@@ -511,8 +511,16 @@ def run(root: Root, extra: list[str], *, use_wrapper: bool = True) -> int:
             "Need to specify --quorum for replicated log based registry when using ZooKeeper"
         )
     master = Master(flags, root)
+    router = master.routes()
+    # DC/OS (lesson 10): the overlay modules, when --modules_dir names them
+    from mesoslab_twin.dcos.mesos_modules import attach_master
+
     try:
-        server = serve(master.bind_ip, master.port, master.routes(), "master-http")
+        attach_master(master, router)
+    except Exit as exc:
+        return exit_failure(str(exc))
+    try:
+        server = serve(master.bind_ip, master.port, router, "master-http")
     except OSError as exc:
         return exit_failure(
             f"Failed to initialize: Failed to bind on {master.bind_ip}:{master.port}: "

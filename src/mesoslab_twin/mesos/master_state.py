@@ -256,15 +256,19 @@ class Cluster:
                     and task.delivered_at < agent.heartbeats
                     and (framework.id, task.id) not in seen
                 ):
+                    # the agent's answer to the master's reconciliation: it does not know
+                    # the task (e.g. it restarted and its framework did not checkpoint)
+                    # (MESOS@1.4.3 src/slave/slave.cpp L1340-1385, on re-registration)
                     self.update(
                         framework,
                         task,
                         status(
-                            "TASK_LOST",
+                            "TASK_DROPPED" if framework.partition_aware else "TASK_LOST",
                             task_id=task.id,
                             agent_id=agent.id,
-                            message="Task is unknown to the agent",
+                            message="Reconciliation: task unknown to the agent",
                             reason="REASON_RECONCILIATION",
+                            source="SOURCE_SLAVE",
                         ),
                     )
 

@@ -12,11 +12,13 @@ DOCKER ContainerInfo, ``mesos`` the others; when none of the enabled ones takes 
 fails with Mesos' message. A Docker task is a real container of the node's Docker Engine:
 its process is the ``docker run`` client Mesos's docker executor would run
 (:mod:`.docker_run`), named ``mesos-<container id>``; killing it is ``docker stop``. A
-Mesos-containerizer task with an image still runs its command on the host, and its status
-says so in a label.
+Mesos-containerizer task with a Docker image is the unified containerizer's (:mod:`.ucr`):
+pulled into the store, provisioned into a rootfs and run chrooted in namespaces of its own;
+without ``--image_providers`` it fails with Mesos's ``Unsupported container image type``.
 
-Tasks survive an agent restart (the unit uses KillMode=process, like the packages): each
-task is checkpointed with its pid, and a recovered agent adopts the live ones.
+Tasks survive an agent restart (the unit uses KillMode=process, like the packages) when
+their framework checkpoints: each task is checkpointed with its pid, and a recovered agent
+adopts the live ones (:mod:`.recovery` decides which).
 """
 
 from __future__ import annotations
@@ -38,17 +40,15 @@ from urllib.parse import quote
 
 import mesoslab_twin
 from mesoslab_twin.common.values import Amounts
-from mesoslab_twin.mesos import docker_run
+from mesoslab_twin.mesos import docker_run, recovery
+from mesoslab_twin.mesos.ucr import containers, provisioner
+from mesoslab_twin.mesos.ucr.store import Store
 
 log = logging.getLogger("mesoslab_twin.agent")
 
 TERMINAL = frozenset(
     {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED"}
 )
-EMULATION_LABEL = {
-    "key": "MESOSLAB_TWIN",
-    "value": "emulated container: the mesoslab twin runs the command on the host, no image",
-}
 KILL_GRACE = 3.0
 TWIN_PATH = str(Path(mesoslab_twin.__file__).resolve().parents[1])  # holds mesoslab_twin/
 WRAPPER = '"$@"; status=$?; echo "$status" > "$MESOSLAB_TWIN_EXIT"; exit "$status"'
@@ -79,6 +79,17 @@ def _alive(pid: int, ticks: str) -> bool:
     return pid > 0 and _start_ticks(pid) == ticks and ticks != ""
 
 
+class RecoveryError(Exception):
+    """A checkpoint the agent cannot read while it recovers (with ``--strict``)."""
+
+
+@dataclass
+class Adopted:
+    adopted: int = 0  # live tasks taken back
+    shut_down: int = 0  # live tasks of frameworks that do not checkpoint, shut down
+    errors: int = 0  # unreadable checkpoints skipped (``--strict=false``)
+
+
 @dataclass
 class RunningTask:
     framework: dict[str, Any]
@@ -92,8 +103,11 @@ class RunningTask:
     ticks: str = ""
     killing: bool = False
     docker: bool = False  # run by the Docker containerizer: a real container
-    emulated: bool = False  # a container image the twin does not really use
+    image: bool = False  # the unified containerizer's: chrooted into an image's rootfs
     process: subprocess.Popen[bytes] | None = None
+    # lesson 10: the container's own address on a named network ("" = the agent's)
+    ip: str = ""
+    network: str = ""
 
     @property
     def id(self) -> str:
@@ -136,11 +150,16 @@ class Tasks:
         *,
         docker: str = "docker",
         docker_socket: str = "/var/run/docker.sock",
+        store: Store | None = None,
+        netns_for: Callable[[RunningTask], str | None] | None = None,
     ) -> None:
         self.work_dir = work_dir
         self.containerizers = containerizers
         self.docker = docker  # the agent's --docker and --docker_socket
         self.docker_socket = docker_socket
+        self.store = store  # the Docker image store, with --image_providers=docker
+        # the network namespace a task with network_infos joins (a CNI bridge's), if any
+        self.netns_for = netns_for
         self.agent_ip = agent_ip
         self.hostname = hostname
         self.on_change = on_change
@@ -149,6 +168,7 @@ class Tasks:
         self.live: dict[tuple[str, str], RunningTask] = {}
         self.done: list[RunningTask] = []
         self.frameworks: dict[str, dict[str, Any]] = {}
+        self.networks: Any = None  # a task_networks.TaskNetworks when the agent has CNI
 
     # ------------------------------------------------------------------ status
 
@@ -169,21 +189,17 @@ class Tasks:
             "source": source,
             "container_status": {
                 "container_id": {"value": task.container_id},
-                "network_infos": [{"ip_addresses": [{"ip_address": self.agent_ip}]}],
+                "network_infos": [self._network_info(task)],
             },
         }
         if message:
             update["message"] = message
         if reason:
             update["reason"] = reason
-        if task.emulated:
-            update["labels"] = [EMULATION_LABEL]
         with self.lock:
             task.state = state
             task.last = update
             entry = {k: update[k] for k in ("state", "timestamp", "container_status")}
-            if task.emulated:
-                entry["labels"] = [EMULATION_LABEL]
             task.statuses.append(entry)
             if state in TERMINAL:
                 self.live.pop((task.framework_id, task.id), None)
@@ -242,11 +258,71 @@ class Tasks:
             )
             return
         task.docker = taker == "docker"
-        task.emulated = not task.docker and bool((container.get("mesos") or {}).get("image"))
+        task.image = not task.docker and containers.image_of(info) is not None
+        if task.image:
+            threading.Thread(target=self._launch_image, args=(task,), daemon=True).start()
+            return
+        try:
+            argv = self._docker_argv(task) if task.docker else self._argv(task)
+            if self.networks is not None and not task.docker:  # lesson 10: CNI networks
+                argv, task.ip, task.network = self.networks.wrap(task.container_id, info, argv)
+        except ValueError as exc:
+            self._launch_failed(task, str(exc))
+            return
+        self._start(task, argv)
+
+    def _launch_failed(self, task: RunningTask, why: str) -> None:
+        self._set(
+            task,
+            "TASK_FAILED",
+            message=f"Failed to launch container: {why}",
+            reason="REASON_CONTAINER_LAUNCH_FAILED",
+            source="SOURCE_SLAVE",
+        )
+
+    def _launch_image(self, task: RunningTask) -> None:
+        """Pull and provision (slow: off the heartbeat thread), then start."""
+        try:
+            task.sandbox.mkdir(parents=True, exist_ok=True)
+            mesos_env = {k: v for k, v in self._environment(task).items() if k.startswith("MESOS_")}
+            netns = self._join_network(task)
+            prepared = containers.prepare(
+                self.store,
+                self.work_dir,
+                task.info,
+                task.container_id,
+                task.sandbox,
+                mesos_env,
+                netns=netns,
+            )
+        except (containers.LaunchError, OSError, ValueError) as exc:
+            provisioner.destroy(self.work_dir, task.container_id)
+            if self.networks is not None:
+                self.networks.release(task.container_id)
+            self._launch_failed(task, str(exc))
+            return
+        if task.killing:  # killed while its image was pulled
+            provisioner.destroy(self.work_dir, task.container_id)
+            self._set(task, "TASK_KILLED", message="Container destroyed while provisioning images")
+            return
+        log.info("Provisioned rootfs %s for container %s", prepared.rootfs, task.container_id)
+        self._start(task, prepared.argv)
+
+    def _join_network(self, task: RunningTask) -> str | None:
+        """The network namespace an image task runs in: its CNI network's (lesson 10), one
+        prepared for it, or None (the launcher decides: the host's, or one with only lo)."""
+        if self.networks is not None:
+            attached = self.networks.join(task.container_id, task.info)
+            if attached is not None:
+                task.ip, task.network = attached.ip, attached.network
+                return f"/var/run/netns/{attached.netns}"
+        return self.netns_for(task) if self.netns_for else None
+
+    def _start(self, task: RunningTask, argv: list[str]) -> None:
+        sandbox, task_id = task.sandbox, task.id
         try:
             sandbox.mkdir(parents=True, exist_ok=True)
             _link_latest(sandbox)
-            argv = self._docker_argv(task) if task.docker else self._argv(task)
             env = self._environment(task)
             with (sandbox / "stdout").open("ab") as out, (sandbox / "stderr").open("ab") as err:
                 # the command executor logs to its stderr (glog), as Mesos 1.4's does
@@ -264,18 +340,37 @@ class Tasks:
                 )
                 err.write(_glog(f"Forked command at {task.process.pid}"))
         except (OSError, ValueError) as exc:
-            self._set(
-                task,
-                "TASK_FAILED",
-                message=f"Failed to launch container: {exc}",
-                reason="REASON_CONTAINER_LAUNCH_FAILED",
-                source="SOURCE_SLAVE",
-            )
+            self._launch_failed(task, str(exc))
             return
         task.pid = task.process.pid
         task.ticks = _start_ticks(task.pid)
-        self._set(task, "TASK_RUNNING")
+        network = (
+            task.docker and self.networks is not None and self.networks.docker_network(task.info)
+        )
+        if network:  # lesson 10: RUNNING once Docker has given the container its address
+            threading.Thread(target=self._running_on, args=(task, network), daemon=True).start()
+        else:
+            self._set(task, "TASK_RUNNING")
         threading.Thread(target=self._wait, args=(task,), daemon=True).start()
+
+    def _network_info(self, task: RunningTask) -> dict[str, Any]:
+        info: dict[str, Any] = {"ip_addresses": [{"ip_address": task.ip or self.agent_ip}]}
+        if task.network:
+            info["name"] = task.network
+        return info
+
+    def _running_on(self, task: RunningTask, network: str) -> None:
+        process = task.process
+        task.network = network
+        task.ip = self.networks.docker_ip(
+            self.container_name(task),
+            network,
+            lambda: process is not None and process.poll() is None,
+        )
+        with self.lock:
+            live = task.state not in TERMINAL
+        if live:
+            self._set(task, "TASK_RUNNING")
 
     def _argv(self, task: RunningTask) -> list[str]:
         command = task.info.get("command") or {}
@@ -340,6 +435,11 @@ class Tasks:
         self._finished(task, code)
 
     def _finished(self, task: RunningTask, code: int | None) -> None:
+        if task.image:  # the container is destroyed (its processes, then its rootfs)
+            _destroy_group(task.pid, KILL_GRACE if task.killing else 0.0)
+            provisioner.destroy(self.work_dir, task.container_id)
+        if self.networks is not None:  # lesson 10: the container leaves its CNI network
+            self.networks.release(task.container_id)
         try:
             recorded = int(task.exit_file.read_text().strip())
         except (OSError, ValueError):
@@ -389,6 +489,8 @@ class Tasks:
         if task is None:
             return
         task.killing = True
+        if task.pid <= 0:
+            return  # still provisioning: the launch sees `killing` and stops there
         if task.docker:  # the docker executor's kill: docker stop, then `docker run` returns
             stop = docker_run.stop_argv(
                 self.container_name(task), socket=self.docker_socket, docker=self.docker
@@ -441,7 +543,7 @@ class Tasks:
             "pid": task.pid,
             "ticks": task.ticks,
             "docker": task.docker,
-            "emulated": task.emulated,
+            "image": task.image,
             "state": task.state,
             "statuses": task.statuses,
         }
@@ -449,6 +551,16 @@ class Tasks:
         temp = path.with_suffix(".tmp")
         temp.write_text(json.dumps(data), encoding="utf-8")
         temp.replace(path)
+        if recovery.checkpoints(task.framework):
+            command = str((task.info.get("command") or {}).get("value") or "")
+            recovery.write_mesos_tree(
+                self.work_dir / "meta" / "slaves" / self.agent_id,
+                task.framework,
+                task.info,
+                task.container_id,
+                task.pid,
+                command,
+            )
 
     def _forget(self, task: RunningTask) -> None:
         if not self.agent_id:
@@ -457,14 +569,31 @@ class Tasks:
         with contextlib.suppress(OSError):
             path.unlink()
 
-    def adopt(self) -> int:
-        """After recovering the agent id: take over the live tasks of the previous run."""
+    def adopt(self, *, strict: bool = True) -> Adopted:
+        """After recovering the agent id: take over the live tasks of the previous run whose
+        frameworks checkpoint; the others' are shut down and forgotten (:mod:`.recovery`).
+        A checkpoint that cannot be read raises :class:`RecoveryError` when ``strict``."""
         folder = self._checkpoint_dir()
-        adopted = 0
+        found = Adopted()
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                if not isinstance(data.get("framework"), dict):
+                    raise ValueError("no framework")
+            except (OSError, ValueError, AttributeError) as exc:
+                message = f"Failed to read task info from '{path}': {exc}"
+                if strict:
+                    raise RecoveryError(message) from None
+                log.warning("%s", message)
+                found.errors += 1
+                continue
+            if not recovery.checkpoints(data["framework"]):
+                pid, ticks = int(data.get("pid", 0)), str(data.get("ticks", ""))
+                if _alive(pid, ticks):
+                    recovery.terminate(pid)
+                    found.shut_down += 1
+                with contextlib.suppress(OSError):
+                    path.unlink()
                 continue
             task = RunningTask(
                 framework=data["framework"],
@@ -476,7 +605,7 @@ class Tasks:
                 pid=int(data.get("pid", 0)),
                 ticks=str(data.get("ticks", "")),
                 docker=bool(data.get("docker", False)),
-                emulated=bool(data.get("emulated", False)),
+                image=bool(data.get("image", False)),
             )
             with self.lock:
                 self.frameworks[task.framework_id] = task.framework
@@ -489,11 +618,21 @@ class Tasks:
                 "source": "SOURCE_EXECUTOR",
             }
             if _alive(task.pid, task.ticks):
-                adopted += 1
+                found.adopted += 1
                 threading.Thread(target=self._watch_adopted, args=(task,), daemon=True).start()
             else:
                 self._finished(task, None)
-        return adopted
+        return found
+
+    def shut_down_uncheckpointed(self) -> int:
+        """The agent is stopping: the executors of frameworks that do not checkpoint shut
+        their tasks down (they would lose their agent); the number shut down."""
+        with self.lock:
+            tasks = [t for t in self.live.values() if not recovery.checkpoints(t.framework)]
+        for task in tasks:
+            if task.pid > 0 and _alive(task.pid, task.ticks):
+                recovery.terminate(task.pid)
+        return len(tasks)
 
     def _watch_adopted(self, task: RunningTask) -> None:
         while _alive(task.pid, task.ticks):
@@ -539,6 +678,30 @@ def run_quietly(argv: list[str]) -> None:
     if done.returncode != 0:
         log.warning("%s: exited with status %d; %s", " ".join(argv), done.returncode,
                     done.stderr.strip())  # fmt: skip
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _destroy_group(pgid: int, grace: float) -> None:
+    """What is left of a container's process group goes: after ``grace`` seconds, SIGKILL.
+    (``unshare --fork`` ignores SIGTERM and the namespace's pid 1 ignores a signal it has no
+    handler for, so the launcher's shell can be gone while the container still runs.)"""
+    if pgid <= 0:
+        return
+    deadline = time.monotonic() + grace
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + 5.0
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _takes(containerizer: str, kind: str | None) -> bool:

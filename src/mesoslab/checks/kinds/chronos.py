@@ -3,17 +3,26 @@ after its parents.
 
 Chronos 2.x serves its API under ``/scheduler/*``; Chronos 3 moved it to
 ``/v1/scheduler/*``. The check asks the 2.x path first and says when it fell back.
+
+A ``since`` time (an ISO time or ``step start``, see :mod:`mesoslab.checks.moments`) is
+compared with Chronos's own ``lastSuccess``/``lastError``, which Chronos stamps with its own
+clock: the check corrects by how far that clock is from ours when the ``Date`` header of the
+job list says they differ by more than a second (then with a second of slack for the
+header's whole seconds), so a lab VM whose clock drifted neither passes nor fails for that.
 """
 
 from __future__ import annotations
 
 import difflib
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from mesoslab.checks.fanout import first_answer
+from mesoslab.checks.moments import Moment, parse_time
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
 from mesoslab.checks.values import parse_number
@@ -36,6 +45,31 @@ def _jobs_response(ctx: CheckContext, node: Node) -> tuple[str, httpx.Response]:
 
 def read_jobs(ctx: CheckContext, nodes: list[Node]) -> tuple[str, list[dict[str, Any]]]:
     """The job list of the first Chronos that answers and the path it came from."""
+    path, jobs, _ = read_jobs_and_clock(ctx, nodes)
+    return path, jobs
+
+
+def clock_ahead(response: httpx.Response) -> timedelta:
+    """How far the server's clock is ahead of ours, from its ``Date`` header (zero when
+    it sends none or one that does not parse)."""
+    try:
+        theirs = parsedate_to_datetime(response.headers.get("date", ""))
+    except (TypeError, ValueError, IndexError):
+        return timedelta(0)
+    if theirs is None or theirs.tzinfo is None:
+        return timedelta(0)
+    ours = datetime.now(theirs.tzinfo)
+    ahead = theirs - ours
+    return ahead if abs(ahead) > CLOCK_SLACK else timedelta(0)
+
+
+CLOCK_SLACK = timedelta(seconds=1)  # a Date header has whole seconds
+
+
+def read_jobs_and_clock(
+    ctx: CheckContext, nodes: list[Node]
+) -> tuple[str, list[dict[str, Any]], timedelta]:
+    """:func:`read_jobs` and how far that Chronos's clock is ahead of ours."""
     node, (path, response) = first_answer(
         nodes, lambda n: _jobs_response(ctx, n), what="Chronos instance"
     )
@@ -56,7 +90,7 @@ def read_jobs(ctx: CheckContext, nodes: list[Node]) -> tuple[str, list[dict[str,
             f"{where} answered {type(data).__name__} JSON, expected a list of jobs",
             str(data)[:120],
         )
-    return path, [j for j in data if isinstance(j, dict)]
+    return path, [j for j in data if isinstance(j, dict)], clock_ahead(response)
 
 
 def _count(value: Any) -> int:
@@ -74,10 +108,11 @@ def _count(value: Any) -> int:
         "name": P(str, required=True, help="exact job name"),
         "succeeded": P(bool, default=False, help="the job has succeeded at least once"),
         "min_success": P(int, help="successCount at least this"),
+        "disabled": P(bool, help="the job is disabled (true) or enabled (false)"),
     },
 )
 def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
-    """A Chronos job with this exact name exists (and has succeeded)."""
+    """A Chronos job with this exact name exists (and has succeeded, is disabled)."""
     path, jobs = read_jobs(ctx, nodes)
     name = params["name"]
     via = " (Chronos 3 API /v1/scheduler/jobs)" if path != JOBS_PATHS[0] else ""
@@ -88,6 +123,9 @@ def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observa
         expected += " that has succeeded"
     if min_success is not None:
         expected += f" with successCount >= {min_success}"
+    disabled = params.get("disabled")
+    if disabled is not None:
+        expected += ", disabled" if disabled else ", enabled"
     found = next((j for j in jobs if j.get("name") == name), None)
     if found is None:
         names = [str(j.get("name")) for j in jobs if j.get("name")]
@@ -116,6 +154,8 @@ def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observa
         problems.append("has never succeeded")
     if min_success is not None and successes < min_success:
         problems.append(f"succeeded {successes} times, expected at least {min_success}")
+    if disabled is not None and (found.get("disabled") is True) != disabled:
+        problems.append("is not disabled" if disabled else "is disabled")
     if problems:
         return Observation.fail(
             f"Chronos job {name} " + "; ".join(problems) + via,
@@ -123,6 +163,8 @@ def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observa
             observed=observed,
         )
     detail = f", succeeded {successes} times" if succeeded or min_success is not None else ""
+    if disabled is not None:
+        detail += ", disabled" if disabled else ", enabled"
     return Observation.ok(
         f"Chronos job {name} exists{detail}{via}", expected=expected, observed=observed
     )
@@ -134,54 +176,50 @@ def job(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observa
 def _time(text: Any) -> datetime | None:
     """A Chronos time (``2013-03-15T13:02:14.243Z``, ``+01:00`` offsets); None when empty or
     unreadable."""
-    value = str(text or "").strip()
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_time(text)
 
 
-def _find(
-    ctx: CheckContext, nodes: list[Node], name: str
-) -> tuple[dict[str, Any] | None, Observation | None, list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class _Found:
+    """One attempt's view: the job asked for (None: there is none), every job, the
+    failing observation when the job is missing, and how far Chronos's clock is ahead."""
+
+    job: dict[str, Any] | None
+    jobs: list[dict[str, Any]]
+    missing: Observation | None
+    ahead: timedelta
+
+    def on_their_clock(self, since: Moment | None) -> datetime | None:
+        """``since`` as Chronos's clock reads it (None: no bound); when the clocks differ,
+        less a second of slack for the ``Date`` header's whole seconds."""
+        if since is None or since.when is None:
+            return None
+        if not self.ahead:
+            return since.when
+        return since.when + self.ahead - CLOCK_SLACK
+
+
+def _find(ctx: CheckContext, nodes: list[Node], name: str) -> _Found:
     """The job named ``name`` and all jobs, or a failing Observation naming similar jobs."""
-    _, jobs = read_jobs(ctx, nodes)
+    _, jobs, ahead = read_jobs_and_clock(ctx, nodes)
     found = next((j for j in jobs if j.get("name") == name), None)
     if found is not None:
-        return found, None, jobs
+        return _Found(found, jobs, None, ahead)
     names = [str(j.get("name")) for j in jobs if j.get("name")]
     close = difflib.get_close_matches(name, names, n=3)
     observed = f"no job named {name} among {len(names)} jobs"
     if close:
         observed += f" (similar: {', '.join(close)})"
-    return (
-        None,
-        Observation.fail(
-            f"Chronos has no job named {name!r}", expected=f"job {name}", observed=observed
-        ),
-        jobs,
+    missing = Observation.fail(
+        f"Chronos has no job named {name!r}", expected=f"job {name}", observed=observed
     )
+    return _Found(None, jobs, missing, ahead)
 
 
-def _since(value: str) -> datetime | None:
-    parsed = _time(value)
-    if parsed is None:
-        raise ValueError(f"since must be an ISO 8601 time, got {value!r}")
-    return parsed
-
-
-def _validate_since(params: dict[str, Any]) -> list[str]:
-    since = params.get("since")
+def _since_text(since: Moment | None, what: str) -> str:
     if since is None:
-        return []
-    try:
-        _since(str(since))
-    except ValueError as exc:
-        return [str(exc)]
-    return []
+        return ""
+    return f", {what} at or after {since}{since.unknown_note}"
 
 
 def _state(job: dict[str, Any]) -> str:
@@ -198,6 +236,9 @@ def _state(job: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+SINCE_HELP = "ISO 8601 time or 'step start': the last {} must not be before it"
+
+
 @check(
     "chronos.job_succeeded",
     role="chronos",
@@ -205,21 +246,19 @@ def _state(job: dict[str, Any]) -> str:
     params={
         "name": P(str, required=True, help="exact job name"),
         "count": P(int, default=1, help="successCount at least this"),
-        "since": P(str, help="ISO 8601 time the last success must not be before"),
+        "since": P(str, moment=True, help=SINCE_HELP.format("success")),
     },
-    validate=_validate_since,
 )
 def job_succeeded(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
     """A Chronos job succeeded at least ``count`` times (and last after ``since``)."""
     name, count = params["name"], int(params.get("count") or 1)
-    job, missing, _ = _find(ctx, nodes, name)
-    if job is None:
-        assert missing is not None
-        return missing
-    expected = f"job {name} with successCount >= {count}"
-    since = _since(params["since"]) if params.get("since") else None
-    if since is not None:
-        expected += f", last success at or after {since.isoformat()}"
+    found = _find(ctx, nodes, name)
+    if found.job is None:
+        assert found.missing is not None
+        return found.missing
+    job = found.job
+    since: Moment | None = params.get("since")
+    expected = f"job {name} with successCount >= {count}" + _since_text(since, "last success")
     observed = _state(job)
     successes = _count(job.get("successCount"))
     last = _time(job.get("lastSuccess"))
@@ -229,15 +268,24 @@ def job_succeeded(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) 
             expected=expected,
             observed=observed,
         )
-    if since is not None and (last is None or last < since):
+    bound = found.on_their_clock(since)
+    if bound is not None and (last is None or last < bound):
         return Observation.fail(
-            f"Chronos job {name} has not succeeded since {since.isoformat()}",
+            f"Chronos job {name} has not succeeded since {since}",
             expected=expected,
-            observed=observed,
+            observed=observed + _clock_note(found),
         )
     return Observation.ok(
         f"Chronos job {name} succeeded {successes} times", expected=expected, observed=observed
     )
+
+
+def _clock_note(found: _Found) -> str:
+    if not found.ahead:
+        return ""
+    seconds = found.ahead.total_seconds()
+    side = "ahead of" if seconds > 0 else "behind"
+    return f" (Chronos's clock is {abs(seconds):.0f}s {side} ours)"
 
 
 @check(
@@ -248,19 +296,23 @@ def job_succeeded(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) 
         "name": P(str, required=True, help="exact job name"),
         "count": P(int, default=1, help="errorCount at least this (counted after the retries)"),
         "failing": P(bool, default=False, help="its last error is later than its last success"),
+        "since": P(str, moment=True, help=SINCE_HELP.format("error")),
     },
 )
 def job_failed(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
     """A Chronos job failed beyond its retries at least ``count`` times, or is failing."""
     name, count = params["name"], int(params.get("count") or 1)
     failing = bool(params.get("failing"))
-    job, missing, _ = _find(ctx, nodes, name)
-    if job is None:
-        assert missing is not None
-        return missing
+    found = _find(ctx, nodes, name)
+    if found.job is None:
+        assert found.missing is not None
+        return found.missing
+    job = found.job
+    since: Moment | None = params.get("since")
     expected = f"job {name} with errorCount >= {count}"
     if failing:
         expected += " and lastError after lastSuccess"
+    expected += _since_text(since, "last error")
     observed = _state(job)
     errors = _count(job.get("errorCount"))
     if errors < count:
@@ -272,6 +324,13 @@ def job_failed(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> 
             observed=observed,
         )
     last_error, last_success = _time(job.get("lastError")), _time(job.get("lastSuccess"))
+    bound = found.on_their_clock(since)
+    if bound is not None and (last_error is None or last_error < bound):
+        return Observation.fail(
+            f"Chronos job {name} has not failed beyond its retries since {since}",
+            expected=expected,
+            observed=observed + _clock_note(found),
+        )
     if failing and (
         last_error is None or (last_success is not None and last_success >= last_error)
     ):
@@ -282,6 +341,30 @@ def job_failed(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> 
         )
     return Observation.ok(
         f"Chronos job {name} failed {errors} times", expected=expected, observed=observed
+    )
+
+
+@check(
+    "chronos.job_absent",
+    role="chronos",
+    scope="group",
+    params={"name": P(str, required=True, help="exact job name")},
+)
+def job_absent(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
+    """No Chronos job has this exact name (it was deleted, or never posted)."""
+    name = params["name"]
+    found = _find(ctx, nodes, name)
+    expected = f"no job named {name}"
+    if found.job is not None:
+        return Observation.fail(
+            f"Chronos still has a job named {name!r}",
+            expected=expected,
+            observed=_state(found.job),
+        )
+    return Observation.ok(
+        f"Chronos has no job named {name!r}",
+        expected=expected,
+        observed=f"{len(found.jobs)} other jobs",
     )
 
 
@@ -299,10 +382,11 @@ def dependency(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> 
     """A dependent Chronos job has exactly these parents and succeeded after each of them."""
     name = params["name"]
     wanted = sorted({str(p) for p in params["parents"]})
-    job, missing, jobs = _find(ctx, nodes, name)
-    if job is None:
-        assert missing is not None
-        return missing
+    found = _find(ctx, nodes, name)
+    if found.job is None:
+        assert found.missing is not None
+        return found.missing
+    job, jobs = found.job, found.jobs
     expected = f"job {name} with parents {', '.join(wanted)}"
     if params.get("ran_after", True):
         expected += ", last success after each parent's"

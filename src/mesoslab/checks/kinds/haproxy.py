@@ -12,12 +12,10 @@ import csv
 import io
 from typing import Any
 
-import httpx
-
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
 from mesoslab.lab.inventory import Node
-from mesoslab.remote.http import ProbeError
+from mesoslab.remote.http import ProbeError, get_at
 from mesoslab.remote.session import CheckContext
 
 STATS_PORT = 9090
@@ -53,19 +51,15 @@ def _is_up(status: str) -> bool:
 
 
 def read_stats(ctx: CheckContext, node: Node, port: int) -> list[dict[str, str]]:
-    url = f"http://{node.address}:{port}{CSV_PATH}"
     where = f"{node.name}:{port}{CSV_PATH}"
-    try:
-        response = ctx.session.http.get(url, timeout=ctx.request_timeout())
-    except httpx.ConnectError:
-        raise ProbeError(
-            f"cannot connect to {node.name}:{port}: is HAProxy running with marathon-lb's "
-            "configuration (its `listen stats` binds :9090)?",
-            "connection refused",
-            answered=False,
-        ) from None
-    except httpx.HTTPError as exc:
-        raise ProbeError(f"no answer from {where}: {exc}", str(exc), answered=False) from None
+    response = get_at(
+        ctx,
+        node,
+        port,
+        CSV_PATH,
+        refused="is HAProxy running with marathon-lb's configuration? Its `listen stats` "
+        "binds :9090",
+    )
     if response.status_code != 200:
         raise ProbeError(
             f"{where} answered HTTP {response.status_code}", f"HTTP {response.status_code}"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from mesoslab.checks.registry import P, check
 from mesoslab.checks.result import Observation
 from mesoslab.lab.inventory import Node
+from mesoslab.remote.http import ProbeError, get_at
 from mesoslab.remote.session import CheckContext
+
+EVERY_STATUS = range(100, 600)  # the check itself judges the status, 5xx included
 
 
 def _validate(params: dict[str, Any]) -> list[str]:
@@ -49,7 +50,6 @@ def get(ctx: CheckContext, node: Node, params: dict[str, Any]) -> Observation:
     contains = params.get("body_contains")
     distinct = params.get("distinct_bodies")
     count = int(params.get("requests", 10)) if distinct is not None else 1
-    url = f"http://{node.address}:{port}{path}"
     where = f"{node.name}:{port}{path}"
     expected = f"HTTP {want_status}"
     if contains:
@@ -60,20 +60,18 @@ def get(ctx: CheckContext, node: Node, params: dict[str, Any]) -> Observation:
     for _ in range(count):
         try:
             # a fresh connection per request: a load balancer picks a backend per connection
-            response = httpx.get(
-                url, timeout=ctx.request_timeout(), headers={"Connection": "close"}
+            response = get_at(
+                ctx,
+                node,
+                port,
+                path,
+                allow=EVERY_STATUS,
+                headers={"Connection": "close"},
+                refused="is the load balancer running, and is this the app's service port?",
             )
-        except httpx.ConnectError:
+        except ProbeError as exc:
             return Observation.fail(
-                f"cannot connect to {where}: nothing listens there (is the load balancer "
-                "running, and is this the app's service port?)",
-                expected=expected,
-                observed="connection refused",
-                answered=False,
-            )
-        except httpx.HTTPError as exc:
-            return Observation.fail(
-                f"GET {where} failed: {exc}", expected=expected, observed=str(exc), answered=False
+                exc.summary, expected=expected, observed=exc.observed, answered=exc.answered
             )
         body = response.text.strip()
         if response.status_code != want_status:

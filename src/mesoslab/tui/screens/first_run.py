@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 PRESET_LABELS = {
     "1m-2a": "1m-2a: 1 master + 2 agents (3 machines)",
     "3m-3a": "3m-3a: 3 HA masters + 3 agents (lesson 4)",
+    "dcos": "dcos: bootstrap + 1 master + 3 agents (lesson 10)",
 }
 PROVIDER_LABELS = {
     "virtualbox": "virtualbox: VMs (needs VT-x/AMD-V)",

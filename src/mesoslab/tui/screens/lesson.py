@@ -492,6 +492,7 @@ class LessonScreen(BaseScreen):
                 outcomes or [(record.target, -1, record.error)],
                 inventory=self.mapp.context.inventory,
             )
+            self._note_step_start(event.cell, record)
         if record.ok:
             cells = self.step_cells(event.cell.step)
             later = cells[cells.index(event.cell) + 1 :] if event.cell in cells else []
@@ -508,6 +509,25 @@ class LessonScreen(BaseScreen):
             self.notify(
                 "the command failed: read its output under the cell", title="Ran", severity="error"
             )
+
+    def _note_step_start(self, cell: CommandCell, record: CellRecord) -> None:
+        """The step's first cell ran: its commands began then (its checks' ``step start``)."""
+        cells = self.step_cells(cell.step)
+        if self.lesson is None or record.error or not cells or cells[0] is not cell:
+            return
+        from datetime import datetime
+
+        from mesoslab.ops.verify import record_step_start
+
+        try:
+            when = datetime.fromisoformat(record.ran_at)
+        except ValueError:
+            return
+        warning = record_step_start(
+            self.lesson.id, cell.step, when, self.mapp.context.progress_path()
+        )
+        if warning:
+            self.notify(warning, severity="warning")
 
     # ------------------------------------------------------------------ verify
 
