@@ -430,24 +430,6 @@ def test_lesson_8_monitoring_with_a_real_prometheus(lab: Path) -> None:
     assert "✔ lesson-8: 6/6 step(s) ok" in out.stdout
 
 
-def test_lesson_11_a_framework_of_ones_own(lab: Path) -> None:
-    """The learner's own scheduler, written with avmesos against the v1 scheduler API,
-    declines offers, accepts one, runs three tasks to TASK_FINISHED and tears down. Step 4
-    only looks at what step 3 left, so its checks pass before its commands (a finding)."""
-    start = time.monotonic()
-    out = mesoslab(lab, "dev", "check", "lesson-11", timeout=1500)
-    print(f"dev check lesson-11: {time.monotonic() - start:.0f}s")
-    assert out.returncode == 0, _tail(out)
-    blocks = _step_blocks(out.stdout, "lesson-11")
-    assert sorted(blocks) == [1, 2, 3, 4], _tail(out)
-    for number in (1, 2, 3):
-        assert "before  FAIL as expected" in blocks[number], blocks[number]
-    assert all(block.startswith("✔") for block in blocks.values()), _tail(out)
-    assert "catching up" not in out.stdout, _tail(out)
-    assert "DECLINE " in out.stdout and "done: 3 of 3 tasks finished" in out.stdout
-    assert "✔ lesson-11: 4/4 step(s) ok" in out.stdout
-
-
 def test_lesson_9_mesos_in_docker(lab: Path) -> None:
     """A second cluster beside the lab's: images built on master1 from the lab's packages
     (and master1's own, repacked), ZooKeeper, a master, an agent and Marathon as real
@@ -464,4 +446,23 @@ def test_lesson_9_mesos_in_docker(lab: Path) -> None:
         assert "before  FAIL as expected" in blocks[number], blocks[number]
     assert all(block.startswith("✔") for block in blocks.values()), _tail(out)
     assert "finding:" not in out.stdout, _tail(out)
+    assert "catching up" not in out.stdout, _tail(out)
     assert "✔ lesson-9: 8/8 step(s) ok" in out.stdout
+
+
+def test_lesson_11_a_framework_of_ones_own(lab: Path) -> None:
+    """The learner's own scheduler, written with avmesos against the v1 scheduler API,
+    declines offers, accepts one, runs three tasks to TASK_FINISHED and tears down. Step 4
+    only looks at what step 3 left, so its checks pass before its commands (a finding)."""
+    start = time.monotonic()
+    out = mesoslab(lab, "dev", "check", "lesson-11", timeout=1500)
+    print(f"dev check lesson-11: {time.monotonic() - start:.0f}s")
+    assert out.returncode == 0, _tail(out)
+    blocks = _step_blocks(out.stdout, "lesson-11")
+    assert sorted(blocks) == [1, 2, 3, 4], _tail(out)
+    for number in (1, 2, 3):
+        assert "before  FAIL as expected" in blocks[number], blocks[number]
+    assert all(block.startswith("✔") for block in blocks.values()), _tail(out)
+    assert "catching up" not in out.stdout, _tail(out)
+    assert "DECLINE " in out.stdout and "done: 3 of 3 tasks finished" in out.stdout
+    assert "✔ lesson-11: 4/4 step(s) ok" in out.stdout
