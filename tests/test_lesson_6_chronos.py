@@ -20,8 +20,9 @@ import pytest
 from mesoslab.lessons.loader import load_lesson
 from mesoslab.lessons.model import Lesson
 from mesoslab.lessons.verify import verify_lesson
+from tests.support.chronos_lab import ChronosLab, chronos_lab
 from tests.support.paths import REPO
-from tests.support.twin_lab import Daemon, TwinLab, http, wait_until, write
+from tests.support.twin_lab import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -53,22 +54,9 @@ def inline_job(name: str) -> dict[str, Any]:
     return doc
 
 
-def job(lab: Lab, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(
-        j for j in lab.call("GET", "/scheduler/jobs").json() if j["name"] == name
-    )
-    return found
-
-
 @dataclass
-class Lab:
-    twins: TwinLab
-    master: Daemon
-    chronos: Daemon
+class Lab(ChronosLab):
     lesson: Lesson
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        return http(method, self.chronos.url + path, body)
 
     def verify(self, step: int, started: datetime, timeout: float | None = None) -> Any:
         return verify_lesson(
@@ -85,28 +73,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     loaded = load_lesson(LESSON)
     assert loaded.ok, loaded.problems
     assert loaded.lesson is not None
-    twins = TwinLab(tmp_path_factory.mktemp("lesson6"), [MASTER, AGENT])
-    url = f"{MASTER}:{twins.ports['mesos_master']}"
-    try:
-        master = twins.master("master1", MASTER)
-        agent = twins.agent("agent1", AGENT, master=url)
-        chronos = twins.chronos("master1", MASTER, master=url)
-        write(twins.root("master1"), "/etc/chronos/conf/failure_retry", f"{RETRY_MS}\n")
-        for daemon in (master, agent, chronos):
-            daemon.start()
-        master.wait_http()
-        agent.wait_http()
-        chronos.wait_http("/ping")
-        wait_until(
-            "chronos registered and the agent up",
-            lambda: (
-                master.get("/master/frameworks").json()["frameworks"]
-                and master.get("/master/slaves").json()["slaves"]
-            ),
-        )
-        yield Lab(twins, master, chronos, loaded.lesson)
-    finally:
-        twins.stop_all()
+    with chronos_lab(tmp_path_factory.mktemp("lesson6"), MASTER, AGENT, retry_ms=RETRY_MS) as base:
+        yield Lab(base.twins, base.master, base.agent, base.chronos, loaded.lesson)
 
 
 def step(lab: Lab, number: int, requests: list[tuple[str, str, Any]]) -> None:
@@ -156,10 +124,10 @@ def test_the_lessons_steps_fail_before_and_pass_after(lab: Lab) -> None:
     assert lab.call("POST", "/scheduler/iso8601", inline_job("stale")).status == 204
     # the horizon trap the lesson shows: R5//PT10S runs once, then is disabled
     assert lab.call("POST", "/scheduler/iso8601", inline_job("burst")).status == 204
-    burst = wait_until("burst disabled", lambda: (j := job(lab, "burst"))["disabled"] and j)
+    burst = wait_until("burst disabled", lambda: (j := lab.job("burst"))["disabled"] and j)
     time.sleep(11)  # its second planned run is due and dropped
-    assert job(lab, "burst")["successCount"] == 1 and burst["schedule"].startswith("R0/")
-    hello = dict(job(lab, "hello"), disabled=True)  # what look --json | sed posts back
+    assert lab.job("burst")["successCount"] == 1 and burst["schedule"].startswith("R0/")
+    hello = dict(lab.job("hello"), disabled=True)  # what look --json | sed posts back
     step(
         lab,
         5,
@@ -169,7 +137,7 @@ def test_the_lessons_steps_fail_before_and_pass_after(lab: Lab) -> None:
             ("POST", "/scheduler/iso8601", hello),
         ],
     )
-    kept = job(lab, "hello")
+    kept = lab.job("hello")
     assert kept["disabled"] and kept["successCount"] >= hello["successCount"] >= 2
     # the whole lesson holds afterwards (what a later lesson's dev check looks at first),
     # with no step start on record
@@ -197,7 +165,7 @@ def test_the_look_helper_shows_jobs_and_their_tasks(lab: Lab) -> None:
     assert match, "the lesson writes no look helper"
     source = match.group(1).replace("http://master1:4400", lab.chronos.url)
     source = source.replace("http://master1:5050", lab.master.url)
-    wait_until("hello ran", lambda: job(lab, "hello")["successCount"])
+    wait_until("hello ran", lambda: lab.job("hello")["successCount"])
     out = subprocess.run(
         [sys.executable, "-c", source, "hello"], capture_output=True, text=True, timeout=60
     )

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 import pytest
 
-from tests.support.twin_lab import Daemon, TwinLab, http, wait_until, write
+from tests.support.chronos_lab import ChronosLab, chronos_lab
+from tests.support.twin_lab import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -31,57 +31,15 @@ RETRY_MS = 1000
 FUTURE = "2030-01-01T00:00:00Z"  # a start no test reaches: these jobs only run by hand
 
 
-@dataclass
-class Lab:
-    lab: TwinLab
-    master: Daemon
-    agent: Daemon
-    chronos: Daemon
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        return http(method, self.chronos.url + path, body)
-
-    def job(self, name: str) -> dict[str, Any]:
-        return next(j for j in self.chronos.get("/scheduler/jobs").json() if j["name"] == name)
-
-    def tasks(self, job: str) -> list[dict[str, Any]]:
-        """Every Mesos task of the job (running and completed), oldest first."""
-        frameworks = self.master.get("/master/frameworks").json()["frameworks"]
-        found = [
-            t
-            for f in frameworks
-            if f["name"] == "chronos"
-            for t in f["tasks"] + f["completed_tasks"]
-            if t["name"] == f"ChronosTask:{job}"
-        ]
-        return sorted(found, key=lambda t: int(t["id"].split(":")[1]))
+Lab = ChronosLab
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    twins = TwinLab(tmp_path_factory.mktemp("twin-chronos"), [MASTER, AGENT])
-    master_url = f"{MASTER}:{twins.ports['mesos_master']}"
-    try:
-        master = twins.master("master1", MASTER)
-        agent = twins.agent("agent1", AGENT, master=master_url)
-        chronos = twins.chronos("master1", MASTER, master=master_url)
-        write(twins.root("master1"), "/etc/chronos/conf/failure_retry", f"{RETRY_MS}\n")
-        for daemon in (master, agent, chronos):
-            daemon.start()
-        master.wait_http()
-        agent.wait_http()
-        chronos.wait_http("/ping")
-        found = Lab(twins, master, agent, chronos)
-        wait_until(
-            "chronos registered and the agent up",
-            lambda: (
-                master.get("/master/frameworks").json()["frameworks"]
-                and master.get("/master/slaves").json()["slaves"]
-            ),
-        )
+    with chronos_lab(
+        tmp_path_factory.mktemp("twin-chronos"), MASTER, AGENT, retry_ms=RETRY_MS
+    ) as found:
         yield found
-    finally:
-        twins.stop_all()
 
 
 def scheduled(name: str, command: str, schedule: str, **extra: Any) -> dict[str, Any]:
