@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mesoslab_twin.mesos.docker_run import container_name, launch_script, names_in_ps, run_argv
+from mesoslab_twin.mesos.docker_run import container_name, names_in_ps, run_argv, user_network
 
 SANDBOX = Path("/var/lib/mesos/slaves/S0/frameworks/F0/executors/web.1/runs/C1")
 
@@ -84,12 +84,10 @@ def test_a_shell_task_without_a_command_is_refused_with_mesos_words() -> None:
         run_argv(task({"shell": True}), SANDBOX, "mesos-C1", socket="/var/run/docker.sock")
 
 
-def test_the_image_is_pulled_when_missing_or_forced() -> None:
-    info = task({"shell": False})
-    argv = run_argv(info, SANDBOX, "mesos-C1", socket="/s")
-    line = launch_script(info, argv, socket="/s", docker="docker")
-    assert line.startswith("docker -H unix:///s image inspect busybox >/dev/null 2>&1 || ")
-    assert "exec docker -H unix:///s run" in line
-    forced = task({"shell": False}, force_pull_image=True)
-    line = launch_script(forced, argv, socket="/s", docker="docker")
-    assert line.startswith("docker -H unix:///s pull busybox >&2 && exec ")
+def test_a_user_network_is_named_by_the_container_info() -> None:
+    on_dcos = task({"shell": False}, network="USER")
+    on_dcos["container"]["network_infos"] = [{"name": "dcos"}]  # type: ignore[index]
+    assert user_network(on_dcos) == "dcos"
+    argv = run_argv(on_dcos, SANDBOX, "mesos-C1", socket="/s")
+    assert argv[argv.index("--net") + 1] == "dcos"
+    assert user_network(task({"shell": False}, network="BRIDGE")) == ""

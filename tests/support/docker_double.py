@@ -4,14 +4,17 @@ The twin agent's Docker containerizer runs the real ``docker`` (its ``--docker``
 Mesos's); on the lab nodes that is Docker Engine (``tests/test_rehearsal_e2e.py``). The
 loopback tests of the twin's APIs only need a Docker task that runs and publishes its
 ports, so they point ``--docker`` at this script (:func:`install`), which understands the
-calls the agent makes: ``ps -a``, ``image inspect``, ``pull``, ``run`` (a web server on
-every ``-p HOST:CONTAINER`` host port, or the given command) and ``stop`` (by name; state
-beside the ``-H unix://`` socket). It records every call in ``calls.log`` there.
+calls the agent makes: ``ps -a``, ``inspect`` (of an image: found, unless its name starts
+with ``missing``; of a container ``run`` started: its State and network), ``pull`` (fails as
+Docker does for a ``missing…`` image), ``run`` (a web server on every ``-p HOST:CONTAINER``
+host port, or the given command) and ``stop`` (by name; state beside the ``-H unix://``
+socket). It records every call in ``calls.log`` there.
 """
 
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import signal
 import socketserver
@@ -45,7 +48,7 @@ class _Page(http.server.BaseHTTPRequestHandler):
 
 
 def _run(state: Path, args: list[str]) -> int:
-    ports, name, rest = [], "", list(args)
+    ports, name, network, rest = [], "", "default", list(args)
     entrypoint: str | None = None
     while rest and rest[0].startswith("-"):
         option = rest.pop(0)
@@ -53,12 +56,14 @@ def _run(state: Path, args: list[str]) -> int:
                                           "--cpu-shares", "--memory") else ""  # fmt: skip
         if option == "-p":
             ports.append(int(value.split(":")[0]))
+        elif option == "--net":
+            network = value
         elif option == "--name":
             name = value
         elif option == "--entrypoint":
             entrypoint = value
     rest = rest[1:]  # the image
-    (state / f"{name}.pid").write_text(str(os.getpid()))
+    (state / f"{name}.json").write_text(json.dumps({"pid": os.getpid(), "net": network}))
     if entrypoint or rest:
         return subprocess.call([entrypoint, *rest] if entrypoint else rest)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
@@ -71,6 +76,30 @@ def _run(state: Path, args: list[str]) -> int:
     return 0
 
 
+def _inspect(state: Path, name: str) -> int:
+    container = state / f"{name}.json"
+    if container.exists():
+        started = json.loads(container.read_text())
+        network = started["net"]
+        address = "" if network == "host" else "172.17.0.2"
+        doc = {
+            "Name": f"/{name}",
+            "State": {"Running": True, "Pid": started["pid"], "StartedAt": "2026-12-02T00:00:00Z"},
+            "HostConfig": {"NetworkMode": network},
+            "NetworkSettings": {
+                "IPAddress": address,
+                "Networks": {network: {"IPAddress": address}},
+            },
+        }
+    elif name.startswith("missing"):
+        print(f"Error: No such object: {name}", file=sys.stderr)
+        return 1
+    else:
+        doc = {"Id": "sha256:" + "0" * 64, "RepoTags": [name]}
+    print(json.dumps([doc]))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     socket = argv[1].removeprefix("unix://") if argv[:1] == ["-H"] else "/var/run/docker.sock"
     args = argv[2:] if argv[:1] == ["-H"] else argv
@@ -79,12 +108,19 @@ def main(argv: list[str]) -> int:
     with (state / "calls.log").open("a") as log:
         log.write(" ".join(args) + "\n")
     command = args[0] if args else ""
-    if command in ("ps", "pull") or args[:2] == ["image", "inspect"]:
+    if command == "inspect":
+        return _inspect(state, args[-1])
+    if command == "pull" and args[-1].startswith("missing"):
+        repository = args[-1].rsplit(":", 1)[0]
+        print(f"Error response from daemon: pull access denied for {repository}, repository"
+              " does not exist or may require 'docker login'", file=sys.stderr)  # fmt: skip
+        return 1
+    if command in ("ps", "pull"):
         return 0
     if command == "run":
         return _run(state, args[1:])
     if command == "stop":
-        pid = int((state / f"{args[-1]}.pid").read_text())
+        pid = int(json.loads((state / f"{args[-1]}.json").read_text())["pid"])
         os.kill(pid, signal.SIGKILL)  # `docker stop -t 0`
         return 0
     print(f"docker double: {command!r} is not something the twin agent runs", file=sys.stderr)

@@ -165,9 +165,6 @@ class Agent:
             self.tasks.networks = TaskNetworks(
                 root.path(self.flags["network_cni_config_dir"]),
                 root.path(DATA_DIR),
-                docker_run.client_argv(
-                    self.flags["docker"], str(root.path(self.flags["docker_socket"]))
-                ),
             )
 
     def _prepared_netns(self, task: Any) -> str | None:

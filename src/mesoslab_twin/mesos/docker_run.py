@@ -18,12 +18,11 @@ container's. The command line follows Mesos 1.4.0 ``src/docker/docker.cpp``
 
 The container is named ``mesos-<container id>`` (Mesos ≤ 0.22 and ≥ 1.4), or
 ``mesos-<agent id>.<container id>`` (0.23 to 1.3): slave/containerizer/docker.cpp L126-131.
-The image is pulled first when missing or with ``force_pull_image``, as Docker::pull does.
+The image is pulled before this runs (:mod:`.docker_calls`), as Docker::pull does.
 """
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +93,7 @@ def run_argv(
         argv += ["-v", volume]
     network = str(spec.get("network", "HOST")).upper()
     if network == "USER":
-        names = [n.get("name") for n in container.get("network_infos", []) if n.get("name")]
-        argv += ["--net", str(names[0]) if names else "bridge"]
+        argv += ["--net", user_network(info) or "bridge"]
     else:
         argv += ["--net", network.lower()]
     if network in ("BRIDGE", "USER"):
@@ -122,6 +120,16 @@ def run_argv(
     return argv
 
 
+def user_network(info: dict[str, Any]) -> str:
+    """The user network a DOCKER-type task runs on: its ContainerInfo's first named network
+    with ``network: USER`` ('' for HOST, BRIDGE and NONE)."""
+    container = info.get("container") or {}
+    if str((container.get("docker") or {}).get("network", "")).upper() != "USER":
+        return ""
+    names = [n.get("name") for n in container.get("network_infos") or [] if n.get("name")]
+    return str(names[0]) if names else ""
+
+
 def _volume(volume: dict[str, Any], sandbox: Path) -> str:
     # Mesos's snake_case, or Marathon's camelCase as the twin's Marathon passes it on
     inside = str(volume.get("container_path", volume.get("containerPath", "")))
@@ -134,18 +142,6 @@ def _volume(volume: dict[str, Any], sandbox: Path) -> str:
         host = str(sandbox / host)
     mode = "ro" if str(volume.get("mode", "RW")).upper() == "RO" else "rw"
     return f"{host}:{inside}:{mode}"
-
-
-def launch_script(info: dict[str, Any], argv: list[str], *, socket: str, docker: str) -> str:
-    """The task's shell line: pull the image when missing (or always, with
-    ``force_pull_image``), then ``exec docker run``: the task's process is the client."""
-    spec = (info.get("container") or {}).get("docker") or {}
-    image = shlex.quote(str(spec.get("image", "")))
-    client = shlex.join(client_argv(docker, socket))
-    pull = f"{client} pull {image}"
-    if not spec.get("force_pull_image"):
-        pull = f"{client} image inspect {image} >/dev/null 2>&1 || {pull}"
-    return f"{pull} >&2 && exec {shlex.join(argv)}"
 
 
 def stop_argv(name: str, *, socket: str, docker: str = "docker", timeout: int = 0) -> list[str]:

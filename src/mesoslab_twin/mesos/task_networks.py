@@ -3,8 +3,8 @@
 * a MESOS-type task naming a network joins it through :mod:`.cni` and its command runs in
   the container's namespace (``ip netns exec <container id> ...``);
 * a DOCKER-type task on a user network runs with ``docker run --net <name>``
-  (:mod:`.docker_run`); its address is Docker's, read back with ``docker inspect`` as Mesos's
-  docker containerizer does before it reports TASK_RUNNING.
+  (:mod:`.docker_run`); its address is Docker's, read back with ``docker inspect`` before
+  TASK_RUNNING, as for every Docker task (:mod:`.docker_calls`).
 
 Either way the task's status reports the container's address in
 ``container_status.network_infos[].ip_addresses``.
@@ -12,10 +12,7 @@ Either way the task's status reports the container's address in
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +20,11 @@ from mesoslab_twin.mesos import cni
 
 log = logging.getLogger("slave.cpp")
 
-INSPECT_DEADLINE = 120.0  # seconds: the image may still be pulling
-
 
 class TaskNetworks:
-    def __init__(self, cni_dir: Path | None, data_dir: Path, docker: list[str]) -> None:
+    def __init__(self, cni_dir: Path | None, data_dir: Path) -> None:
         self.cni_dir = cni_dir
         self.data_dir = data_dir
-        self.docker = docker
         self.attached: dict[str, cni.Attachment] = {}  # container id -> attachment
 
     def wrap(
@@ -63,30 +57,3 @@ class TaskNetworks:
         attached = self.attached.pop(container_id, None)
         if attached is not None:
             cni.detach(attached.network, container_id, data_dir=self.data_dir)
-
-    @staticmethod
-    def docker_network(info: dict[str, Any]) -> str:
-        """The user network a DOCKER-type task runs on ('' for host/bridge)."""
-        container = info.get("container") or {}
-        if str((container.get("docker") or {}).get("network", "")).upper() != "USER":
-            return ""
-        names = cni.network_names(info)
-        return names[0] if names else ""
-
-    def docker_ip(self, name: str, network: str, alive: Any) -> str:
-        """The container's address on ``network``, once Docker has started it."""
-        deadline = time.monotonic() + INSPECT_DEADLINE
-        while time.monotonic() < deadline and alive():
-            done = subprocess.run(
-                [*self.docker, "inspect", name], capture_output=True, text=True, check=False
-            )
-            if done.returncode == 0:
-                try:
-                    doc = json.loads(done.stdout)[0]
-                    found = doc["NetworkSettings"]["Networks"][network]["IPAddress"]
-                except (ValueError, LookupError, TypeError):
-                    found = ""
-                if found:
-                    return str(found)
-            time.sleep(0.5)
-        return ""

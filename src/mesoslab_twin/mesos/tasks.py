@@ -40,7 +40,7 @@ from urllib.parse import quote
 
 import mesoslab_twin
 from mesoslab_twin.common.values import Amounts
-from mesoslab_twin.mesos import docker_run, recovery
+from mesoslab_twin.mesos import docker_calls, docker_run, recovery
 from mesoslab_twin.mesos.ucr import containers, provisioner
 from mesoslab_twin.mesos.ucr.store import Store
 
@@ -105,6 +105,7 @@ class RunningTask:
     docker: bool = False  # run by the Docker containerizer: a real container
     image: bool = False  # the unified containerizer's: chrooted into an image's rootfs
     process: subprocess.Popen[bytes] | None = None
+    inspector: threading.Thread | None = None  # a Docker task's wait for its container
     # lesson 10: the container's own address on a named network ("" = the agent's)
     ip: str = ""
     network: str = ""
@@ -259,12 +260,13 @@ class Tasks:
             return
         task.docker = taker == "docker"
         task.image = not task.docker and containers.image_of(info) is not None
-        if task.image:
-            threading.Thread(target=self._launch_image, args=(task,), daemon=True).start()
+        if task.image or task.docker:
+            slow = self._launch_image if task.image else self._launch_docker
+            threading.Thread(target=slow, args=(task,), daemon=True).start()
             return
         try:
-            argv = self._docker_argv(task) if task.docker else self._argv(task)
-            if self.networks is not None and not task.docker:  # lesson 10: CNI networks
+            argv = self._argv(task)
+            if self.networks is not None:  # lesson 10: CNI networks
                 argv, task.ip, task.network = self.networks.wrap(task.container_id, info, argv)
         except ValueError as exc:
             self._launch_failed(task, str(exc))
@@ -308,6 +310,25 @@ class Tasks:
         log.info("Provisioned rootfs %s for container %s", prepared.rootfs, task.container_id)
         self._start(task, prepared.argv)
 
+    def _launch_docker(self, task: RunningTask) -> None:
+        """The Docker containerizer's launch: the image first (pulled when Docker lacks it:
+        slow, so off the heartbeat thread), then the executor's ``docker run``."""
+        spec = (task.info.get("container") or {}).get("docker") or {}
+        try:
+            argv = self._docker_argv(task)
+            docker_calls.ensure_image(
+                self._docker_client(),
+                str(spec.get("image", "")),
+                force=bool(spec.get("force_pull_image")),
+            )
+        except (ValueError, docker_calls.PullError) as exc:
+            self._launch_failed(task, str(exc))
+            return
+        if task.killing:  # killed while its image was pulled
+            self._set(task, "TASK_KILLED", message="Container destroyed while pulling image")
+            return
+        self._start(task, argv)
+
     def _join_network(self, task: RunningTask) -> str | None:
         """The network namespace an image task runs in: its CNI network's (lesson 10), one
         prepared for it, or None (the launcher decides: the host's, or one with only lo)."""
@@ -344,11 +365,10 @@ class Tasks:
             return
         task.pid = task.process.pid
         task.ticks = _start_ticks(task.pid)
-        network = (
-            task.docker and self.networks is not None and self.networks.docker_network(task.info)
-        )
-        if network:  # lesson 10: RUNNING once Docker has given the container its address
-            threading.Thread(target=self._running_on, args=(task, network), daemon=True).start()
+        if task.docker:  # RUNNING once Docker says the container started (the executor's)
+            task.inspector = threading.Thread(target=self._running_once_started, args=(task,))
+            task.inspector.daemon = True
+            task.inspector.start()
         else:
             self._set(task, "TASK_RUNNING")
         threading.Thread(target=self._wait, args=(task,), daemon=True).start()
@@ -359,16 +379,19 @@ class Tasks:
             info["name"] = task.network
         return info
 
-    def _running_on(self, task: RunningTask, network: str) -> None:
+    def _running_once_started(self, task: RunningTask) -> None:
         process = task.process
-        task.network = network
-        task.ip = self.networks.docker_ip(
+        found = docker_calls.wait_started(
+            self._docker_client(),
             self.container_name(task),
-            network,
             lambda: process is not None and process.poll() is None,
         )
+        if found is None:
+            return  # it never started: the terminal update says why, with no RUNNING before
+        task.ip = found.ip
+        task.network = docker_run.user_network(task.info) if found.ip else ""
         with self.lock:
-            live = task.state not in TERMINAL
+            live = task.state not in TERMINAL and not task.killing
         if live:
             self._set(task, "TASK_RUNNING")
 
@@ -383,18 +406,17 @@ class Tasks:
         raise ValueError("the task has no command to run")
 
     def _docker_argv(self, task: RunningTask) -> list[str]:
-        """The Docker task's process: pull the image if need be, then ``docker run``."""
-        argv = docker_run.run_argv(
+        """The Docker task's process: the executor's ``docker run`` in the foreground."""
+        return docker_run.run_argv(
             task.info,
             task.sandbox,
             self.container_name(task),
             socket=self.docker_socket,
             docker=self.docker,
         )
-        script = docker_run.launch_script(
-            task.info, argv, socket=self.docker_socket, docker=self.docker
-        )
-        return ["/bin/sh", "-c", script]
+
+    def _docker_client(self) -> list[str]:
+        return docker_run.client_argv(self.docker, self.docker_socket)
 
     def container_names(self) -> set[str]:
         """The Docker container names of the live Docker tasks."""
@@ -432,6 +454,8 @@ class Tasks:
     def _wait(self, task: RunningTask) -> None:
         assert task.process is not None
         code = task.process.wait()
+        if task.inspector is not None:  # its RUNNING (if it started) comes before the end
+            task.inspector.join(timeout=docker_calls.INSPECT_TIMEOUT)
         self._finished(task, code)
 
     def _finished(self, task: RunningTask, code: int | None) -> None:
