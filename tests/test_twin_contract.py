@@ -510,6 +510,7 @@ COVERAGE: dict[tuple[str, str, str], tuple[str, str]] = {
 INTERNAL = {
     ("master", "POST", r"/twin/agent/(register|heartbeat)"),
     ("master", "GET", r"/twin/log/replica"),
+    ("agent", "POST", r"/twin/agent/wake"),
 }
 
 
@@ -1242,3 +1243,93 @@ def test_libprocess_paths_and_the_tasks_list_options(lab: Lab) -> None:
     assert [t["id"] for t in lab.master.get("/master/tasks?limit=1&offset=1").json()["tasks"]] == (
         default[1:2]
     )
+
+
+# ------------------------------------------------------------------ Docker containerizer
+
+
+def _docker_calls(lab: Lab) -> list[str]:
+    return (lab.agent.root / "var/run/docker-double/calls.log").read_text().splitlines()
+
+
+def test_a_docker_task_is_running_once_docker_inspect_says_it_started(lab: Lab) -> None:
+    """TASK_RUNNING waits for `docker inspect` to show the container started, and carries
+    its address on its own network (MESOS@1.4.3 src/docker/executor.cpp L209-281): the BRIDGE
+    nginx task reports the bridge address the double's inspect gives."""
+    task = lab.marathon.get("/v2/apps/web").json()["app"]["tasks"][0]
+    state = lab.master.get("/master/state").json()
+    mesos_task = next(t for f in state["frameworks"] for t in f["tasks"] if t["id"] == task["id"])
+    running = [s for s in mesos_task["statuses"] if s["state"] == "TASK_RUNNING"]
+    assert len(running) == 1
+    addresses = running[0]["container_status"]["network_infos"][0]["ip_addresses"]
+    assert addresses == [{"ip_address": "172.17.0.2"}]
+    name = "mesos-" + running[0]["container_status"]["container_id"]["value"]
+    calls = _docker_calls(lab)
+    first_run = next(i for i, c in enumerate(calls) if c.startswith("run ") and name in c)
+    assert f"inspect {name}" in calls[first_run:]
+    # the image was looked at (by its tagged name) before the run, and not pulled: present
+    assert "inspect nginx:latest" in calls[:first_run]
+    assert "pull nginx" not in calls and "pull nginx:latest" not in calls
+
+
+def test_a_docker_task_whose_image_cannot_be_pulled_fails_with_mesos_message(lab: Lab) -> None:
+    """The Docker containerizer pulls before it runs: a failed pull fails the launch with
+    Docker::__pull's words (MESOS@1.4.3 src/docker/docker.cpp L71-79, L1796-1817) and
+    REASON_CONTAINER_LAUNCH_FAILED, and the task never was TASK_RUNNING."""
+    master_url = f"{ADDRESS_MASTER}:{lab.lab.ports['mesos_master']}"
+    run = lab.lab.tool(
+        "mesos-execute",
+        f"--master={master_url}",
+        "--name=unpullable",
+        "--containerizer=docker",
+        "--docker_image=missing/nothing",
+        "--command=true",
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "TASK_RUNNING" not in run.stdout
+    assert run.stderr == ""  # its ACKNOWLEDGE went before its teardown, as mesos-execute's
+    docker = lab.lab.base / "docker-bin" / "docker"
+    socket = lab.agent.root / "var/run/docker.sock"
+    expected = (
+        f"Failed to launch container: Failed to run '{docker} -H unix://{socket} pull"
+        " missing/nothing:latest': exited with status 1; stderr='Error response from daemon:"
+        " pull access denied for missing/nothing, repository does not exist or may require"
+        " 'docker login'\n'"
+    )
+    assert "Received status update TASK_FAILED for task 'unpullable'" in run.stdout
+    assert f"  message: '{expected}'" in run.stdout
+    assert "  reason: REASON_CONTAINER_LAUNCH_FAILED" in run.stdout
+    assert "  source: SOURCE_AGENT" in run.stdout  # the v1 API's name for SOURCE_SLAVE
+    assert not any(c.startswith("run ") and "unpullable" in c for c in _docker_calls(lab))
+
+
+def test_a_marathon_docker_app_with_args_runs_them_once_after_the_image(lab: Lab) -> None:
+    """Marathon sets only `arguments` for a containerized app's args (the value is the
+    command executor's, for apps without a container: TaskBuilder.scala L241-249 in
+    v1.4.12), and Mesos's docker run puts them after the image (docker.cpp L908-916)."""
+    app = {
+        "id": "/argv",
+        "cpus": 0.1,
+        "mem": 32,
+        "args": ["sleep", "600"],
+        "container": {"type": "DOCKER", "docker": {"image": "busybox", "network": "HOST"}},
+    }
+    assert http("POST", lab.marathon.url + "/v2/apps", app).status == 201
+    try:
+        wait_until(
+            "the argv app running",
+            lambda: lab.marathon.get("/v2/apps/argv").json()["app"]["tasksRunning"] == 1,
+        )
+        task = lab.marathon.get("/v2/apps/argv").json()["app"]["tasks"][0]
+        state = lab.master.get("/master/state").json()
+        mesos_task = next(
+            t for f in state["frameworks"] for t in f["tasks"] if t["id"] == task["id"]
+        )
+        container_id = mesos_task["statuses"][-1]["container_status"]["container_id"]["value"]
+        run = next(c.split() for c in _docker_calls(lab) if f"--name mesos-{container_id}" in c)
+        assert run[-3:] == ["busybox", "sleep", "600"] and "--entrypoint" not in run
+        # on the host's network the container has no address of its own: the agent's
+        addresses = mesos_task["statuses"][-1]["container_status"]["network_infos"][0]
+        assert addresses["ip_addresses"] == [{"ip_address": ADDRESS_AGENT}]
+    finally:
+        assert http("DELETE", lab.marathon.url + "/v2/apps/argv").status == 200

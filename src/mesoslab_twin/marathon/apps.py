@@ -323,7 +323,11 @@ def task_info(
     if app.get("cmd"):
         command.update({"shell": True, "value": app["cmd"]})
     elif app.get("args"):
-        command.update({"shell": False, "value": app["args"][0], "arguments": app["args"]})
+        # the command executor runs `value` with `arguments` as its argv; a container's
+        # runtime takes the arguments alone (TaskBuilder.commandInfo, v1.4.12 L241-249)
+        command.update({"shell": False, "arguments": app["args"]})
+        if not app.get("container"):
+            command["value"] = app["args"][0]
     else:
         command["shell"] = False
     name = task_name(app["id"])
@@ -454,7 +458,8 @@ class MTask:
     staged_at: str
     state: str = "TASK_STAGING"
     started_at: str | None = None
-    ip: str = ""
+    ip: str = ""  # the container's own address, when its status reports one
+    agent_ip: str = ""  # the offer's agent address: what DNS gives for `host` in a cluster
     running_since: float = 0.0
     killing: bool = False
     missing_since: float | None = None

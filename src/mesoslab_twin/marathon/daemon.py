@@ -434,6 +434,7 @@ class Marathon:
             app_id=app.id,
             agent_id=offer["agent_id"],
             host=offer["hostname"],
+            agent_ip=str(((offer.get("url") or {}).get("address") or {}).get("ip") or ""),
             ports=ports,
             service_ports=apps_mod.service_ports(definition),
             version=app.version,

@@ -101,7 +101,7 @@ class HealthChecker:
                             task.ports[port_index] if port_index < len(task.ports) else 0
                         )
                         if port:
-                            work.append((app, task, index, check, (task.ip or task.host, port)))
+                            work.append((app, task, index, check, (_address(app, task), port)))
         return work
 
     def mesos_result(self, app: App, task: MTask, healthy: bool) -> None:
@@ -176,3 +176,14 @@ class HealthChecker:
                 runSpecVersion=app.version,
             )
         marathon.changed()
+
+
+def _address(app: App, task: MTask) -> str:
+    """Where a check reaches the task: its own address only for an app with IP-per-task
+    (``ipAddress``); else its agent's host, even when Docker gave the container a bridge
+    address (v1.4.12 core/task/state/NetworkInfo.scala ``effectiveIpAddress`` L32-38). The
+    host is taken as the offer's agent address, which is what its name resolves to in a
+    cluster (and loopback twin labs have no DNS for their node names)."""
+    if app.definition.get("ipAddress") and task.ip:
+        return task.ip
+    return task.agent_ip or task.host

@@ -272,6 +272,7 @@ class Driver:
                 "id": v1.unvalue(o.get("id")),
                 "agent_id": v1.unvalue(o.get("agent_id")),
                 "hostname": str(o.get("hostname", "")),
+                "url": o.get("url") or {},
                 "resources": v1.amounts(o.get("resources")).to_wire(),
                 "attributes": v1.attribute_pairs(o.get("attributes")),
             }
@@ -306,15 +307,17 @@ class Driver:
 
     def _update(self, data: dict[str, Any]) -> None:
         status = v1.status_from_v1(data)
-        if status.get("message") == LATEST and status.get("reason") == "REASON_RECONCILIATION":
-            self._reconciled[status["task_id"]] = status
-        elif self.on_update is not None:
-            self.on_update(status)
+        # acknowledged first, as mesos-execute does (src/cli/execute.cpp): a terminal update
+        # makes it tear the framework down, and an ACKNOWLEDGE after that is refused
         if data.get("uuid") and data.get("agent_id"):
             self._call(
                 "ACKNOWLEDGE",
                 {"agent_id": data["agent_id"], "task_id": data["task_id"], "uuid": data["uuid"]},
             )
+        if status.get("message") == LATEST and status.get("reason") == "REASON_RECONCILIATION":
+            self._reconciled[status["task_id"]] = status
+        elif self.on_update is not None:
+            self.on_update(status)
 
     def _wants(self) -> bool:
         return self.wants_offers() if self.wants_offers is not None else True
