@@ -43,6 +43,7 @@ from mesoslab_twin.mesos import docker_run
 from mesoslab_twin.mesos.checkpoint import Checkpoint, SlaveInfo
 from mesoslab_twin.mesos.files import Files
 from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip
+from mesoslab_twin.mesos.nudge import WAKE_PATH
 from mesoslab_twin.mesos.tasks import RecoveryError, Tasks, kill_orphans, run_quietly
 from mesoslab_twin.mesos.ucr import flags as ucr_flags
 from mesoslab_twin.mesos.ucr.store import Store
@@ -383,9 +384,15 @@ class Agent:
         router.add("GET", prefix + r"/(?:state|state\.json)", self._state)
         router.add("GET", r"/metrics/snapshot", self._metrics)
         router.add("GET,POST", prefix + r"/api/v1", lambda r, m: self.operator_api.handle(r, m))
+        router.add("POST", WAKE_PATH, self._woken)
         router.add("GET", r"/", self._index)
         Files(self._sandboxes).add_routes(router)
         return router
+
+    def _woken(self, request: Request, _m: Any) -> Reply:
+        """The master has operations for this agent (:mod:`.nudge`): heartbeat now."""
+        self.wake.set()
+        return text_reply("", 202)
 
     def _sandboxes(self) -> list[Path]:
         """Every task's sandbox the agent still has, live or finished (as Mesos keeps them

@@ -54,6 +54,7 @@ from mesoslab_twin.common.wire import WireError, request
 from mesoslab_twin.mesos.identity import BUILD_TIME, advertised_ip, hostname_of, ip_as_uint32
 from mesoslab_twin.mesos.master_flags import MASTER_DEFAULTS
 from mesoslab_twin.mesos.master_state import Cluster
+from mesoslab_twin.mesos.nudge import Nudger
 from mesoslab_twin.mesos.replicated_log import EMPTY, VOTING, Replica, next_status
 from mesoslab_twin.mesos.v1_operator import MasterOperatorApi
 from mesoslab_twin.mesos.v1_scheduler import SchedulerApi
@@ -77,7 +78,8 @@ class Master:
         self.start_time = time.time()
         self.elected_time: float | None = None
         self.lock = threading.RLock()
-        self.cluster = Cluster(self.id, self.flags)
+        self.nudger = Nudger()
+        self.cluster = self._new_cluster()
         self.zk_url = flags.get("zk", "")
         self.quorum = int(flags.get("quorum", "1") or 1)
         self.elected = False
@@ -146,11 +148,16 @@ class Master:
             if self.stopping.wait(0.25):
                 return
 
+    def _new_cluster(self) -> Cluster:
+        cluster = Cluster(self.id, self.flags)
+        cluster.nudge = self.nudger.poke
+        return cluster
+
     def _become_elected(self) -> None:
         if not self.elected:
             self.elected = True
             self.elected_time = time.time()
-            self.cluster = Cluster(self.id, self.flags)
+            self.cluster = self._new_cluster()
             log.info("Elected as the leading master!")
 
     def start_zk(self) -> None:

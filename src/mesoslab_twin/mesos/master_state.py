@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from mesoslab_twin.common.values import (
@@ -52,6 +53,8 @@ class Cluster:
         self._next_framework = 0
         self._next_offer = 0
         self.counters: dict[str, int] = {}
+        # told of an agent with operations waiting, to wake it (the master's Nudger)
+        self.nudge: Callable[[str], None] = lambda address: None
 
     # ------------------------------------------------------------------ helpers
 
@@ -356,6 +359,7 @@ class Cluster:
             framework.tasks[tid] = task
             self.update(framework, task, status("TASK_STAGING", task_id=tid, agent_id=agent_id))
             agent.pending.append({"launch": {"framework": dict(framework.info), "task": info}})
+            self.nudge(f"{agent.ip}:{agent.port}")
         return offered
 
     def kill(self, framework: Framework, task_id: str) -> None:
@@ -382,6 +386,7 @@ class Cluster:
             )
             return
         agent.pending.append({"kill": {"framework_id": framework.id, "task_id": task_id}})
+        self.nudge(f"{agent.ip}:{agent.port}")
 
     def teardown(self, framework: Framework) -> None:
         """The framework is done (or gone for good): its tasks are killed, it is completed."""
@@ -389,6 +394,7 @@ class Cluster:
             agent = self.agents.get(task.agent_id)
             if agent is not None:
                 agent.pending.append({"kill": {"framework_id": framework.id, "task_id": task.id}})
+                self.nudge(f"{agent.ip}:{agent.port}")
             self.update(
                 framework,
                 task,
