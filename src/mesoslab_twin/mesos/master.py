@@ -61,6 +61,7 @@ from mesoslab_twin.mesos.v1_scheduler import SchedulerApi
 
 log = logging.getLogger("mesoslab_twin.master")
 
+TICK = 0.2  # seconds between two housekeeping passes when nothing asks for one sooner
 REDIRECTED = ("state", "state-summary", "slaves", "frameworks", "tasks", "roles", "teardown")
 
 
@@ -79,6 +80,7 @@ class Master:
         self.elected_time: float | None = None
         self.lock = threading.RLock()
         self.nudger = Nudger()
+        self.due = threading.Event()  # housekeeping has work now: an update to deliver
         self.cluster = self._new_cluster()
         self.zk_url = flags.get("zk", "")
         self.quorum = int(flags.get("quorum", "1") or 1)
@@ -151,6 +153,7 @@ class Master:
     def _new_cluster(self) -> Cluster:
         cluster = Cluster(self.id, self.flags)
         cluster.nudge = self.nudger.poke
+        cluster.updated = self.due.set
         return cluster
 
     def _become_elected(self) -> None:
@@ -332,7 +335,11 @@ class Master:
         return statuses
 
     def housekeeping(self) -> None:
-        while not self.stopping.wait(0.2):
+        while True:
+            self.due.wait(TICK)
+            self.due.clear()
+            if self.stopping.is_set():
+                return
             with self.lock:
                 if self.elected:
                     now = time.monotonic()

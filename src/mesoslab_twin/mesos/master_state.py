@@ -55,6 +55,9 @@ class Cluster:
         self.counters: dict[str, int] = {}
         # told of an agent with operations waiting, to wake it (the master's Nudger)
         self.nudge: Callable[[str], None] = lambda address: None
+        # told of a status update queued for a framework, to deliver it now (not at the
+        # next tick), as a real master forwards an update as it comes
+        self.updated: Callable[[], None] = lambda: None
 
     # ------------------------------------------------------------------ helpers
 
@@ -110,6 +113,7 @@ class Cluster:
         if task.state != "TASK_STAGING":  # staging is the initial state, not an update
             self.seq += 1
             framework.events.append((self.seq, {**update, "task_id": task.id}))
+            self.updated()
         self._count(task.state)
         if task.terminal and task.id in framework.tasks:
             del framework.tasks[task.id]
