@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -345,6 +346,123 @@ def _docker_checks_see_what_docker_shows(lab: Path, tmp_path: Path) -> None:
     assert summaries[1] == "image nginx:9.9 is not on master1", summaries
     assert "has no repository nosuch" in summaries[2], summaries
     assert "storage_driver is overlay2, not devicemapper" in summaries[3], summaries
+
+
+def _marathon(lab: Path) -> Any:
+    import httpx
+
+    from mesoslab.lab.spec import load_lab
+
+    master = next(n for n in load_lab(lab).nodes if n.name == "master1")
+    return httpx.Client(base_url=f"http://{master.address}:8080", timeout=10)
+
+
+def _app(client: Any, app_id: str) -> dict[str, Any]:
+    import httpx
+
+    try:
+        answer = client.get(f"/v2/apps/{app_id}", params={"embed": "app.lastTaskFailure"})
+    except httpx.HTTPError as exc:
+        raise OSError(str(exc)) from None  # not yet: wait_until tries again
+    answer.raise_for_status()
+    return dict(answer.json()["app"])
+
+
+def _running(client: Any, app_id: str, besides: set[str]) -> str:
+    """The id of the app's one running task that is none of ``besides`` ('' if none)."""
+    tasks = [t for t in _app(client, app_id)["tasks"] if t["state"] == "TASK_RUNNING"]
+    fresh = [t["id"] for t in tasks if t["id"] not in besides]
+    return str(fresh[0]) if len(tasks) == 1 and fresh else ""
+
+
+def _failed(client: Any, app_id: str, task_id: str) -> dict[str, Any] | None:
+    failure = _app(client, app_id).get("lastTaskFailure") or {}
+    return dict(failure) if failure.get("taskId") == task_id else None
+
+
+def _containers(lab: Path, node: str, marker: str) -> list[str]:
+    listing = _on(lab, node, "docker ps --no-trunc --format '{{.Names}} {{.Command}}'")
+    return [line.split()[0] for line in listing.splitlines() if marker in line]
+
+
+def test_docker_tasks_follow_their_containers_through_failures(lab: Path) -> None:
+    """The twin's Docker containerizer under the failures of issue 13: a container killed
+    behind Mesos's back is TASK_FAILED with its exit status and Marathon replaces it;
+    dockerd restarted under a running task takes its container down, the task fails and is
+    replaced, one container again; an image missing from the lab registry fails the task
+    with Mesos's own message. (Past lesson 2: the agents run Docker.)"""
+    from tests.support.twin_lab import wait_until
+
+    marker = "sleep 3601"  # this app's containers, among the lessons' on agent2
+    app: dict[str, Any] = {
+        "id": "/drill-docker",
+        "cpus": 0.1,
+        "mem": 32,
+        "instances": 1,
+        "args": ["sleep", "3601"],
+        "constraints": [["hostname", "CLUSTER", "agent2"]],
+        "container": {"type": "DOCKER", "docker": {"image": "busybox", "network": "HOST"}},
+    }
+    missing: dict[str, Any] = {
+        **app,
+        "id": "/drill-missing",
+        "args": ["sleep", "3602"],
+        "container": {"type": "DOCKER", "docker": {"image": "master1:5000/nothing:1"}},
+    }
+    with _marathon(lab) as client:
+        try:
+            assert client.post("/v2/apps", json=app).status_code == 201
+            first = wait_until("the Docker app runs", lambda: _running(client, app["id"], set()))
+            assert len(_containers(lab, "agent2", marker)) == 1
+            # killed behind Mesos's back
+            (name,) = _containers(lab, "agent2", marker)
+            _on(lab, "agent2", f"docker kill {name}")
+            failure = wait_until("TASK_FAILED", lambda: _failed(client, app["id"], first))
+            assert failure["state"] == "TASK_FAILED", failure
+            assert failure["message"] == "Container exited with status 137", failure
+            second = wait_until(
+                "a replacement", lambda: _running(client, app["id"], {first}), timeout=120
+            )
+            assert len(_containers(lab, "agent2", marker)) == 1
+            # dockerd restarted under it
+            _on(lab, "agent2", "systemctl restart docker")
+            failure = wait_until("TASK_FAILED", lambda: _failed(client, app["id"], second))
+            assert failure["state"] == "TASK_FAILED", failure
+            wait_until(
+                "a replacement", lambda: _running(client, app["id"], {first, second}), timeout=120
+            )
+            assert len(_containers(lab, "agent2", marker)) == 1
+            # an image the registry does not have
+            assert client.post("/v2/apps", json=missing).status_code == 201
+            failure = wait_until(
+                "the launch fails",
+                lambda: _app(client, missing["id"]).get("lastTaskFailure"),
+                timeout=120,
+            )
+            pull = "docker -H unix:///var/run/docker.sock pull master1:5000/nothing:1"
+            assert failure["state"] == "TASK_FAILED", failure
+            assert failure["message"].startswith(
+                f"Failed to launch container: Failed to run '{pull}': exited with status 1;"
+                " stderr='Error response from daemon: manifest for master1:5000/nothing:1 not"
+                " found"
+            ), failure
+        finally:
+            for each in (app, missing):
+                client.delete(f"/v2/apps{each['id']}", params={"force": "true"})
+        wait_until("the drill apps are gone", lambda: not _containers(lab, "agent2", "sleep 360"))
+        wait_until("the lessons' apps run again", lambda: _all_running(client), timeout=180)
+
+
+def _all_running(client: Any) -> bool:
+    apps = client.get("/v2/apps").json()["apps"]
+    return (
+        all(
+            a["tasksRunning"] == a["instances"]
+            and (not a.get("healthChecks") or a["tasksHealthy"] == a["instances"])
+            for a in apps
+        )
+        and not client.get("/v2/deployments").json()
+    )
 
 
 def _passes_fresh(
