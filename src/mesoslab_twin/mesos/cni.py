@@ -219,6 +219,7 @@ def detach(
 
 
 def network_names(info: dict[str, Any]) -> list[str]:
-    """The CNI networks a MESOS-type TaskInfo asks for."""
+    """The named networks a TaskInfo asks for (CNI networks for a MESOS-type task, Docker
+    user networks for a DOCKER-type one)."""
     container = info.get("container") or {}
     return [str(n["name"]) for n in container.get("network_infos") or [] if n.get("name")]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mesoslab_twin.common.values import Amounts
+from mesoslab_twin.mesos import cni
 
 CPU_SHARES_PER_CPU = 1024
 MIN_CPU_SHARES = 2
@@ -126,8 +127,8 @@ def user_network(info: dict[str, Any]) -> str:
     container = info.get("container") or {}
     if str((container.get("docker") or {}).get("network", "")).upper() != "USER":
         return ""
-    names = [n.get("name") for n in container.get("network_infos") or [] if n.get("name")]
-    return str(names[0]) if names else ""
+    names = cni.network_names(info)
+    return names[0] if names else ""
 
 
 def _volume(volume: dict[str, Any], sandbox: Path) -> str:
