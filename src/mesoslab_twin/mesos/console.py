@@ -158,7 +158,7 @@ def _agent_row(agent: Agent) -> AgentRow:
     return AgentRow(
         id=agent.id,
         hostname=agent.hostname,
-        address=f"{agent.ip}:{agent.port}",
+        address=agent.address,
         resources=agent.total.to_json(),
         registered_time=agent.registered_time,
         active=agent.active,
@@ -205,7 +205,7 @@ def sandbox_of(task: Task, agent: Agent | None) -> Sandbox | None:
             run,
         )
     )
-    return Sandbox(f"http://{agent.ip}:{agent.port}", directory)
+    return Sandbox(f"http://{agent.address}", directory)
 
 
 def task_row(task: Task, framework: Framework, agent: Agent | None) -> TaskRow:

@@ -88,8 +88,12 @@ class Agent:
     work_dir: str = ""  # the agent's own word, for the console's sandbox links
 
     @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    @property
     def pid(self) -> str:
-        return f"slave(1)@{self.ip}:{self.port}"
+        return f"slave(1)@{self.address}"
 
     @property
     def total(self) -> Amounts:

@@ -61,6 +61,11 @@ class Cluster:
 
     # ------------------------------------------------------------------ helpers
 
+    def _queue(self, agent: Agent, operation: dict[str, Any]) -> None:
+        """An operation for the agent's next heartbeat, which the agent is woken for."""
+        agent.pending.append(operation)
+        self.nudge(agent.address)
+
     def _count(self, key: str) -> None:
         self.counters[key] = self.counters.get(key, 0) + 1
 
@@ -362,8 +367,7 @@ class Cluster:
             offered = offered.minus(resources)
             framework.tasks[tid] = task
             self.update(framework, task, status("TASK_STAGING", task_id=tid, agent_id=agent_id))
-            agent.pending.append({"launch": {"framework": dict(framework.info), "task": info}})
-            self.nudge(f"{agent.ip}:{agent.port}")
+            self._queue(agent, {"launch": {"framework": dict(framework.info), "task": info}})
         return offered
 
     def kill(self, framework: Framework, task_id: str) -> None:
@@ -389,16 +393,14 @@ class Cluster:
                 status("TASK_KILLED", task_id=task_id, agent_id=task.agent_id),
             )
             return
-        agent.pending.append({"kill": {"framework_id": framework.id, "task_id": task_id}})
-        self.nudge(f"{agent.ip}:{agent.port}")
+        self._queue(agent, {"kill": {"framework_id": framework.id, "task_id": task_id}})
 
     def teardown(self, framework: Framework) -> None:
         """The framework is done (or gone for good): its tasks are killed, it is completed."""
         for task in list(framework.tasks.values()):
             agent = self.agents.get(task.agent_id)
             if agent is not None:
-                agent.pending.append({"kill": {"framework_id": framework.id, "task_id": task.id}})
-                self.nudge(f"{agent.ip}:{agent.port}")
+                self._queue(agent, {"kill": {"framework_id": framework.id, "task_id": task.id}})
             self.update(
                 framework,
                 task,
