@@ -106,10 +106,43 @@ def bench_dead_host(timeout: float = 3.0) -> None:
     report(f"hung host: verify wall - --timeout {timeout:.0f}s (seconds)", wall - timeout, 1.0, "s")
 
 
+def bench_twin_keepalive(requests: int = 30) -> None:
+    """A check run reuses its connections (one httpx client per Session): a request on a
+    kept-alive connection to a twin daemon must not be slower than one on a new connection.
+    (With Nagle's algorithm on, every reply after the first waited 40 ms for a delayed ACK.)"""
+    import httpx
+
+    from mesoslab_twin.common.httpd import Router, json_reply, serve
+
+    router = Router()
+    router.add("GET", "/health", lambda request, match: json_reply({"ok": True}))
+    server = serve("127.0.0.1", 0, router, "bench-twin")
+    url = f"http://127.0.0.1:{server.server_address[1]}/health"
+
+    def median_get(client: httpx.Client, headers: dict[str, str]) -> float:
+        client.get(url, headers=headers)
+        samples = []
+        for _ in range(requests):
+            start = time.perf_counter()
+            client.get(url, headers=headers)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
+    try:
+        with httpx.Client(trust_env=False) as client:
+            kept = median_get(client, {})
+            fresh = median_get(client, {"Connection": "close"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    report("twin HTTP: kept-alive request vs a new connection", kept / fresh, 1.0)
+
+
 def main() -> None:
     bench_cold_start()
     bench_parallel_verify()
     bench_dead_host()
+    bench_twin_keepalive()
 
 
 if __name__ == "__main__":
