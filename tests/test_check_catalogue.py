@@ -171,3 +171,34 @@ def test_a_folder_namespace_covers_its_modules_only() -> None:
     assert "host.sneaky" not in catalogue()
     assert namespace_of(f"{KINDS_PACKAGE}.mesos.extra") == "mesos"
     assert namespace_of("tests.kinds") is None  # a test's own kinds have no namespace rule
+
+
+def test_a_kind_that_asks_one_service_takes_its_port() -> None:
+    """`port:` points such a kind at a second daemon beside the lab's own (lesson 9)."""
+    kinds = catalogue()
+    with_service = {name: kind for name, kind in kinds.items() if kind.service is not None}
+    assert {"mesos.agent_flag", "mesos.framework", "marathon.app_running", "zookeeper.mode"} <= (
+        set(with_service)
+    )
+    for name, kind in with_service.items():
+        assert kind.params["port"].types == (int,), name
+        assert kind.service in ("mesos_master", "mesos_agent", "marathon", "zookeeper"), name
+        refused = kind.problems({**_required(kind), "port": 70000})
+        assert f"{name}: parameter 'port' must be a TCP port, got 70000" in refused, refused
+    assert kinds["http.get"].service is None  # its port is its own required parameter
+
+
+def _required(kind: registry.CheckKind) -> dict[str, object]:
+    samples = {str: "x", int: 1, float: 1.0, bool: True, list: [], dict: {}}
+    return {key: samples[p.types[0]] for key, p in kind.params.items() if p.required}
+
+
+def test_a_kind_cannot_declare_port_and_a_service() -> None:
+    def probe() -> None:
+        """Nothing."""
+
+    with pytest.raises(RuntimeError, match="declares 'port' and a service"):
+        registry.check("tests.both", role="", params={"port": registry.P(int)}, service="marathon")(
+            probe
+        )
+    assert "tests.both" not in catalogue()

@@ -19,6 +19,7 @@ from mesoslab.checks.result import Status
 from mesoslab.checks.spec import CheckSpec
 from tests.support.fixture_server import (
     FakeLab,
+    FixtureServer,
     Reply,
     attempt_checks,
     load_fixture,
@@ -453,6 +454,36 @@ def test_agent_flag_duration_differs(lab: FakeLab) -> None:
     assert result.observed == "10mins"
     assert result.expected == "5mins (compared as duration)"
     assert "600secs vs 300secs" in result.summary
+
+
+def test_agent_flag_reads_a_second_agent_on_its_own_port(lab: FakeLab) -> None:
+    """Lesson 9: an agent in a container beside the lab's own, on another port; `port`
+    reads that one's /flags (its MESOS_ISOLATOR was ignored) and says which it read."""
+    serve_agent_flags(lab, agent_state()["flags"])  # the lab's agent: cgroups isolation
+    second = FixtureServer(lab.node("agent1").address, 0)
+    second.json("/flags", {"flags": {**agent_state()["flags"], "isolation": "posix/cpu,posix/mem"}})
+    try:
+        params: dict[str, Any] = {"flag": "isolation", "port": second.port}
+        ok = run_check(
+            lab.inventory,
+            "mesos.agent_flag",
+            {**params, "equals": "posix/cpu,posix/mem"},
+            on="agent1",
+        )
+        wrong = run_check(
+            lab.inventory,
+            "mesos.agent_flag",
+            {**params, "equals": "cgroups/cpu,cgroups/mem"},
+            on="agent1",
+        )
+    finally:
+        second.stop()
+    assert ok.status is Status.PASS, ok
+    assert wrong.status is Status.FAIL
+    assert wrong.observed == "posix/cpu,posix/mem"
+    assert f"agent agent1:{second.port}: --isolation" in wrong.summary, wrong.summary
+    assert second.paths_requested() == ["/flags", "/flags"]
+    assert lab.server("agent1", "mesos_agent").paths_requested() == []
 
 
 def test_agent_flag_containerizers_without_docker(lab: FakeLab) -> None:

@@ -67,10 +67,15 @@ class CheckKind:
     needs_ssh: bool = False
     validate: Callable[[dict[str, Any]], list[str]] | None = None
     doc: str = ""
+    # the inventory port key of the one service the kind asks; it then takes `port`
+    service: str | None = None
 
     def problems(self, params: dict[str, Any]) -> list[str]:
         """Every problem with ``params`` as a message (empty when they are fine)."""
         out: list[str] = []
+        port = params.get("port")
+        if self.service is not None and isinstance(port, int) and not 0 < port < 65536:
+            out.append(f"{self.name}: parameter 'port' must be a TCP port, got {port}")
         for key in params:
             if key not in self.params:
                 allowed = ", ".join(self.params) or "none"
@@ -126,12 +131,18 @@ def check(
     params: dict[str, Param] | None = None,
     needs_ssh: bool = False,
     validate: Callable[[dict[str, Any]], list[str]] | None = None,
+    service: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a check kind.
 
     The function makes one attempt. For ``scope="node"`` it is called as
     ``fn(ctx, node, params)``; for ``scope="group"`` as ``fn(ctx, nodes, params)``.
     It returns an Observation, or raises ProbeError for transport problems.
+
+    ``service`` names the inventory port (e.g. ``mesos_agent``) of the one service the kind
+    asks. The kind then takes a ``port`` parameter: the service answers on another port
+    than the inventory's, as a second cluster beside the lab's own does; the runner hands
+    the function a context whose ``ctx.port(service)`` is that port.
     """
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -142,15 +153,21 @@ def check(
             raise RuntimeError(
                 f"check kind {name} is defined in {fn.__module__}: a {namespace}.* module"
             )
+        declared = dict(params or {})
+        if service is not None:
+            if "port" in declared:
+                raise RuntimeError(f"check kind {name} declares 'port' and a service")
+            declared["port"] = P(int, help=f"the {service} port, when not the inventory's")
         _REGISTRY[name] = CheckKind(
             name=name,
             fn=fn,
             scope=scope,
             role=role,
-            params=dict(params or {}),
+            params=declared,
             needs_ssh=needs_ssh,
             validate=validate,
             doc=(fn.__doc__ or "").strip(),
+            service=service,
         )
         return fn
 

@@ -157,6 +157,8 @@ def attempt(
     ctx = CheckContext(session=session, deadline=deadline)
     try:
         params = pc.kind.resolved(pc.spec.params, started)
+        if pc.kind.service is not None:
+            ctx = ctx.at_port(pc.kind.service, params.get("port"))
         on: Node | list[Node] = pc.nodes[0] if pc.kind.scope == "node" else list(pc.nodes)
         observation: Observation = pc.kind.fn(ctx, on, params)
         return observation

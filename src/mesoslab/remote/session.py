@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mesoslab.lab.inventory import Inventory, Node
@@ -79,6 +79,9 @@ class CheckContext:
     session: Session
     deadline: float  # time.monotonic() by which the attempt must be over
     cache: dict[str, Any] = field(default_factory=dict)
+    # a check's own `port`: its service answers on another port than the inventory's
+    # (e.g. a second cluster beside the lab's own)
+    ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def inventory(self) -> Inventory:
@@ -92,7 +95,13 @@ class CheckContext:
         return max(0.2, min(self.session.attempt_timeout, self.remaining()))
 
     def port(self, key: str) -> int:
-        return self.inventory.ports[key]
+        return self.ports.get(key) or self.inventory.ports[key]
+
+    def at_port(self, key: str, port: int | None) -> CheckContext:
+        """This attempt with the service ``key`` on ``port`` (unchanged when None)."""
+        if port is None:
+            return self
+        return replace(self, ports={**self.ports, key: port})
 
     def base_url(self, node: Node, port_key: str) -> str:
         return self.url_at(node, self.port(port_key))

@@ -53,7 +53,7 @@ def _int(value: Any, default: int = 0) -> int:
 # ------------------------------------------------------------------ ping
 
 
-@check("marathon.ping", role="marathon")
+@check("marathon.ping", role="marathon", service="marathon")
 def ping(ctx: CheckContext, node: Node, params: dict[str, Any]) -> Observation:
     """Marathon answers GET /ping with pong."""
     response = get(ctx, node, PORT_KEY, "/ping", accept="text/plain")
@@ -109,7 +109,7 @@ def _ask_leader(ctx: CheckContext, node: Node) -> _View:
     return _View(node, True, leader=target.name if target else value, leader_node=target)
 
 
-@check("marathon.leader", role="marathon", scope="group")
+@check("marathon.leader", role="marathon", scope="group", service="marathon")
 def leader(ctx: CheckContext, nodes: list[Node], params: dict[str, Any]) -> Observation:
     """Every answering Marathon instance names the same leader (GET /v2/leader)."""
     views = [v for v in fan_out(nodes, lambda n: _ask_leader(ctx, n)) if isinstance(v, _View)]
@@ -197,6 +197,7 @@ def container_type(app: dict[str, Any]) -> str:
 
 @check(
     "marathon.app_running",
+    service="marathon",
     role="marathon",
     scope="group",
     params={
@@ -326,6 +327,7 @@ def _connect(ctx: CheckContext, host: str, port: int) -> str:
 
 @check(
     "marathon.task_ports",
+    service="marathon",
     role="marathon",
     scope="group",
     params={

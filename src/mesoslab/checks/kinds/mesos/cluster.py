@@ -60,6 +60,7 @@ def _names(items: list[str]) -> str:
 
 @check(
     "mesos.agents_registered",
+    service="mesos_master",
     role="master",
     scope="group",
     params={
@@ -125,6 +126,7 @@ def _validate_resources(params: dict[str, Any]) -> list[str]:
 
 @check(
     "mesos.agent_resources",
+    service="mesos_agent",
     role="agent",
     params={
         "ports": P(str, help='port ranges, e.g. "[21000-24000, 30000-64000]"'),
@@ -209,6 +211,7 @@ def _framework_status(data: Any, name: str) -> str:
 
 @check(
     "mesos.frameworks",
+    service="mesos_master",
     role="master",
     scope="group",
     params={
@@ -290,6 +293,7 @@ def _counted(items: list[str]) -> str:
 
 @check(
     "mesos.task",
+    service="mesos_master",
     role="master",
     scope="group",
     params={

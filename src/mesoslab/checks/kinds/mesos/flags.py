@@ -168,7 +168,7 @@ def flag_check(
     actual = "" if flags.get(flag) is None else str(flags.get(flag))
     observed = _snippet(actual) if present else "(absent)"
     short = _snippet(actual, 80)  # for the one-line summary
-    where = f"{what} {node.name}"
+    where = f"{what} {node.name}" + (f":{params['port']}" if params.get("port") else "")
     if "absent" in params:
         if params["absent"]:
             if not present:
@@ -231,6 +231,7 @@ def flag_check(
 
 @check(
     "mesos.master_flag",
+    service="mesos_master",
     role="master",
     params=FLAG_PARAMS,
     validate=validate_flag_params,
@@ -242,6 +243,7 @@ def master_flag(ctx: CheckContext, node: Node, params: dict[str, Any]) -> Observ
 
 @check(
     "mesos.agent_flag",
+    service="mesos_agent",
     role="agent",
     params=FLAG_PARAMS,
     validate=validate_flag_params,

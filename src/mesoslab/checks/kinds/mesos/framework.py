@@ -43,6 +43,7 @@ def _short(framework_id: Any) -> str:
 
 @check(
     "mesos.framework",
+    service="mesos_master",
     role="master",
     scope="group",
     params={
@@ -121,6 +122,7 @@ def _publishes_per_framework(metrics: dict[str, Any]) -> bool:
 
 @check(
     "mesos.offers_declined",
+    service="mesos_master",
     role="master",
     scope="group",
     params={

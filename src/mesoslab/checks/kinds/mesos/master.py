@@ -44,6 +44,7 @@ def _validate_version(params: dict[str, Any]) -> list[str]:
 
 @check(
     "mesos.version",
+    service="mesos_master",
     role="master",
     params={"min": P(str, help="lowest acceptable version, e.g. 1.0")},
     validate=_validate_version,
@@ -156,6 +157,7 @@ def _same_node(ctx: CheckContext, name: str, node: Node | None, label: str) -> b
 
 @check(
     "mesos.leader",
+    service="mesos_master",
     role="master",
     scope="group",
     params={

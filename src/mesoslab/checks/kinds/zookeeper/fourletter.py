@@ -31,7 +31,7 @@ MODE_CHOICES = ("serving", "leader", "follower", "standalone", "observer")
 # --------------------------------------------------------------------------- ruok
 
 
-@check("zookeeper.ruok", role="zookeeper")
+@check("zookeeper.ruok", role="zookeeper", service="zookeeper")
 def ruok(ctx: CheckContext, node: Node, params: dict[str, Any]) -> Observation:
     """ZooKeeper answers ``ruok`` with ``imok``; where 3.5+ refuses ruok (whitelist), a
     serving ``srvr`` answer counts instead."""
@@ -83,6 +83,7 @@ def ruok(ctx: CheckContext, node: Node, params: dict[str, Any]) -> Observation:
 
 @check(
     "zookeeper.mode",
+    service="zookeeper",
     role="zookeeper",
     params={
         "mode": P(
@@ -131,6 +132,7 @@ def _validate_size(params: dict[str, Any]) -> list[str]:
 
 @check(
     "zookeeper.ensemble",
+    service="zookeeper",
     role="zookeeper",
     scope="group",
     params={"size": P(int, help="number of servers in the ensemble (default: the target nodes)")},

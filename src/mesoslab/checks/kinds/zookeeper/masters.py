@@ -53,6 +53,7 @@ def _validate_masters(params: dict[str, Any]) -> list[str]:
 
 @check(
     "zookeeper.mesos_masters",
+    service="zookeeper",
     role="zookeeper",
     scope="group",
     params={
