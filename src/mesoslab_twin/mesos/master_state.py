@@ -32,6 +32,36 @@ from mesoslab_twin.mesos.master_model import (
 )
 
 
+def missed_updates(
+    history: list[dict[str, Any]], task: Task, last: dict[str, Any], agent_id: str
+) -> list[dict[str, Any]]:
+    """The state changes an agent's report shows in a task's history between the master's
+    last update of it and the agent's latest one. A short task can go RUNNING -> FINISHED
+    between two reports; its framework must still get TASK_RUNNING first, as the agent's
+    status update manager sends every update in order, one stream per task, each retried
+    until acknowledged (MESOS@1.4.3 src/slave/status_update_manager.hpp L53-58, L126-129)."""
+    since = float((task.last or {}).get("timestamp") or 0.0)
+    until = float(last.get("timestamp") or 0.0)
+    state = task.state
+    out = []
+    for entry in history:
+        when = float(entry.get("timestamp") or 0.0)
+        changed = str(entry.get("state", ""))
+        if since < when < until and changed and changed != state:
+            update: dict[str, Any] = {
+                "task_id": task.id,
+                "agent_id": agent_id,
+                "state": changed,
+                "timestamp": when,
+                "source": "SOURCE_EXECUTOR",
+            }
+            if "container_status" in entry:
+                update["container_status"] = entry["container_status"]
+            out.append(update)
+            state = changed
+    return out
+
+
 class Cluster:
     """The leading master's view. Callers hold the master's lock."""
 
@@ -257,6 +287,8 @@ class Cluster:
                 framework.tasks[tid] = task
                 continue
             if last and last.get("state") != task.state:
+                for missed in missed_updates(item.get("statuses") or [], task, last, agent.id):
+                    self.update(framework, task, missed)
                 self.update(framework, task, dict(last))
         if not final:
             return
