@@ -44,7 +44,6 @@ def _validate_version(params: dict[str, Any]) -> list[str]:
 
 @check(
     "mesos.version",
-    service="mesos_master",
     role="master",
     params={"min": P(str, help="lowest acceptable version, e.g. 1.0")},
     validate=_validate_version,
