@@ -48,13 +48,8 @@ def missed_updates(
         when = float(entry.get("timestamp") or 0.0)
         changed = str(entry.get("state", ""))
         if since < when < until and changed and changed != state:
-            update: dict[str, Any] = {
-                "task_id": task.id,
-                "agent_id": agent_id,
-                "state": changed,
-                "timestamp": when,
-                "source": "SOURCE_EXECUTOR",
-            }
+            update = status(changed, task_id=task.id, agent_id=agent_id, source="SOURCE_EXECUTOR")
+            update["timestamp"] = when  # when the agent saw it, not now
             if "container_status" in entry:
                 update["container_status"] = entry["container_status"]
             out.append(update)
