@@ -362,7 +362,9 @@ def test_a_marathon_app_of_container_type_mesos_runs_its_image(ucr: Lab) -> None
         assert task["container"]["type"] == "MESOS"
         assert task["container"]["mesos"]["image"]["docker"] == {"name": "busybox"}
         wait_until("its container's processes", lambda: _task_pids(ucr, task["id"]))
-        assert (ucr.sandbox(task["id"]) / "stdout").read_text() == "hello from the image\n"
+        stdout = ucr.sandbox(task["id"]) / "stdout"
+        wait_until("its first output", lambda: stdout.read_text() != "")  # cat may lag
+        assert stdout.read_text() == "hello from the image\n"
         assert http("DELETE", marathon.url + "/v2/apps/ucr-app").status == 200
         wait_until("its container gone", lambda: not _task_pids(ucr, task["id"]), 60)
     finally:
