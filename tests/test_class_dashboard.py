@@ -24,14 +24,25 @@ def browser() -> Iterator[object]:
         yield driver
 
 
-def cell_status(driver: object, learner: str, lesson: str, step: int) -> str:
-    from selenium.webdriver.common.by import By
-
-    found = driver.find_elements(  # type: ignore[attr-defined]
-        By.CSS_SELECTOR,
-        f'tr[data-learner="{learner}"] td[data-lesson="{lesson}"][data-step="{step}"]',
+def read(driver: object, selector: str) -> dict[str, str] | None:
+    """One element's status, class and text, read in a single script: every update redraws
+    the table, so an element found by one WebDriver call can be gone by the next."""
+    return driver.execute_script(  # type: ignore[attr-defined,no-any-return]
+        "const e = document.querySelector(arguments[0]);"
+        "return e ? {status: e.dataset.status || '', cls: e.className, text: e.innerText} : null;",
+        selector,
     )
-    return str(found[0].get_attribute("data-status")) if found else ""
+
+
+def cell(driver: object, learner: str, lesson: str, step: int) -> dict[str, str] | None:
+    return read(
+        driver, f'tr[data-learner="{learner}"] td[data-lesson="{lesson}"][data-step="{step}"]'
+    )
+
+
+def cell_status(driver: object, learner: str, lesson: str, step: int) -> str:
+    found = cell(driver, learner, lesson, step)
+    return found["status"] if found else ""
 
 
 def test_a_learner_turns_green_live(
@@ -40,8 +51,6 @@ def test_a_learner_turns_green_live(
     lesson3_cluster: tuple[Lesson3Cluster, Path],
     learners: Callable[[str], LearnerHome],
 ) -> None:
-    from selenium.webdriver.common.by import By
-
     driver = browser
     lab, inventory = lesson3_cluster
     server = ClassServer(
@@ -54,7 +63,7 @@ def test_a_learner_turns_green_live(
         driver.get(f"{server.url}/dashboard?token={server.token}")  # type: ignore[attr-defined]
         assert "token" not in driver.current_url  # type: ignore[attr-defined]
         wait_for(
-            lambda: driver.find_element(By.ID, "live").text == "live",  # type: ignore[attr-defined]
+            lambda: (read(driver, "#live") or {}).get("text") == "live",
             20,
             "the live stream to connect",
         )
@@ -69,11 +78,9 @@ def test_a_learner_turns_green_live(
             "alice's step 3 to turn red",
         )
         stuck = wait_for(
-            lambda: driver.find_elements(By.CSS_SELECTOR, '.stuck-item[data-learner="bob"]'),  # type: ignore[attr-defined]
-            30,
-            "bob to show as stuck",
+            lambda: read(driver, '.stuck-item[data-learner="bob"]'), 30, "bob to show as stuck"
         )
-        text = stuck[0].text
+        text = (stuck or {}).get("text", "")
         assert "lesson-3 step 3" in text and "expected" in text and "observed" in text
         lab.serve(CUSTOM)  # alice fixes her agents
         alice.mesoslab(*verify)
@@ -82,18 +89,13 @@ def test_a_learner_turns_green_live(
             30,
             "alice's step 3 to turn green, live",
         )
-        cell = driver.find_element(  # type: ignore[attr-defined]
-            By.CSS_SELECTOR, 'tr[data-learner="alice"] td[data-lesson="lesson-3"][data-step="3"]'
-        )
-        assert "pass" in str(cell.get_attribute("class")) and cell.text == "✔"
+        green = cell(driver, "alice", "lesson-3", 3)
+        assert green and "pass" in green["cls"] and green["text"] == "✔"
         assert cell_status(driver, "carol", "lesson-3", 3) == "fail"
 
-        def count() -> str:  # found afresh: every update redraws the table
-            return str(
-                driver.find_element(  # type: ignore[attr-defined]
-                    By.CSS_SELECTOR, 'tfoot td[data-lesson="lesson-3"][data-step="3"]'
-                ).text
-            )
+        def count() -> str:
+            found = read(driver, 'tfoot td[data-lesson="lesson-3"][data-step="3"]')
+            return found["text"] if found else ""
 
         wait_for(lambda: count() == "1/3", 10, "step 3's completion count to read 1/3")
         shot = os.environ.get("MESOSLAB_DASHBOARD_SCREENSHOT")
