@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from mesoslab.tui.gc_pacing import AUTOMATIC_EVERY, IDLE_AFTER, GcPacer
+from mesoslab.tui.gc_pacing import (
+    AUTOMATIC_EVERY,
+    DEEP_GROWTH,
+    DEEP_IDLE_AFTER,
+    HELD_AUTOMATIC_EVERY,
+    IDLE_AFTER,
+    GcPacer,
+)
 from tests.support.lesson3_cluster import Lesson3Cluster as Cluster
 from tests.support.tui import cluster, make_test_app, wait_for
 
@@ -122,29 +130,55 @@ def test_no_full_pass_while_the_app_keeps_allocating(pacer: tuple[GcPacer, Clock
     del kept
 
 
-def test_a_held_notebook_is_left_out_of_passes_until_released(
+def test_an_open_notebook_gets_no_pass_and_a_raised_trigger(pacer: tuple[GcPacer, Clock]) -> None:
+    p, clock = pacer
+    p.hold()  # a notebook was just built: alive until it closes
+    assert gc.get_threshold()[2] == HELD_AUTOMATIC_EVERY
+    kept = make_due()
+    clock.now += IDLE_AFTER + 0.1
+    assert not p.due() and not any(p.tick() for _ in range(3)) and p.passes == 0
+    del kept
+
+
+def test_a_closed_notebook_is_collected_at_the_next_pause_without_the_frozen(
     pacer: tuple[GcPacer, Clock],
 ) -> None:
     p, clock = pacer
-    notebook = Cycle()  # built, then held: frozen with everything alive now
-    frozen = gc.get_freeze_count()
+    stale = Cycle()  # frozen with the first screen, garbage later (what a screen showed)
+    stale_ref = weakref.ref(stale)
+    gc.freeze()
+    del stale
+    notebook = Cycle()
+    notebook_ref = weakref.ref(notebook)
+    gc.collect(1)  # the notebook is old now: only a full pass frees it
     p.hold()
-    assert gc.get_freeze_count() > frozen
-    assert not any(o is notebook for o in gc.get_objects())  # out of every pass
-    del notebook  # closed: garbage now, but frozen garbage
+    del notebook  # closed
     p.release()
     clock.now += IDLE_AFTER + 0.1
     passes = full_passes()
-    # at the pause (a tick that saw no young pass since the last): unfreeze, collect, freeze
-    assert any(p.tick() for _ in range(3))
-    assert full_passes() == passes + 1 and p.passes == 1
+    assert any(p.tick() for _ in range(3))  # at the pause (a tick that saw no young pass)
+    assert full_passes() == passes + 1 and p.passes == 1 and p.deep_passes == 0
+    assert notebook_ref() is None  # the notebook is gone
+    assert stale_ref() is not None  # the pass did not walk what is frozen
+    assert gc.get_threshold()[2] == AUTOMATIC_EVERY
+    clock.now += DEEP_IDLE_AFTER
+    assert not any(p.tick() for _ in range(3))  # a little frozen garbage waits
+
+
+def test_frozen_garbage_gets_a_pass_in_a_long_pause_once_the_frozen_doubled(
+    pacer: tuple[GcPacer, Clock],
+) -> None:
+    p, clock = pacer
+    heap = [Cycle() for _ in range(int(gc.get_freeze_count() * DEEP_GROWTH) + 1000)]
+    heap_ref = weakref.ref(heap[0])
+    gc.freeze()
+    del heap
+    clock.now += IDLE_AFTER + 0.1  # a short pause: the learner may type again any moment
+    assert not any(p.tick() for _ in range(3)) and heap_ref() is not None
+    clock.now += DEEP_IDLE_AFTER  # a long one
+    assert any(p.tick() for _ in range(3)) and p.deep_passes == 1
+    assert heap_ref() is None
     assert gc.get_freeze_count() > 0  # what is left is frozen again
-    gc.unfreeze()
-    try:
-        assert not any(isinstance(o, Cycle) for o in gc.get_objects())  # the notebook is gone
-    finally:
-        gc.freeze()
-    assert not p.tick()  # released once: nothing more to do
 
 
 @pytest.mark.anyio
