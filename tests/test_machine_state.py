@@ -112,3 +112,63 @@ def test_ids_are_read_per_provider(tmp_path: Path) -> None:
     _ids(tmp_path, "lxc", {"agent1": "c1\n"})
     assert machine_ids(tmp_path, "lxc", NAMES) == {"master1": None, "agent1": "c1", "agent2": None}
     assert machine_ids(tmp_path, "virtualbox", NAMES) == dict.fromkeys(NAMES)
+
+
+# /proc/net/unix as Linux 6.1 writes it: LXC 5's monitor listening on the command socket of
+# two containers (Flags 00010000: listening), a client connected to one of them, and others.
+def _socket(flags: str, state: str, inode: int, path: str) -> str:
+    return f"0000000034a1b2c3: 00000002 00000000 {flags} 0001 {state} {inode} {path}"
+
+
+UNIX_TABLE = "\n".join(
+    [
+        "Num       RefCount Protocol Flags    Type St Inode Path",
+        "0000000075624d0c: 00000003 00000000 00000000 0001 03  1559",
+        _socket("00010000", "01", 3573103, "@/var/lib/lxc/lab_master1_1764625000000_12345/command"),
+        _socket("00010000", "01", 3573051, "@/var/lib/lxc/lab_agent1_1764625000001_12346/command"),
+        _socket("00000000", "03", 3600000, "@/var/lib/lxc/lab_agent2_1764625000002_12347/command"),
+        _socket("00010000", "01", 1234, "/run/systemd/private"),
+    ]
+)
+
+
+def _unix_table(tmp_path: Path) -> Path:
+    table = tmp_path / "unix"
+    table.write_text(UNIX_TABLE)
+    return table
+
+
+def test_running_lxc_containers_are_read_from_their_monitors_sockets(tmp_path: Path) -> None:
+    master, agent = "lab_master1_1764625000000_12345", "lab_agent1_1764625000001_12346"
+    _ids(tmp_path, "lxc", {"master1": master, "agent1": agent})
+    tool = Tool({})
+    states = provider_states(
+        tmp_path, "lxc", NAMES, run=tool, lxc_path=Path("/var/lib/lxc"),
+        unix_sockets=_unix_table(tmp_path),
+    )  # fmt: skip
+    assert states == {"master1": "running", "agent1": "running", "agent2": NOT_CREATED}
+    assert tool.calls == []  # no lxc-ls: every container's monitor listens
+
+
+def test_a_container_without_a_listening_monitor_is_asked_of_lxc_ls(tmp_path: Path) -> None:
+    """agent2's socket is only a connected client's end (not listening): lxc-ls says."""
+    master, agent2 = "lab_master1_1764625000000_12345", "lab_agent2_1764625000002_12347"
+    _ids(tmp_path, "lxc", {"master1": master, "agent2": agent2})
+    tool = Tool({"lxc-ls": LXC_RUNNING})
+    states = provider_states(
+        tmp_path, "lxc", NAMES, run=tool, lxc_path=_lxc_path(tmp_path, master, agent2),
+        unix_sockets=_unix_table(tmp_path),
+    )  # fmt: skip
+    assert states == {"master1": "running", "agent1": NOT_CREATED, "agent2": "stopped"}
+    assert tool.calls == [["lxc-ls", "--running", "-1"]]
+
+
+def test_no_socket_table_means_lxc_ls_answers(tmp_path: Path) -> None:
+    master = "lab_master1_1764625000000_12345"
+    _ids(tmp_path, "lxc", {"master1": master})
+    tool = Tool({"lxc-ls": LXC_RUNNING})
+    states = provider_states(
+        tmp_path, "lxc", ["master1"], run=tool, lxc_path=Path("/var/lib/lxc"),
+        unix_sockets=tmp_path / "missing",
+    )  # fmt: skip
+    assert states == {"master1": "running"} and len(tool.calls) == 1

@@ -3,9 +3,12 @@
 ``vagrant status`` spends 3-10 s starting Ruby before it says anything, while the
 provider's own tool answers in milliseconds. Vagrant keeps each machine's provider id in
 ``.vagrant/machines/<name>/<provider>/id``: the container name for LXC, the VM's UUID for
-VirtualBox and libvirt. With it, ``lxc-ls`` (and the container's folder), ``VBoxManage``
-or ``virsh`` say the state;
-a machine without an id file was never created (that is what Vagrant itself concludes).
+VirtualBox and libvirt. With it, ``VBoxManage`` or ``virsh`` say the state. For LXC, the
+kernel's table of unix sockets says it first: a running container's monitor listens on
+LXC's command socket ``@<lxcpath>/<name>/command``, the socket ``lxc-ls`` and ``lxc-info``
+ask (reading the table takes 0.1 ms, ``lxc-ls`` 3 ms); when a container is not there,
+``lxc-ls`` (and the container's folder) answer. A machine without an id file was never
+created (that is what Vagrant itself concludes).
 Whenever the provider's tool is missing, fails, or does not know a machine that has an id,
 the answer comes from ``vagrant status`` instead. Nothing is cached: every call asks again.
 
@@ -23,6 +26,8 @@ from pathlib import Path
 
 NOT_CREATED = "not created"
 LXC_PATH = Path("/var/lib/lxc")  # LXC's system lxcpath, where vagrant-lxc's containers live
+UNIX_SOCKETS = Path("/proc/net/unix")  # the kernel's unix sockets (of this network namespace)
+_LISTENING = 0x10000  # __SO_ACCEPTCON in that table's Flags column
 TOOL_TIMEOUT = 10.0  # a provider tool that takes longer is treated as failed: Vagrant answers
 
 # VirtualBox's VMState (showvminfo --machinereadable) -> Vagrant's VirtualBox provider's.
@@ -59,6 +64,7 @@ def provider_states(
     *,
     run: Run | None = None,
     lxc_path: Path = LXC_PATH,
+    unix_sockets: Path = UNIX_SOCKETS,
 ) -> dict[str, str] | None:
     """The state of every machine in ``names`` from the provider's own tool, or None when
     it cannot tell for all of them (then ask Vagrant)."""
@@ -69,7 +75,7 @@ def provider_states(
     if not created:
         return states
     tools: dict[str, Callable[[dict[str, str], Run], dict[str, str] | None]] = {
-        "lxc": partial(_lxc, lxc_path=lxc_path),
+        "lxc": partial(_lxc, lxc_path=lxc_path, unix_sockets=unix_sockets),
         "virtualbox": _virtualbox,
         "libvirt": _libvirt,
     }
@@ -81,7 +87,12 @@ def provider_states(
     return {name: states[name] for name in names}
 
 
-def _lxc(ids: dict[str, str], run: Run, lxc_path: Path = LXC_PATH) -> dict[str, str] | None:
+def _lxc(
+    ids: dict[str, str], run: Run, lxc_path: Path = LXC_PATH, unix_sockets: Path = UNIX_SOCKETS
+) -> dict[str, str] | None:
+    monitored = lxc_monitors(lxc_path, unix_sockets)
+    if monitored is not None and all(ident in monitored for ident in ids.values()):
+        return dict.fromkeys(ids, "running")
     # `lxc-ls --running -1` only names the running containers: a third of the time of
     # `lxc-ls --fancy`, which asks every container for its addresses too. A container
     # that is not running but has its folder under the lxcpath is stopped.
@@ -97,6 +108,31 @@ def _lxc(ids: dict[str, str], run: Run, lxc_path: Path = LXC_PATH) -> dict[str, 
             out[name] = "stopped"
         # else: not known to be gone (another lxcpath, no permission): only Vagrant can say
     return out
+
+
+def lxc_monitors(lxc_path: Path = LXC_PATH, unix_sockets: Path = UNIX_SOCKETS) -> set[str] | None:
+    """The containers of ``lxc_path`` whose monitor listens on its command socket (they are
+    running, or starting, stopping or frozen, as ``lxc-ls --running`` counts them); None
+    when the table cannot be read. A name too long for a socket path (LXC then hashes it) is
+    missing here, so the caller asks ``lxc-ls``."""
+    try:
+        text = unix_sockets.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    prefix, suffix = f"@{lxc_path}/", "/command"
+    found: set[str] = set()
+    for line in text.splitlines()[1:]:  # Num RefCount Protocol Flags Type St Inode Path
+        fields = line.split(None, 7)
+        if len(fields) < 8:
+            continue
+        try:
+            listening = int(fields[3], 16) & _LISTENING
+        except ValueError:
+            continue
+        path = fields[7]
+        if listening and path.startswith(prefix) and path.endswith(suffix):
+            found.add(path[len(prefix) : -len(suffix)])
+    return found
 
 
 def _virtualbox(ids: dict[str, str], run: Run) -> dict[str, str] | None:
