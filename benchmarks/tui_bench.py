@@ -269,13 +269,15 @@ async def stalls(inventory: Path) -> None:
             await asyncio.sleep(0.3)
             return ", then 0.3 s"
 
-        async def reading_pause() -> str:
+        async def reading_pause(seconds: float = IDLE_AFTER + 1.0) -> str:
             # the learner stops to read: the collector's full pass, if one is due, runs now
-            assert app.gc_pacer is not None
-            passes = app.gc_pacer.passes
-            await asyncio.sleep(IDLE_AFTER + 1.0)
-            ran = app.gc_pacer.passes - passes
-            return f", {IDLE_AFTER + 1.0:.0f} s without input: {ran} full collection(s)"
+            # (after DEEP_IDLE_AFTER, the pass over the frozen objects too, if that is due)
+            pacer = app.gc_pacer
+            assert pacer is not None
+            passes, deep = pacer.passes, pacer.deep_passes
+            await asyncio.sleep(seconds)
+            ran, ran_deep = pacer.passes - passes, pacer.deep_passes - deep
+            return f", {seconds:.0f} s without input: {ran} full collection(s), {ran_deep} over all"
 
         await measured("open a lesson notebook (1st)", probe, open_long_lesson)
         closings = [await measure(probe, close_lesson)]
@@ -310,15 +312,11 @@ async def stalls(inventory: Path) -> None:
         await pilot.press("escape")
         await asyncio.sleep(IDLE_AFTER + 1.0)  # the pass that collects it (rows above)
 
-        async def long_pause() -> str:
-            # nobody types: where the pass over the frozen objects too runs, if it is due
-            assert app.gc_pacer is not None
-            deep = app.gc_pacer.deep_passes
-            await asyncio.sleep(DEEP_IDLE_AFTER + 1.5)
-            ran = app.gc_pacer.deep_passes - deep
-            return f", {DEEP_IDLE_AFTER + 1.5:.0f} s without input: {ran} pass(es) over all"
-
-        await measured("a long pause on the list", probe, long_pause)
+        await measured(
+            "a long pause on the list",
+            probe,
+            lambda: reading_pause(DEEP_IDLE_AFTER + 1.5),
+        )
 
 
 def main() -> None:
