@@ -6,6 +6,7 @@ follows; each failed on the twin before the fix it comes with.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -416,15 +417,19 @@ def test_marathon_picks_dynamic_host_ports_at_random() -> None:
     shuffled, a random start index, consecutive ports from there -- not the lowest port."""
     from mesoslab_twin.marathon.apps import pick_host_ports
 
+    # A seeded generator: the 21000-24000 range is 8 % of the offer, so a few dozen unseeded
+    # picks missed it now and then (1 run in ~30) and the test failed on luck.
+    rng = random.Random(20261204)
     seed = ((21000, 24000), (30000, 64000))
-    picks = [pick_host_ports([0], seed) for _ in range(40)]
+    picks = [pick_host_ports([0], seed, rng) for _ in range(400)]
     ports = [p[0] for p in picks if p]
-    assert len(ports) == 40 and all(21000 <= p <= 24000 or 30000 <= p <= 64000 for p in ports)
-    assert len(set(ports)) > 30, "dynamic ports are not random"
-    assert 21000 not in ports or ports.count(21000) < 3
-    assert any(p >= 30000 for p in ports) and any(p <= 24000 for p in ports)
+    assert len(ports) == 400 and all(21000 <= p <= 24000 or 30000 <= p <= 64000 for p in ports)
+    assert len(set(ports)) > 350, "dynamic ports are not random"
+    assert ports.count(21000) < 3 and ports.count(30000) < 3, "the lowest port is favoured"
+    low = sum(p <= 24000 for p in ports)
+    assert 8 <= low <= 60, f"{low} of 400 picks in 21000-24000 (8 % of the offered ports)"
 
-    two = [pick_host_ports([0, 0], ((31000, 32000),)) for _ in range(20)]
+    two = [pick_host_ports([0, 0], ((31000, 32000),), rng) for _ in range(20)]
     for pair in two:
         assert pair is not None and len(set(pair)) == 2
         assert pair[1] == pair[0] + 1 or (pair[0], pair[1]) == (32000, 31000)  # consecutive
