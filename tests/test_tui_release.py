@@ -1,7 +1,7 @@
 """A closed lesson is freed, and a step's prose is made when it first opens (tui/release.py,
 tui/app.py FreshContextExecutor, tui/widgets/step_section.py Prose). Textual keeps closed
-widgets in its watcher lists and thread workers' contexts: these tests fail if an upgrade of
-Textual brings either back."""
+widgets in its watcher lists and thread workers' contexts, and their rendered lines until a
+full collection: these tests fail if an upgrade of Textual brings any of it back."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import weakref
 from pathlib import Path
 
 import pytest
+from textual.strip import Strip
 from textual.widgets import Header
 
 from mesoslab.tui.screens.lesson import LessonScreen
@@ -58,6 +59,37 @@ async def test_a_closed_lesson_is_freed(
                 return all(ref() is None for ref in refs)
 
             await wait_for(pilot, freed)  # a leak never gets there
+
+
+async def test_a_closed_lesson_lets_go_of_its_rendered_lines_as_it_closes(
+    cluster: tuple[Cluster, Path], shipped_lessons: Path
+) -> None:
+    """Most of its Strips (a line each, with their cached copies) are freed by reference
+    counting as it closes, not left as garbage for the collector's next full pass."""
+    _, inventory = cluster
+    app = make_test_app(inventory)
+    async with app.run_test(size=(100, 36)) as pilot:
+        screen = await open_lesson(pilot, app, "lesson-1")
+        await pilot.press("n", "n", "n")  # three more steps open and painted
+        await wait_for(pilot, lambda s=screen: s.current == 4)
+        await pilot.pause(0.3)
+        del screen
+        gc.collect()
+        gc.disable()  # what the closing leaves stays where it is until counted
+        try:
+            shown = sum(type(o) is Strip for o in gc.get_objects())
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, LessonScreen))
+            await pilot.pause(0.3)
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            left = sum(type(o) is Strip for o in gc.garbage)
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    # shipped lesson 1, four steps seen: 1 546 of 2 104 left before, 453 of 2 074 now
+    assert shown > 1000 and left < shown / 3, f"{left} of {shown} Strips left to the collector"
 
 
 async def test_a_step_prose_is_made_when_it_first_opens(
