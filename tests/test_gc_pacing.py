@@ -165,6 +165,22 @@ def test_a_closed_notebook_is_collected_at_the_next_pause_without_the_frozen(
     assert not any(p.tick() for _ in range(3))  # a little frozen garbage waits
 
 
+def test_what_lived_before_a_notebook_is_frozen_as_it_opens(
+    pacer: tuple[GcPacer, Clock],
+) -> None:
+    p, _ = pacer
+    lessons_list = Cycle()  # made after the first screen was frozen, alive for long
+    gc.collect(1)
+    frozen = gc.get_freeze_count()
+    p.opening()
+    assert gc.get_freeze_count() > frozen  # the pass after the notebook will not walk it
+    p.hold()
+    frozen = gc.get_freeze_count()
+    p.opening()  # another notebook while one is open (never in the app) freezes nothing
+    assert gc.get_freeze_count() == frozen
+    del lessons_list
+
+
 def test_frozen_garbage_gets_a_pass_in_a_long_pause_once_the_frozen_doubled(
     pacer: tuple[GcPacer, Clock],
 ) -> None:

@@ -157,6 +157,8 @@ class MesoslabApp(App[None]):
     def open_lesson(self, lesson_id: str) -> None:
         from mesoslab.tui.screens.lesson import LessonScreen
 
+        if self.gc_pacer is not None:
+            self.gc_pacer.opening()  # what lives now outlasts the notebook (tui/gc_pacing.py)
         self.push_screen(LessonScreen(lesson_id))
 
     def action_help(self) -> None:

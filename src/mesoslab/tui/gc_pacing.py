@@ -18,7 +18,9 @@ on a step change (`n`/`p`), on a keystroke. So:
   it is open the pacer runs no pass and the automatic trigger is raised tenfold more (a pass
   then frees a few objects of its step changes and walks the whole notebook). Once it
   closed, the next pause collects it: a pass over what is not frozen, the notebook and what
-  came since, not the app's 100 000 frozen objects; what is left is frozen.
+  came since, not the app's 100 000 frozen objects; what is left is frozen. What lived
+  before the notebook (the lessons list, say) is frozen as it starts to be built
+  (``opening``), so that pass walks the notebook alone: 30 000 objects fewer the first time.
 - **Frozen garbage.** A pass never frees what is frozen, and a little of it dies (what a
   screen showed, replaced): some hundred objects per notebook. Once the frozen objects have
   doubled since the last time, a long pause (``DEEP_IDLE_AFTER`` without input) unfreezes
@@ -65,6 +67,12 @@ class GcPacer:
         self._automatic(AUTOMATIC_EVERY)
         self._frozen_after_deep = gc.get_freeze_count()
         self._take_baseline()
+
+    def opening(self) -> None:
+        """A notebook is about to be built: what lives now outlasts it (freezing is a
+        list splice, not a walk)."""
+        if self._thresholds is not None and not self._held:
+            gc.freeze()
 
     def hold(self) -> None:
         """A notebook was just built: it lives until :meth:`release`."""
