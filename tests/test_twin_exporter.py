@@ -101,6 +101,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             daemon.start()
         for daemon in exporters.values():
             daemon.wait_http("/")
+        # an agent that started before its master listened is in its registration backoff
+        # (up to 2 s): wait for both, or Marathon may place both tasks on the first and the
+        # other agent is still unregistered when the tests scrape it
+        wait_until(
+            "both agents registered and active",
+            lambda: (
+                sum(a["active"] for a in master.get("/master/state").json()["slaves"]) == 2
+                and all(
+                    a.get("/metrics/snapshot").json()["slave/registered"] == 1
+                    for a in agents.values()
+                )
+            ),
+        )
         app = {"id": "/sleeper", "cmd": "sleep 600", "cpus": 0.1, "mem": 16, "instances": 2}
         assert http("POST", marathon.url + "/v2/apps", app).status == 201
         wait_until(
