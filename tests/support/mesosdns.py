@@ -8,6 +8,7 @@ independent of the codec under test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -162,6 +163,7 @@ class FakeResolver:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
+        self.closed = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -171,18 +173,33 @@ class FakeResolver:
                 packet, client = self.sock.recvfrom(4096)
             except OSError:
                 return
-            end = _qname_end(packet)
-            labels, offset = [], 12
-            while packet[offset]:
-                labels.append(packet[offset + 1 : offset + 1 + packet[offset]].decode())
-                offset += packet[offset] + 1
-            self.asked.append(".".join(labels) + ".")
-            question = packet[12 : end + 4]
-            header = packet[:2] + struct.pack("!HHHHH", 0x8180, 1, 1, 0, 0)
-            record = struct.pack("!HHHIH", 0xC00C, 1, 1, 30, 4) + socket.inet_aton(self.address)
-            self.sock.sendto(header + question + record, client)
+            if self.closed.is_set():
+                return
+            try:
+                answer = self._answer(packet)
+            except (IndexError, UnicodeDecodeError):
+                continue  # not a query we can read: dropped, as a resolver drops garbage
+            self.sock.sendto(answer, client)
+
+    def _answer(self, packet: bytes) -> bytes:
+        end = _qname_end(packet)
+        labels, offset = [], 12
+        while packet[offset]:
+            labels.append(packet[offset + 1 : offset + 1 + packet[offset]].decode())
+            offset += packet[offset] + 1
+        self.asked.append(".".join(labels) + ".")
+        question = packet[12 : end + 4]
+        header = packet[:2] + struct.pack("!HHHHH", 0x8180, 1, 1, 0, 0)
+        record = struct.pack("!HHHIH", 0xC00C, 1, 1, 30, 4) + socket.inet_aton(self.address)
+        return header + question + record
 
     def close(self) -> None:
+        """Stops the server and frees its port: close() alone leaves a thread blocked in
+        recvfrom holding the socket (and its port) open; shutdown() wakes it."""
+        self.closed.set()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.thread.join(timeout=5)
         self.sock.close()
 
 
