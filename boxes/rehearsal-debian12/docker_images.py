@@ -177,7 +177,10 @@ def image_config(layers: list[Layer], args: argparse.Namespace) -> bytes:
         "config": config,
         "rootfs": {"type": "layers", "diff_ids": [f"sha256:{layer.diff_id}" for layer in layers]},
         "history": [
-            {"created": CREATED, "created_by": f"mesoslab box recipe: layer {i + 1} of {len(layers)}"}
+            {
+                "created": CREATED,
+                "created_by": f"mesoslab box recipe: layer {i + 1} of {len(layers)}",
+            }
             for i in range(len(layers))
         ],
     }
@@ -264,7 +267,11 @@ def write_registry(root: Path, repo: str, tag: str, layers: list[Layer], config:
         {
             "schemaVersion": 2,
             "mediaType": MANIFEST_V2,
-            "config": {"mediaType": CONFIG_V1, "size": len(config), "digest": f"sha256:{config_digest}"},
+            "config": {
+                "mediaType": CONFIG_V1,
+                "size": len(config),
+                "digest": f"sha256:{config_digest}",
+            },
             "layers": [
                 {"mediaType": LAYER_GZIP, "size": len(layer.gz), "digest": f"sha256:{layer.blob}"}
                 for layer in layers
