@@ -66,12 +66,9 @@ def _closed(entry: object) -> bool:
     return isinstance(node, DOMNode) and not node.is_attached
 
 
-def drop_rendered_lines(widgets: Iterable[object]) -> int:
-    """Let go of the rendered lines of widgets that are closing; return how many had some."""
-    dropped = 0
+def drop_rendered_lines(widgets: Iterable[object]) -> None:
+    """Let go of the rendered lines of widgets that are closing."""
     for widget in widgets:
         clear = getattr(getattr(widget, _LINES, None), "clear", None)
         if callable(clear):
             clear()
-            dropped += 1
-    return dropped
