@@ -197,6 +197,29 @@ def test_frozen_garbage_gets_a_pass_in_a_long_pause_once_the_frozen_doubled(
     assert gc.get_freeze_count() > 0  # what is left is frozen again
 
 
+def test_short_pauses_do_not_count_the_frozen_objects(
+    pacer: tuple[GcPacer, Clock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting them walks all of them (some 100 000 in the app): a tick every 0.5 s of a
+    short pause must not pay that, only a long pause may ask whether a deep pass is due."""
+    p, clock = pacer
+    counted: list[int] = []
+    count = gc.get_freeze_count
+
+    def counting() -> int:
+        counted.append(1)
+        return count()
+
+    monkeypatch.setattr(gc, "get_freeze_count", counting)
+    clock.now += IDLE_AFTER + 0.1
+    for _ in range(4):
+        p.tick()
+    assert counted == []
+    clock.now += DEEP_IDLE_AFTER
+    p.tick()
+    assert counted == [1]
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_the_app_paces_the_collector_and_gives_it_back(

@@ -122,8 +122,9 @@ class GcPacer:
 
     def deep_due(self, idle: float) -> bool:
         """A pass over the frozen objects too: in a long pause, once they doubled."""
-        grown = gc.get_freeze_count() > max(self._frozen_after_deep, 1000) * DEEP_GROWTH
-        return idle >= DEEP_IDLE_AFTER and grown and not self._held
+        if idle < DEEP_IDLE_AFTER or self._held:
+            return False  # before counting: get_freeze_count walks every frozen object
+        return gc.get_freeze_count() > max(self._frozen_after_deep, 1000) * DEEP_GROWTH
 
     def tick(self) -> bool:
         """Run a full pass if the app is idle and one is due; True if it ran."""
