@@ -92,6 +92,30 @@ async def test_a_closed_lesson_lets_go_of_its_rendered_lines_as_it_closes(
     assert shown > 1000 and left < shown / 3, f"{left} of {shown} Strips left to the collector"
 
 
+async def test_the_next_step_s_prose_is_drawn_ahead_and_opening_it_draws_nothing_more(
+    cluster: tuple[Cluster, Path], shipped_lessons: Path
+) -> None:
+    """Drawing the Markdown was the longest part of a step change (tui_bench.py): the
+    neighbours of the current step draw theirs while the learner reads, with the options
+    their own paint then brings, so opening the step only lays it out."""
+    _, inventory = cluster
+    app = make_test_app(inventory)
+    async with app.run_test(size=(100, 36)) as pilot:
+        screen = await open_lesson(pilot, app, "lesson-1")
+
+        def prose(number: int) -> list[Prose]:
+            return list(screen.query_one(f"#step-{number}", StepSection).query(Prose))
+
+        await wait_for(pilot, lambda: all(p.draws == 1 for p in prose(2)))
+        assert prose(2) and not any(p.made for p in prose(2))  # drawn, not shown
+        assert prose(3) and all(p.draws == 0 for p in prose(3))  # two steps away: not yet
+        await pilot.press("n")
+        await wait_for(pilot, lambda: all(p.made and p.content != "" for p in prose(2)))
+        await pilot.pause(0.1)  # its paint, and the steps next to it drawn ahead in turn
+        assert [p.draws for p in prose(2)] == [1] * len(prose(2))
+        await wait_for(pilot, lambda: all(p.draws == 1 for p in prose(3)))
+
+
 async def test_a_step_prose_is_made_when_it_first_opens(
     cluster: tuple[Cluster, Path], shipped_lessons: Path
 ) -> None:

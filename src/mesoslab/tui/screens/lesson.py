@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from mesoslab.tui.cells import CellRecord
     from mesoslab.tui.runtime import NotebookRuntime
 
+# How long after a step change the prose of its neighbours is drawn ahead: after the
+# change's own frames, before a reader who pauses on the step presses `n` again.
+WARM_AFTER = 0.05
 _LESSON_LINK = re.compile(r"(?:^|/)(?:lesson-?)?0*(\d{1,2})(?:-[\w-]+)?(?:/lesson\.md)?/?$")
 
 
@@ -383,6 +386,25 @@ class LessonScreen(BaseScreen):
         if scroll and shown is not None:
             # after the layout: the sections that just opened or closed change every offset
             self.call_after_refresh(self.notebook.scroll_to_widget, shown, top=True, animate=False)
+        self._warm_neighbours(number)
+
+    @work(group="warm", exclusive=True, exit_on_error=False)
+    async def _warm_neighbours(self, number: int) -> None:
+        """While the learner reads step ``number``, draw the prose of the steps `n` and `p`
+        open next: opening a step then costs its layout, not rendering its Markdown too
+        (a step change's longest stall, benchmarks/tui_bench.py). A new step change
+        cancels this one and starts again from there."""
+        await asyncio.sleep(WARM_AFTER)  # the step change's own layout and paint go first
+        # the width a step's prose is painted at: this step's, else any shown step's
+        sections = sorted(self._attached_sections(), key=lambda s: s.number != number)
+        painted = (section.painted_with() for section in sections)
+        options = next((found for found in painted if found is not None), None)
+        if options is None:  # no prose painted yet: its width is not known
+            return
+        for neighbour in (number + 1, number - 1):
+            section = self.section(neighbour)
+            if section is not None and not section.heading.open:
+                await section.warm(options)
 
     def _attached_sections(self) -> list[StepSection]:
         return [s for s in self.sections.values() if s.is_attached]

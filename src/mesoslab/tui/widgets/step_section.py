@@ -1,10 +1,11 @@
 """One step of a lesson notebook: its heading, then its body (prose, cells, checks).
 
 Only the current step's body is shown (or every step's, on request), and a step's prose is
-rendered the first time it opens. The prose is one widget rendering rich's Markdown, not
-Textual's Markdown widget, which makes a widget per paragraph, list item and table cell:
-those were half of a long lesson's widgets, and laying them out made opening a lesson or
-changing step stall the app for over 100 ms (benchmarks/tui_bench.py).
+shown the first time it opens; the steps next to the current one have their prose drawn
+ahead while the learner reads (:meth:`StepSection.warm`). The prose is one widget rendering
+rich's Markdown, not Textual's Markdown widget, which makes a widget per paragraph, list
+item and table cell: those were half of a long lesson's widgets, and laying them out made
+opening a lesson or changing step stall the app for over 100 ms (benchmarks/tui_bench.py).
 """
 
 from __future__ import annotations
@@ -28,14 +29,26 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 class _Rendered:
     """A rich renderable drawn once per set of console options: Textual measures a
     widget's height by rendering it, then renders it again to paint; Markdown is the
-    slowest part of both."""
+    slowest part of both. The options of its last paint are kept: a closed step's prose
+    is drawn ahead (:meth:`warm`) with those of a shown one, which its own paint brings."""
 
     def __init__(self, renderable: RenderableType) -> None:
         self.renderable = renderable
         self._key: tuple[object, ...] | None = None
         self._lines: list[list[Segment]] = []
+        self.draws = 0  # how many times the lines were drawn (a new width draws again)
+        self.painted_with: ConsoleOptions | None = None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        self.painted_with = options
+        self.warm(console, options)
+        new_line = Segment.line()
+        for line in self._lines:
+            yield from line
+            yield new_line
+
+    def warm(self, console: Console, options: ConsoleOptions) -> None:
+        """Draw the lines for ``options`` unless they are drawn already."""
         key = (options.max_width, options.justify, options.overflow, options.no_wrap,
                options.highlight, options.markup)  # fmt: skip
         if key != self._key:
@@ -43,10 +56,7 @@ class _Rendered:
                 self.renderable, options.update(height=None), pad=False, new_lines=False
             )
             self._key = key
-        new_line = Segment.line()
-        for line in self._lines:
-            yield from line
-            yield new_line
+            self.draws += 1
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement.get(console, options, self.renderable)
@@ -64,15 +74,38 @@ class Prose(Static):
     def __init__(self, text: str) -> None:
         super().__init__("", classes="prose")
         self.text = text
-        self.made = False
+        self.made = False  # shown: the widget renders it
+        self._rendered: _Rendered | None = None
+
+    def _renderable(self) -> _Rendered:
+        if self._rendered is None:
+            from rich.markdown import Markdown
+
+            self._rendered = _Rendered(Markdown(self.text, hyperlinks=True))
+        return self._rendered
+
+    @property
+    def draws(self) -> int:
+        """How many times its lines were drawn, ahead or to be shown."""
+        return self._rendered.draws if self._rendered is not None else 0
 
     async def make(self) -> None:
         if self.made:
             return
         self.made = True
-        from rich.markdown import Markdown
+        self.update(self._renderable())
 
-        self.update(_Rendered(Markdown(self.text, hyperlinks=True)))
+    @property
+    def painted_with(self) -> ConsoleOptions | None:
+        """The console options of its last paint (None before one)."""
+        return self._rendered.painted_with if self._rendered is not None else None
+
+    def warm(self, options: ConsoleOptions) -> None:
+        """Draw the prose's lines now, while its step is closed and the learner reads
+        another (``options``: a shown prose's paint): opening the step then only lays
+        them out. Nothing is shown or laid out here."""
+        if not self.made and self.is_attached:
+            self._renderable().warm(self.app.console, options)
 
     def on_click(self, event: events.Click) -> None:
         link = event.style.link
@@ -146,6 +179,18 @@ class StepSection(Vertical):
             if prose and isinstance(widget, Prose):
                 await widget.make()
             await asyncio.sleep(0)
+
+    def painted_with(self) -> ConsoleOptions | None:
+        """The console options a shown prose of this step was painted with, if any."""
+        found = (w.painted_with for w in self.body if isinstance(w, Prose) and w.made)
+        return next((options for options in found if options is not None), None)
+
+    async def warm(self, options: ConsoleOptions) -> None:
+        """Draw this closed step's prose ahead, a block per turn of the event loop."""
+        for widget in self.body:
+            if isinstance(widget, Prose):
+                widget.warm(options)
+                await asyncio.sleep(0)
 
     async def prose_ready(self) -> None:
         """Until the prose is made, if it is being made (what follows it is in place)."""
