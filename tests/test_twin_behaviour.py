@@ -622,9 +622,15 @@ def test_marathon_restart_keeps_its_apps_and_framework(cluster: Cluster) -> None
 
     wait_until("Marathon back with its framework id", back)
     assert [t["id"] for t in marathon.get("/v2/apps/web-21001").json()["app"]["tasks"]] == tasks
-    frameworks = cluster.leader().get("/master/frameworks").json()["frameworks"]
-    named = [f for f in frameworks if f["name"] == "marathon"]
-    assert [f["id"] for f in named] == [framework_id] and named[0]["active"]
+
+    # Marathon says "elected" before its re-registration reaches the master, as the real one
+    # does; the master marks the framework active only once that message arrives.
+    def named() -> list[dict]:
+        frameworks = cluster.leader().get("/master/frameworks").json()["frameworks"]
+        return [f for f in frameworks if f["name"] == "marathon"]
+
+    wait_until("the master sees Marathon re-registered", lambda: any(f["active"] for f in named()))
+    assert [f["id"] for f in named()] == [framework_id]
 
 
 # ------------------------------------------------------------------ failover
