@@ -319,23 +319,28 @@ def send(background: bool, max_backoff: float, timeout: float) -> None:
     member = load_membership() if background else require_membership()
     if member is None:
         return
-    with sender_lock() as mine:
-        if not mine:
-            if not background:
-                click.echo("another sender is running; `mesoslab class status` shows it")
-            return
+    deadline = time.monotonic() + (DETACHED_LIFETIME if background else timeout)
+    while True:
+        with sender_lock() as mine:
+            if not mine:
+                if not background:
+                    click.echo("another sender is running; `mesoslab class status` shows it")
+                return
+            with Outbox() as box:
+                sender = Sender(member, box, max_backoff=max_backoff)
+                try:
+                    done = sender.drain(deadline=deadline, linger=LINGER if background else 0.0)
+                finally:
+                    sender.close()
+                left = box.stats().queued
+        if not background:
+            break
+        # An event queued while this sender was letting go saw the lock still held, so no
+        # sender was started for it: look once more now that the lock is free.
         with Outbox() as box:
-            sender = Sender(member, box, max_backoff=max_backoff)
-            try:
-                lifetime = DETACHED_LIFETIME if background else timeout
-                done = sender.drain(
-                    deadline=time.monotonic() + lifetime, linger=LINGER if background else 0.0
-                )
-            finally:
-                sender.close()
             left = box.stats().queued
-    if background:
-        return
+        if not left or done.fatal or time.monotonic() >= deadline:
+            return
     click.echo(f"sent {done.sent}, refused {done.rejected}, still queued {left}")
     if done.error:
         click.secho(f"last error: {done.error}", fg="yellow")

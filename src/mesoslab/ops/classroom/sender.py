@@ -57,15 +57,20 @@ class Answer:
     fatal: bool = False
 
 
+LOCK_PATIENCE = 0.5  # how long a new sender tries for the lock before leaving it to another
+
+
 @contextlib.contextmanager
-def sender_lock(path: Path | None = None, *, wait: bool = False) -> Iterator[bool]:
-    """Hold the learner's sender lock (True), or not (False: another sender has it)."""
+def sender_lock(path: Path | None = None, *, patience: float = LOCK_PATIENCE) -> Iterator[bool]:
+    """Hold the learner's sender lock (True), or not (False: another sender has it).
+
+    Tried again for ``patience`` seconds: a :func:`lock_holder` probe (``class status``, a
+    verify deciding whether to start a sender) holds the lock for an instant, and a sender
+    starting in that instant must not take it for another sender and quit."""
     path = path or sender_lock_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
+        if not _flock(fh, fcntl.LOCK_EX, patience):
             yield False
             return
         _write_pid(fh)
@@ -73,6 +78,18 @@ def sender_lock(path: Path | None = None, *, wait: bool = False) -> Iterator[boo
             yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _flock(fh: IO[str], mode: int, patience: float) -> bool:
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fh, mode | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
 
 def _write_pid(fh: IO[str]) -> None:
@@ -83,15 +100,21 @@ def _write_pid(fh: IO[str]) -> None:
 
 
 def lock_holder(path: Path | None = None) -> int | None:
-    """The pid of the running sender, if one holds the lock."""
+    """The pid of the running sender, if one holds the lock.
+
+    Probes with a shared lock, which only a sender's exclusive one refuses: probes never
+    turn each other away, and the pid file is a sender's alone."""
     path = path or sender_lock_path()
-    with sender_lock(path) as free:
-        if free:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        if _flock(fh, fcntl.LOCK_SH, 0.0):
+            fcntl.flock(fh, fcntl.LOCK_UN)
             return None
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
+        fh.seek(0)
+        try:
+            return int(fh.read().split()[0])
+        except (ValueError, IndexError):
+            return None
 
 
 class Sender:
