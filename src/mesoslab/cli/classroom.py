@@ -332,13 +332,12 @@ def send(background: bool, max_backoff: float, timeout: float) -> None:
                     done = sender.drain(deadline=deadline, linger=LINGER if background else 0.0)
                 finally:
                     sender.close()
-                left = box.stats().queued
-        if not background:
-            break
-        # An event queued while this sender was letting go saw the lock still held, so no
-        # sender was started for it: look once more now that the lock is free.
+        # Counted once the lock is free: an event queued while this sender was letting go
+        # saw the lock still held, so no sender was started for it, and this one goes on.
         with Outbox() as box:
             left = box.stats().queued
+        if not background:
+            break
         if not left or done.fatal or time.monotonic() >= deadline:
             return
     click.echo(f"sent {done.sent}, refused {done.rejected}, still queued {left}")
